@@ -1,0 +1,4 @@
+export default { fetch: () => new Response('ok') };
+export class PartnerState {}
+export class CorridorWindow {}
+export class Control {}
