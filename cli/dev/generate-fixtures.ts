@@ -1,0 +1,87 @@
+/**
+ * Writes the dev-only fixtures of DESIGN.md ("Local topology"): partner keys, the gateway's keys,
+ * the dev Access issuer. Run once; the output is committed so every clone shares the same dev
+ * identities. Never use these keys outside a developer machine.
+ *
+ *   node cli/dev/generate-fixtures.ts [--force]
+ */
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { exportJWK, generateKeyPair } from 'jose';
+import { ml_dsa65 } from '@noble/post-quantum/ml-dsa.js';
+import { ml_kem768_x25519 as XWing } from '@noble/post-quantum/hybrid.js';
+import { base64url } from 'jose';
+
+interface PartnerSeed {
+  partner_id: string;
+  name: string;
+  bic: string;
+  jurisdiction: 'eu' | 'us' | 'ap';
+  pq: 'required' | 'optional';
+  hybrid: boolean;
+  tls_min: '1.2' | '1.3';
+}
+
+const partners: PartnerSeed[] = [
+  { partner_id: 'alpha-bank', name: 'Alpha Bank AG', bic: 'ALPHDEFFXXX', jurisdiction: 'eu', pq: 'optional', hybrid: false, tls_min: '1.3' },
+  { partner_id: 'banque-bravo', name: 'Banque Bravo SA', bic: 'BRAVFRPPXXX', jurisdiction: 'eu', pq: 'required', hybrid: false, tls_min: '1.3' },
+  { partner_id: 'charlie-trust', name: 'Charlie Trust Co', bic: 'CHARUS33XXX', jurisdiction: 'us', pq: 'optional', hybrid: false, tls_min: '1.3' },
+  { partner_id: 'delta-sg', name: 'Delta Bank Singapore', bic: 'DELTSGSGXXX', jurisdiction: 'ap', pq: 'optional', hybrid: true, tls_min: '1.3' },
+  { partner_id: 'echo-jp', name: 'Echo Shinkin Bank', bic: 'ECHOJPJTXXX', jurisdiction: 'ap', pq: 'optional', hybrid: false, tls_min: '1.3' },
+];
+
+async function ed25519Jwk(kid: string) {
+  const { privateKey } = await generateKeyPair('EdDSA', { crv: 'Ed25519', extractable: true });
+  const jwk = await exportJWK(privateKey);
+  return { ...jwk, kid, alg: 'EdDSA', use: 'sig' };
+}
+
+async function main(): Promise<void> {
+  const force = process.argv.includes('--force');
+  if (existsSync('dev/gateway.json') && !force) {
+    console.error('dev fixtures exist; pass --force to replace them (every clone then gets new dev identities)');
+    process.exit(1);
+  }
+  mkdirSync('dev/partners', { recursive: true });
+  const createdAt = '2026-11-22T00:00:00Z';
+  for (const partner of partners) {
+    const keyid = `${partner.partner_id}-2026-11`;
+    const profile: Record<string, unknown> = {
+      partner_id: partner.partner_id,
+      name: partner.name,
+      bic: partner.bic,
+      jurisdiction: partner.jurisdiction,
+      keyid,
+      private_jwk: await ed25519Jwk(keyid),
+      pq: partner.pq,
+      tls_min: partner.tls_min,
+      key_not_before: createdAt,
+      key_not_after: '2027-11-22T00:00:00Z',
+    };
+    if (partner.hybrid) {
+      const seed = randomBytes(32);
+      const keys = ml_dsa65.keygen(seed);
+      profile.ml_dsa_65 = { keyid: `${keyid}-mldsa`, seed: base64url.encode(seed), public_key: base64url.encode(keys.publicKey) };
+    }
+    writeFileSync(`dev/partners/${partner.partner_id}.json`, JSON.stringify(profile, null, 2) + '\n');
+  }
+  const xwingSeed = randomBytes(32);
+  const xwingKeys = XWing.keygen(xwingSeed);
+  const gateway = {
+    gateway_id: 'meridian-local',
+    signing_jwk: await ed25519Jwk('gateway-2026-11'),
+    xwing: { kid: 'xwing-2026-11', seed: base64url.encode(xwingSeed), public_key: base64url.encode(xwingKeys.publicKey) },
+    ticket_key: base64url.encode(randomBytes(32)),
+  };
+  writeFileSync('dev/gateway.json', JSON.stringify(gateway, null, 2) + '\n');
+  const access = {
+    issuer: 'https://meridian-dev.cloudflareaccess.com',
+    aud: 'meridian-ops-dev',
+    private_jwk: await ed25519Jwk('access-dev-2026-11'),
+    operators: ['ana@meridian.example', 'ben@meridian.example', 'chidi@meridian.example'],
+  };
+  writeFileSync('dev/access.json', JSON.stringify(access, null, 2) + '\n');
+  console.log(`wrote ${partners.length} partners, dev/gateway.json, dev/access.json`);
+}
+
+await main();
