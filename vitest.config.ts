@@ -1,5 +1,9 @@
 import { cloudflareTest } from '@cloudflare/vitest-plugin';
 import { defineConfig } from 'vitest/config';
+import { gatewayDevBindings } from './dev/fixtures.ts';
+
+/** The regional backend the workerd suites settle into: started by test/workers/global-setup.ts. */
+export const workersTestRegionalPort = 18_701;
 
 // Two projects, two runtimes: `workers` runs inside workerd (the same runtime as production),
 // `node` runs core/, regional/, cli/ and the end-to-end suites on Node.
@@ -20,11 +24,22 @@ export default defineConfig({
         plugins: [
           cloudflareTest({
             wrangler: { configPath: './wrangler.toml' },
+            miniflare: {
+              bindings: {
+                ...gatewayDevBindings(),
+                REGIONAL_BACKENDS: JSON.stringify({
+                  eu: [{ region: 'eu-down', url: 'http://127.0.0.1:9' }, { region: 'eu-1', url: `http://127.0.0.1:${workersTestRegionalPort}` }],
+                  us: [{ region: 'us-1', url: `http://127.0.0.1:${workersTestRegionalPort + 1}` }],
+                  ap: [{ region: 'ap-1', url: `http://127.0.0.1:${workersTestRegionalPort + 2}` }],
+                }),
+              },
+            },
           }),
         ],
         test: {
           name: 'workers',
           include: ['test/workers/**/*.test.ts', 'test/conformance/workers/**/*.test.ts'],
+          globalSetup: ['test/workers/global-setup.ts'],
           testTimeout: 30_000,
         },
       },

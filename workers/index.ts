@@ -1,4 +1,8 @@
-export default { fetch: () => new Response('ok') };
-export class PartnerState {}
-export class CorridorWindow {}
-export class Control {}
+/** Worker entry: the Hono gateway plus the Durable Object classes wrangler.toml binds. */
+import { createGatewayApp } from './app.ts';
+
+export { PartnerState } from '../durable-objects/partner-state/partner-state.ts';
+export { CorridorWindow } from '../durable-objects/corridor-window/corridor-window.ts';
+export { Control } from '../durable-objects/control/control.ts';
+
+export default createGatewayApp();

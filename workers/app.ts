@@ -1,0 +1,16 @@
+/** The gateway: every route group mounted in one place, every failure answered as problem+json. */
+import { Hono } from 'hono';
+import { discoveryRoutes } from './discovery/discovery-routes.ts';
+import type { Env } from './env.ts';
+import { paymentRoutes } from './payments/payment-routes.ts';
+import { problemNotFound, problemOnError } from './problem/problem-handler.ts';
+
+export function createGatewayApp(): Hono<{ Bindings: Env }> {
+  const app = new Hono<{ Bindings: Env }>();
+  app.onError(problemOnError);
+  app.notFound(problemNotFound);
+  app.get('/healthz', (c) => c.json({ status: 'ok', gateway_id: c.env.GATEWAY_ID }));
+  app.route('/.well-known', discoveryRoutes());
+  app.route('/v1/payments', paymentRoutes());
+  return app;
+}

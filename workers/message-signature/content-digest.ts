@@ -1,0 +1,37 @@
+/** RFC 9530 Content-Digest: the body the partner signed is the body we received. */
+import { isInnerList, parseDictionary } from 'structured-headers';
+import { err, ok, type Result } from '../../core/result.ts';
+
+const supportedAlgorithms = { 'sha-256': 'SHA-256', 'sha-512': 'SHA-512' } as const;
+
+export type DigestFailure = { kind: 'malformed-digest'; detail: string } | { kind: 'digest-mismatch'; detail: string };
+
+export async function verifyContentDigest(header: string | null, body: Uint8Array): Promise<Result<void, DigestFailure>> {
+  if (header === null) return err({ kind: 'malformed-digest', detail: 'Content-Digest header is required' });
+  let members;
+  try {
+    members = parseDictionary(header);
+  } catch (cause) {
+    return err({ kind: 'malformed-digest', detail: `Content-Digest is not an RFC 8941 dictionary: ${(cause as Error).message}` });
+  }
+  let checked = 0;
+  for (const [algorithm, member] of members) {
+    if (!(algorithm in supportedAlgorithms)) continue;
+    if (isInnerList(member) || !(member[0] instanceof ArrayBuffer)) {
+      return err({ kind: 'malformed-digest', detail: `Content-Digest ${algorithm} must be a byte sequence` });
+    }
+    const expected = new Uint8Array(member[0]);
+    const actual = new Uint8Array(await crypto.subtle.digest(supportedAlgorithms[algorithm as keyof typeof supportedAlgorithms], body));
+    if (!bytesEqual(expected, actual)) return err({ kind: 'digest-mismatch', detail: `Content-Digest ${algorithm} does not match the body` });
+    checked += 1;
+  }
+  if (checked === 0) return err({ kind: 'malformed-digest', detail: 'Content-Digest carries no sha-256 or sha-512 digest' });
+  return ok(undefined);
+}
+
+export function bytesEqual(left: Uint8Array, right: Uint8Array): boolean {
+  if (left.length !== right.length) return false;
+  let difference = 0;
+  for (let index = 0; index < left.length; index += 1) difference |= (left[index] ?? 0) ^ (right[index] ?? 0);
+  return difference === 0;
+}
