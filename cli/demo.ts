@@ -1,0 +1,223 @@
+/**
+ * `npm run demo`: submits a few hundred payments from the dev partners across five corridors to a
+ * running `npm start`, waits for every one to settle, then checks the evidence like an auditor:
+ * acceptance receipts against the gateway's JWKS, settlement receipts against each backend's
+ * /v1/keys, and net positions recomputed independently from the committed legs.
+ * Exits non-zero if anything it submitted did not settle or did not verify.
+ */
+import { compactVerify, createLocalJWKSet, importJWK, type JSONWebKeySet } from 'jose';
+import { loadDevPartners, type DevPartner } from '../dev/fixtures.ts';
+import { base64urlEncode, base64Decode } from '../core/digest.ts';
+import { netPositions } from '../core/netting.ts';
+import type { NetPosition, SettlementLeg } from '../core/settlement-batch.ts';
+import { buildInstruction } from './sdk/instruction-builder.ts';
+import { PartnerClient } from './sdk/partner-client.ts';
+import { gatewayUrl, regionalBackends } from './dev/launcher.ts';
+
+const paymentsPerFlow = 60;
+const submitConcurrency = 16;
+const settleTimeoutMs = 120_000;
+const pollIntervalMs = 1_000;
+
+interface Flow {
+  corridor: string;
+  from: string;
+  debtorCountry: string;
+  creditorBic: string;
+  creditorCountry: string;
+  currency: string;
+  target: string;
+  /** Amount range in whole units of the source currency. */
+  unitsMax: number;
+}
+
+const flows: Flow[] = [
+  { corridor: 'EUR-EUR', from: 'alpha-bank', debtorCountry: 'DE', creditorBic: 'BRAVFRPPXXX', creditorCountry: 'FR', currency: 'EUR', target: 'EUR', unitsMax: 50_000 },
+  { corridor: 'EUR-EUR', from: 'banque-bravo', debtorCountry: 'FR', creditorBic: 'ALPHDEFFXXX', creditorCountry: 'DE', currency: 'EUR', target: 'EUR', unitsMax: 50_000 },
+  { corridor: 'EUR-USD', from: 'alpha-bank', debtorCountry: 'DE', creditorBic: 'CHARUS33XXX', creditorCountry: 'US', currency: 'EUR', target: 'USD', unitsMax: 20_000 },
+  { corridor: 'USD-JPY', from: 'charlie-trust', debtorCountry: 'US', creditorBic: 'ECHOJPJTXXX', creditorCountry: 'JP', currency: 'USD', target: 'JPY', unitsMax: 10_000 },
+  { corridor: 'SGD-JPY', from: 'delta-sg', debtorCountry: 'SG', creditorBic: 'ECHOJPJTXXX', creditorCountry: 'JP', currency: 'SGD', target: 'JPY', unitsMax: 10_000 },
+];
+
+interface Submitted {
+  flow: Flow;
+  partner: DevPartner;
+  uetr: string;
+  receipt: string;
+}
+
+function randomAmount(unitsMax: number, currency: string): string {
+  const units = 1 + Math.floor(Math.random() * unitsMax);
+  return currency === 'JPY' ? String(units) : `${units}.${String(Math.floor(Math.random() * 100)).padStart(2, '0')}`;
+}
+
+async function mapConcurrently<T, R>(items: T[], limit: number, work: (item: T) => Promise<R>): Promise<R[]> {
+  const results: R[] = new Array(items.length);
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: limit }, async () => {
+      while (next < items.length) {
+        const index = next++;
+        results[index] = await work(items[index] as T);
+      }
+    }),
+  );
+  return results;
+}
+
+function progress(label: string, done: number, total: number): void {
+  const width = 30;
+  const filled = Math.round((done / total) * width);
+  process.stdout.write(`\r  ${label.padEnd(10)} [${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${done}/${total}`);
+  if (done === total) process.stdout.write('\n');
+}
+
+async function submitAll(partners: Map<string, DevPartner>): Promise<{ submitted: Submitted[]; refused: string[] }> {
+  const jobs = flows.flatMap((flow) => Array.from({ length: paymentsPerFlow }, () => flow));
+  const submitted: Submitted[] = [];
+  const refused: string[] = [];
+  let done = 0;
+  await mapConcurrently(jobs, submitConcurrency, async (flow) => {
+    const partner = partners.get(flow.from) as DevPartner;
+    const instruction = buildInstruction({
+      debtorBic: partner.bic,
+      debtorCountry: flow.debtorCountry,
+      creditorBic: flow.creditorBic,
+      creditorCountry: flow.creditorCountry,
+      amount: randomAmount(flow.unitsMax, flow.currency),
+      currency: flow.currency,
+      targetCurrency: flow.target,
+      remittanceInfo: 'Meridian demo payment',
+    });
+    const answer = await new PartnerClient(partner, gatewayUrl).submitPayment(instruction);
+    if (answer.status === 202) submitted.push({ flow, partner, uetr: instruction.uetr, receipt: answer.body.receipt as string });
+    else refused.push(`${flow.corridor} ${instruction.uetr}: HTTP ${answer.status} ${String(answer.body.type)} ${String(answer.body.detail)}`);
+    progress('submitted', ++done, jobs.length);
+  });
+  return { submitted, refused };
+}
+
+interface SettledStatus {
+  uetr: string;
+  status: string;
+  batch_id: string | null;
+  region: string | null;
+  log_index: number | null;
+}
+
+async function waitForSettlement(submitted: Submitted[]): Promise<Map<string, SettledStatus>> {
+  const settled = new Map<string, SettledStatus>();
+  const deadline = Date.now() + settleTimeoutMs;
+  while (settled.size < submitted.length && Date.now() < deadline) {
+    const pending = submitted.filter((payment) => !settled.has(payment.uetr));
+    await mapConcurrently(pending, submitConcurrency, async (payment) => {
+      const answer = await new PartnerClient(payment.partner, gatewayUrl).paymentStatus(payment.uetr);
+      if (answer.status === 200 && answer.body.status === 'settled') settled.set(payment.uetr, answer.body as unknown as SettledStatus);
+    });
+    progress('settled', settled.size, submitted.length);
+    if (settled.size < submitted.length) await new Promise((resolve) => setTimeout(resolve, pollIntervalMs));
+  }
+  return settled;
+}
+
+interface RegionalBatch {
+  batch_id: string;
+  digest: string;
+  corridor: string;
+  legs: SettlementLeg[];
+  positions: NetPosition[];
+  receipt: string;
+}
+
+async function verifyBatches(settled: Map<string, SettledStatus>): Promise<{ batches: RegionalBatch[]; failures: string[] }> {
+  const failures: string[] = [];
+  const byBatch = new Map<string, string>();
+  for (const status of settled.values()) byBatch.set(status.batch_id as string, status.region as string);
+  const keysByRegion = new Map<string, Map<string, CryptoKey | Uint8Array>>();
+  const batches: RegionalBatch[] = [];
+  for (const [batchId, region] of byBatch) {
+    const backend = regionalBackends.find((candidate) => candidate.region === region);
+    if (backend === undefined) {
+      failures.push(`batch ${batchId}: unknown region ${region}`);
+      continue;
+    }
+    const base = `http://127.0.0.1:${backend.port}`;
+    const batch = (await (await fetch(`${base}/v1/settlements/${encodeURIComponent(batchId)}`)).json()) as RegionalBatch;
+    batches.push(batch);
+    if (!keysByRegion.has(region)) keysByRegion.set(region, await regionalKeys(base));
+    const header = JSON.parse(Buffer.from(batch.receipt.split('.')[0] as string, 'base64url').toString()) as { kid: string };
+    const key = keysByRegion.get(region)?.get(header.kid);
+    if (key === undefined) failures.push(`batch ${batchId}: receipt kid ${header.kid} is not in ${region} /v1/keys`);
+    else {
+      const { payload } = await compactVerify(batch.receipt, key);
+      const claims = JSON.parse(new TextDecoder().decode(payload)) as { digest: string; batch_id: string };
+      if (claims.digest !== batch.digest || claims.batch_id !== batchId) failures.push(`batch ${batchId}: receipt does not name this batch`);
+    }
+    const recomputed = JSON.stringify(netPositions(batch.legs));
+    if (recomputed !== JSON.stringify(batch.positions)) failures.push(`batch ${batchId}: positions differ from an independent recomputation from its legs`);
+  }
+  return { batches, failures };
+}
+
+async function regionalKeys(base: string): Promise<Map<string, CryptoKey | Uint8Array>> {
+  const { keys } = (await (await fetch(`${base}/v1/keys`)).json()) as { keys: Array<{ kid: string; alg: string; public_key: string }> };
+  const imported = new Map<string, CryptoKey | Uint8Array>();
+  for (const key of keys) {
+    if (key.alg !== 'Ed25519' && key.alg !== 'EdDSA') continue;
+    imported.set(key.kid, (await importJWK({ kty: 'OKP', crv: 'Ed25519', x: base64urlEncode(base64Decode(key.public_key)) }, 'EdDSA')) as CryptoKey);
+  }
+  return imported;
+}
+
+async function verifyAcceptanceReceipts(submitted: Submitted[]): Promise<number> {
+  const jwks = (await (await fetch(`${gatewayUrl}/.well-known/jwks.json`)).json()) as JSONWebKeySet;
+  const keySet = createLocalJWKSet(jwks);
+  let verified = 0;
+  for (const payment of submitted) {
+    const { payload } = await compactVerify(payment.receipt, keySet);
+    if ((JSON.parse(new TextDecoder().decode(payload)) as { uetr: string }).uetr === payment.uetr) verified += 1;
+  }
+  return verified;
+}
+
+function printSummary(submitted: Submitted[], settled: Map<string, SettledStatus>, batches: RegionalBatch[]): void {
+  console.log('\n  corridor   accepted  settled  batches');
+  for (const corridor of [...new Set(flows.map((flow) => flow.corridor))]) {
+    const accepted = submitted.filter((payment) => payment.flow.corridor === corridor);
+    const done = accepted.filter((payment) => settled.has(payment.uetr)).length;
+    const batchCount = batches.filter((batch) => batch.corridor === corridor).length;
+    console.log(`  ${corridor.padEnd(10)} ${String(accepted.length).padStart(8)} ${String(done).padStart(8)} ${String(batchCount).padStart(8)}`);
+  }
+  const totals = new Map<string, bigint>();
+  for (const batch of batches) {
+    for (const position of batch.positions) {
+      const key = `${position.participant} ${position.currency}`;
+      totals.set(key, (totals.get(key) ?? 0n) + BigInt(position.net_minor));
+    }
+  }
+  console.log('\n  net positions (minor units, summed over the demo\'s batches; + receives, − pays)');
+  for (const [key, net] of [...totals].sort(([left], [right]) => (left < right ? -1 : 1))) console.log(`  ${key.padEnd(16)} ${net.toString().padStart(16)}`);
+}
+
+export async function runDemo(): Promise<number> {
+  const health = await fetch(`${gatewayUrl}/healthz`).catch(() => undefined);
+  if (health?.ok !== true) {
+    console.error(`demo: the gateway at ${gatewayUrl} is not answering. Start the system first with \`npm start\` (in another terminal).`);
+    return 2;
+  }
+  const partners = new Map(loadDevPartners().map((partner) => [partner.partner_id, partner]));
+  console.log(`demo: submitting ${flows.length * paymentsPerFlow} payments across ${new Set(flows.map((flow) => flow.corridor)).size} corridors`);
+  const { submitted, refused } = await submitAll(partners);
+  for (const line of refused.slice(0, 10)) console.error(`  refused: ${line}`);
+  const settled = await waitForSettlement(submitted);
+  const { batches, failures } = await verifyBatches(settled);
+  const acceptanceVerified = await verifyAcceptanceReceipts(submitted);
+  printSummary(submitted, settled, batches);
+  console.log(`\n  acceptance receipts verified: ${acceptanceVerified}/${submitted.length}`);
+  console.log(`  settlement receipts verified: ${batches.length - failures.filter((failure) => failure.includes('receipt')).length}/${batches.length} batches, positions recomputed from legs`);
+  for (const failure of failures) console.error(`  FAILED: ${failure}`);
+  const unsettled = submitted.length - settled.size;
+  const ok = refused.length === 0 && unsettled === 0 && failures.length === 0 && acceptanceVerified === submitted.length;
+  console.log(ok ? `demo: all ${submitted.length} payments settled and verified` : `demo: FAILED — ${refused.length} refused, ${unsettled} not settled, ${failures.length} verification failures`);
+  return ok ? 0 : 1;
+}

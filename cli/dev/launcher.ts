@@ -1,0 +1,206 @@
+/**
+ * `npm start`: the whole system on one machine with embedded defaults (DESIGN.md "Local topology").
+ *
+ *   databases   PGlite per jurisdiction over the Postgres wire (eu :5541, us :5542, ap :5543),
+ *               or, with DATABASE_URL, one database per jurisdiction on that server
+ *   bridge      Upstash-compatible Redis bridge :8079 (embedded store, or REDIS_URL)
+ *   regional    eu-1 :8701, eu-2 :8702 (both on the eu database), us-1 :8703, ap-1 :8704
+ *   gateway     wrangler dev (workerd) :8787 with its Durable Objects persisted in .data/wrangler
+ *
+ * Prints `meridian: ready` once every part answers /healthz. Ctrl-C stops every child. A second
+ * start reuses the data in .data/.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createWriteStream, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import postgres from 'postgres';
+import { gatewayDevBindings } from '../../dev/fixtures.ts';
+import { migrateDatabase } from '../../regional/db/migrate.ts';
+
+export const dataDirectory = '.data';
+export const gatewayUrl = 'http://127.0.0.1:8787';
+export const bridgeUrl = 'http://127.0.0.1:8079';
+const readyTimeoutMs = 120_000;
+const healthPollIntervalMs = 500;
+const stopGraceMs = 5_000;
+
+const jurisdictions = [
+  { jurisdiction: 'eu', pglitePort: 5541 },
+  { jurisdiction: 'us', pglitePort: 5542 },
+  { jurisdiction: 'ap', pglitePort: 5543 },
+] as const;
+
+export const regionalBackends = [
+  { region: 'eu-1', jurisdiction: 'eu', port: 8701 },
+  { region: 'eu-2', jurisdiction: 'eu', port: 8702 },
+  { region: 'us-1', jurisdiction: 'us', port: 8703 },
+  { region: 'ap-1', jurisdiction: 'ap', port: 8704 },
+] as const;
+
+interface Child {
+  name: string;
+  process: ChildProcess;
+  logPath: string;
+}
+
+const children: Child[] = [];
+let stopping = false;
+
+function startChild(name: string, command: string, args: string[], env: Record<string, string> = {}): Child {
+  const logPath = join(dataDirectory, 'logs', `${name}.log`);
+  const log = createWriteStream(logPath, { flags: 'a' });
+  log.write(`\n--- ${new Date().toISOString()} ${command} ${args.join(' ')}\n`);
+  const child = spawn(command, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  child.stdout?.pipe(log);
+  child.stderr?.pipe(log);
+  child.on('exit', (code, signal) => {
+    if (stopping) return;
+    console.error(`meridian: ${name} exited (${signal ?? `code ${code}`}); its log is ${logPath}:`);
+    console.error(tail(logPath, 20));
+    void stopAll(1);
+  });
+  const entry = { name, process: child, logPath };
+  children.push(entry);
+  return entry;
+}
+
+function tail(path: string, lines: number): string {
+  try {
+    return readFileSync(path, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
+  } catch {
+    return '(no log)';
+  }
+}
+
+async function stopAll(exitCode: number): Promise<never> {
+  if (stopping) return new Promise(() => {});
+  stopping = true;
+  console.log('meridian: stopping…');
+  const exits = children.map(
+    (child) =>
+      new Promise<void>((resolve) => {
+        if (child.process.exitCode !== null || child.process.signalCode !== null) return resolve();
+        child.process.once('exit', () => resolve());
+        child.process.kill('SIGTERM');
+        setTimeout(() => {
+          child.process.kill('SIGKILL');
+          resolve();
+        }, stopGraceMs).unref();
+      }),
+  );
+  await Promise.all(exits);
+  console.log('meridian: stopped');
+  process.exit(exitCode);
+}
+
+/** One database per jurisdiction: PGlite servers by default, or databases on DATABASE_URL's server. */
+async function startDatabases(): Promise<Record<string, string>> {
+  const urls: Record<string, string> = {};
+  const serverUrl = process.env.DATABASE_URL;
+  if (serverUrl !== undefined && serverUrl !== '') {
+    const admin = postgres(serverUrl, { max: 1, connect_timeout: 10, onnotice: () => {} });
+    try {
+      for (const { jurisdiction } of jurisdictions) {
+        const name = `meridian_${jurisdiction}`;
+        const exists = await admin`SELECT 1 FROM pg_database WHERE datname = ${name}`;
+        if (exists.length === 0) await admin.unsafe(`CREATE DATABASE ${name}`);
+        const url = new URL(serverUrl);
+        url.pathname = `/${name}`;
+        urls[jurisdiction] = url.href;
+      }
+    } finally {
+      await admin.end();
+    }
+    return urls;
+  }
+  for (const { jurisdiction, pglitePort } of jurisdictions) {
+    startChild(`pglite-${jurisdiction}`, process.execPath, ['cli/dev/pglite-server.ts', '--data-dir', join(dataDirectory, 'pglite', jurisdiction), '--port', String(pglitePort)]);
+    urls[jurisdiction] = `postgres://postgres@127.0.0.1:${pglitePort}/postgres`;
+  }
+  return urls;
+}
+
+async function waitForDatabase(url: string): Promise<void> {
+  const deadline = Date.now() + readyTimeoutMs;
+  for (;;) {
+    const sql = postgres(url, { max: 1, connect_timeout: 2, onnotice: () => {} });
+    try {
+      await sql`SELECT 1`;
+      return;
+    } catch (cause) {
+      if (Date.now() > deadline) throw new Error(`database ${url} did not answer: ${(cause as Error).message}`);
+      await new Promise((resolve) => setTimeout(resolve, healthPollIntervalMs));
+    } finally {
+      await sql.end({ timeout: 1 });
+    }
+  }
+}
+
+async function waitForHealth(name: string, url: string): Promise<void> {
+  const deadline = Date.now() + readyTimeoutMs;
+  for (;;) {
+    if (stopping) return;
+    try {
+      const response = await fetch(new URL('/healthz', url), { signal: AbortSignal.timeout(2_000) });
+      if (response.ok) return;
+    } catch {
+      // not up yet
+    }
+    if (Date.now() > deadline) throw new Error(`${name} did not answer ${url}/healthz within ${readyTimeoutMs / 1000} s`);
+    await new Promise((resolve) => setTimeout(resolve, healthPollIntervalMs));
+  }
+}
+
+function writeDevVars(): void {
+  const bindings = gatewayDevBindings();
+  // .dev.vars holds the gateway's dev secrets for wrangler dev; it is git-ignored and rewritten each start.
+  const lines = Object.entries(bindings).map(([name, value]) => `${name}=${JSON.stringify(value)}`);
+  writeFileSync('.dev.vars', lines.join('\n') + '\n');
+}
+
+export async function startMeridian(): Promise<void> {
+  const startedAt = Date.now();
+  mkdirSync(join(dataDirectory, 'logs'), { recursive: true });
+  process.on('SIGINT', () => void stopAll(0));
+  process.on('SIGTERM', () => void stopAll(0));
+
+  console.log('meridian: starting databases…');
+  const databases = await startDatabases();
+  for (const [jurisdiction, url] of Object.entries(databases)) {
+    await waitForDatabase(url);
+    await migrateDatabase(url);
+    console.log(`meridian: database ${jurisdiction} migrated`);
+  }
+
+  startChild('redis-bridge', process.execPath, ['cli/dev/redis-bridge.ts'], { PORT: '8079', ...(process.env.REDIS_URL ? { REDIS_URL: process.env.REDIS_URL } : {}) });
+  for (const backend of regionalBackends) {
+    startChild(backend.region, process.execPath, ['regional/server.ts'], {
+      REGION: backend.region,
+      JURISDICTION: backend.jurisdiction,
+      PORT: String(backend.port),
+      DATABASE_URL: databases[backend.jurisdiction] as string,
+      EDGE_JWKS_URL: `${gatewayUrl}/.well-known/jwks.json`,
+      SIGNER_KEY_FILE: join(dataDirectory, 'keys', `${backend.region}.json`),
+    });
+  }
+  writeDevVars();
+  startChild('gateway', 'node_modules/.bin/wrangler', ['dev', '--ip', '127.0.0.1', '--port', '8787', '--persist-to', join(dataDirectory, 'wrangler'), '--show-interactive-dev-session=false', '--log-level', 'info'], {
+    WRANGLER_SEND_METRICS: 'false',
+  });
+
+  const parts: Array<[string, string]> = [
+    ['gateway', gatewayUrl],
+    ['redis-bridge', bridgeUrl],
+    ...regionalBackends.map((backend): [string, string] => [backend.region, `http://127.0.0.1:${backend.port}`]),
+  ];
+  try {
+    await Promise.all(parts.map(([name, url]) => waitForHealth(name, url)));
+  } catch (cause) {
+    console.error(`meridian: ${(cause as Error).message}; logs are in ${join(dataDirectory, 'logs')}`);
+    await stopAll(1);
+  }
+  for (const [name, url] of parts) console.log(`  ${name.padEnd(13)} ${url}`);
+  console.log(`  logs          ${join(dataDirectory, 'logs')}/`);
+  console.log(`  started in    ${((Date.now() - startedAt) / 1000).toFixed(1)} s; try \`npm run demo\` in another terminal; Ctrl-C stops everything`);
+  console.log('meridian: ready');
+}
