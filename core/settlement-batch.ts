@@ -1,3 +1,10 @@
+import { canonicalJson } from './canonical-json.ts';
+import { sha256Hex } from './digest.ts';
+import { compareLegs, comparePositions, netPositions, positionSums, sortLegs } from './netting.ts';
+import { err, ok, type Result } from './result.ts';
+import { batchHeaderProblem, settlementBatchSchema } from './settlement-batch-schema.ts';
+import { formatIssues } from './zod-issues.ts';
+
 /**
  * The settlement batch: what a closed netting window hands to a regional backend.
  * Its canonical JSON (RFC 8785) bytes are hashed with SHA-256; that digest is the batch's identity.
@@ -55,4 +62,126 @@ export interface SettlementResponse {
   log_index: number;
   /** Compact JWS over SettlementReceiptClaims. */
   receipt: string;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Sealing (edge, on window close) and verification (regional, on every delivery).
+// Both sides derive the canonical bytes the same way, so the digest is the batch's identity:
+// the same legs, in any arrival order, seal to byte-identical JSON.
+
+export interface SealedSettlementBatch {
+  batch: SettlementBatch;
+  /** RFC 8785 canonical JSON of `batch`. */
+  canonical: string;
+  /** Lowercase hex SHA-256 of `canonical`'s UTF-8 bytes. */
+  digest: string;
+}
+
+export interface SettlementBatchInput {
+  batch_id: string;
+  corridor: string;
+  jurisdiction: string;
+  window: { starts_at: string; ends_at: string };
+  legs: readonly SettlementLeg[];
+}
+
+export type BatchRejection = {
+  kind: 'malformed-batch' | 'digest-mismatch' | 'positions-mismatch' | 'not-canonical-order' | 'not-zero-sum';
+  detail: string;
+};
+
+/**
+ * Sorts the legs, nets them, and fixes the bytes. Before handing the batch out it runs the same
+ * verification the regional backend will run, and throws if that fails: a batch the edge cannot
+ * verify itself is a bug, and crashing the close (the outbox retries) beats shipping it.
+ */
+export function sealSettlementBatch(input: SettlementBatchInput): SealedSettlementBatch {
+  const legs = sortLegs(input.legs).map((leg) => ({ uetr: leg.uetr, payer: leg.payer, payee: leg.payee, currency: leg.currency, amount_minor: leg.amount_minor }));
+  const batch: SettlementBatch = {
+    version: 1,
+    batch_id: input.batch_id,
+    corridor: input.corridor,
+    jurisdiction: input.jurisdiction,
+    window: { starts_at: input.window.starts_at, ends_at: input.window.ends_at },
+    legs,
+    positions: netPositions(legs),
+  };
+  const canonical = canonicalJson(batch);
+  const digest = sha256Hex(canonical);
+  const verified = verifySettlementBatch(batch, digest);
+  if (!verified.ok) {
+    throw new Error(`sealSettlementBatch: batch ${input.batch_id} fails its own verification: ${verified.reason.kind}: ${verified.reason.detail}`);
+  }
+  return { batch, canonical, digest };
+}
+
+function reject(kind: BatchRejection['kind'], detail: string): { ok: false; reason: BatchRejection } {
+  return err({ kind, detail });
+}
+
+/** Legs strictly increasing in canonical order, one leg per (uetr, currency). */
+function legOrderProblem(legs: readonly SettlementLeg[]): BatchRejection | null {
+  for (let index = 1; index < legs.length; index++) {
+    const previous = legs[index - 1]!;
+    const current = legs[index]!;
+    if (previous.uetr === current.uetr && previous.currency === current.currency) {
+      return { kind: 'malformed-batch', detail: `legs[${index}]: second leg for payment ${current.uetr} in ${current.currency}` };
+    }
+    if (compareLegs(previous, current) > 0) {
+      return { kind: 'not-canonical-order', detail: `legs[${index}] sorts before legs[${index - 1}]` };
+    }
+  }
+  return null;
+}
+
+function positionOrderProblem(positions: readonly NetPosition[]): BatchRejection | null {
+  for (let index = 1; index < positions.length; index++) {
+    if (comparePositions(positions[index - 1]!, positions[index]!) >= 0) {
+      return { kind: 'not-canonical-order', detail: `positions[${index}] does not sort strictly after positions[${index - 1}]` };
+    }
+  }
+  return null;
+}
+
+function positionsDifference(claimed: readonly NetPosition[], recomputed: readonly NetPosition[]): string | null {
+  const length = Math.max(claimed.length, recomputed.length);
+  for (let index = 0; index < length; index++) {
+    const left = claimed[index];
+    const right = recomputed[index];
+    if (left?.participant !== right?.participant || left?.currency !== right?.currency || left?.net_minor !== right?.net_minor) {
+      return `positions[${index}] is ${JSON.stringify(left ?? null)}, the legs give ${JSON.stringify(right ?? null)}`;
+    }
+  }
+  return null;
+}
+
+/**
+ * Everything the regional backend checks before it commits: strict shape (unknown fields
+ * rejected), header consistency, canonical order, zero sum per currency, positions recomputed
+ * independently from the legs and compared exactly, and — when the caller knows it — the digest.
+ * Returns the re-derived canonical bytes: callers store and sign those, never the bytes received.
+ *
+ * Without `expectedDigest` this proves internal consistency only: a sender who rewrites legs and
+ * positions together passes, and an on-us leg (payer = payee) nets to nothing, so its amount is
+ * covered by the digest alone. The regional backend must pass the digest the edge vouched for.
+ */
+export function verifySettlementBatch(batch: unknown, expectedDigest?: string): Result<SealedSettlementBatch, BatchRejection> {
+  const parsed = settlementBatchSchema.safeParse(batch);
+  if (!parsed.success) return reject('malformed-batch', formatIssues(parsed.error.issues).join('; '));
+  const shaped: SettlementBatch = parsed.data;
+  const headerProblem = batchHeaderProblem(parsed.data);
+  if (headerProblem !== null) return reject('malformed-batch', headerProblem);
+  const orderProblem = legOrderProblem(shaped.legs) ?? positionOrderProblem(shaped.positions);
+  if (orderProblem !== null) return err(orderProblem);
+  for (const [currency, sumMinor] of positionSums(shaped.positions)) {
+    if (sumMinor !== 0n) return reject('not-zero-sum', `${currency} positions sum to ${sumMinor}`);
+  }
+  const difference = positionsDifference(shaped.positions, netPositions(shaped.legs));
+  if (difference !== null) return reject('positions-mismatch', difference);
+  const canonical = canonicalJson(shaped);
+  const digest = sha256Hex(canonical);
+  if (expectedDigest !== undefined && expectedDigest !== digest) {
+    return reject('digest-mismatch', `batch digest is ${digest}, expected ${expectedDigest}`);
+  }
+  return ok({ batch: shaped, canonical, digest });
 }

@@ -1,0 +1,93 @@
+import type { NetPosition, SettlementLeg } from './settlement-batch.ts';
+
+/*
+ * Multilateral netting over a window's legs. Pure and deterministic: the same multiset of legs
+ * gives the same positions in the same order, whatever order the legs arrived in, because the
+ * batch digest is the settlement's identity and two regional backends must agree on it.
+ * Ordering is plain UTF-16 code-unit comparison (never localeCompare, whose result depends on
+ * the runtime's ICU data and could differ between workerd and Node).
+ */
+
+const positiveMinorPattern = /^[1-9][0-9]*$/;
+
+function compareText(left: string, right: string): number {
+  return left < right ? -1 : left > right ? 1 : 0;
+}
+
+/** Numeric order of positive integer strings without leading zeros: shorter is smaller. */
+function compareMinor(left: string, right: string): number {
+  return left.length !== right.length ? left.length - right.length : compareText(left, right);
+}
+
+/** Canonical leg order: (uetr, currency, payer, payee), then amount so the order is total. */
+export function compareLegs(left: SettlementLeg, right: SettlementLeg): number {
+  return (
+    compareText(left.uetr, right.uetr) ||
+    compareText(left.currency, right.currency) ||
+    compareText(left.payer, right.payer) ||
+    compareText(left.payee, right.payee) ||
+    compareMinor(left.amount_minor, right.amount_minor)
+  );
+}
+
+/** A sorted copy; the input is left alone (callers often hold it in DO storage order). */
+export function sortLegs(legs: readonly SettlementLeg[]): SettlementLeg[] {
+  return [...legs].sort(compareLegs);
+}
+
+/** Canonical position order: (currency, participant). */
+export function comparePositions(left: NetPosition, right: NetPosition): number {
+  return compareText(left.currency, right.currency) || compareText(left.participant, right.participant);
+}
+
+function legAmountMinor(leg: SettlementLeg): bigint {
+  // BigInt() also accepts " 12", "0x1f" and "1_0"-free forms we never emit; an amount that is not
+  // a canonical positive integer here means a bug upstream, not bad input, so crash.
+  if (!positiveMinorPattern.test(leg.amount_minor)) {
+    throw new Error(`netPositions: leg ${leg.uetr}/${leg.currency} has non-canonical amount_minor ${JSON.stringify(leg.amount_minor)}`);
+  }
+  return BigInt(leg.amount_minor);
+}
+
+function addTo(book: Map<string, Map<string, bigint>>, currency: string, participant: string, delta: bigint): void {
+  let byParticipant = book.get(currency);
+  if (byParticipant === undefined) {
+    byParticipant = new Map();
+    book.set(currency, byParticipant);
+  }
+  byParticipant.set(participant, (byParticipant.get(participant) ?? 0n) + delta);
+}
+
+/**
+ * Net position per participant per currency: payer −amount, payee +amount. Every participant
+ * that appears in a leg keeps a row, even at zero, so an auditor can see it took part.
+ * Throws if a currency does not sum to exactly zero — impossible by construction, so a failure
+ * is a programmer error that must stop the close rather than settle an unbalanced batch.
+ */
+export function netPositions(legs: readonly SettlementLeg[]): NetPosition[] {
+  const book = new Map<string, Map<string, bigint>>();
+  for (const leg of legs) {
+    const amountMinor = legAmountMinor(leg);
+    addTo(book, leg.currency, leg.payer, -amountMinor);
+    addTo(book, leg.currency, leg.payee, amountMinor);
+  }
+  const positions: NetPosition[] = [];
+  for (const [currency, byParticipant] of book) {
+    let sumMinor = 0n;
+    for (const [participant, netMinor] of byParticipant) {
+      sumMinor += netMinor;
+      positions.push({ participant, currency, net_minor: netMinor.toString() });
+    }
+    if (sumMinor !== 0n) throw new Error(`netPositions: ${currency} positions sum to ${sumMinor}, not 0`);
+  }
+  return positions.sort(comparePositions);
+}
+
+/** Sum of net positions per currency; used to check batches received from elsewhere. */
+export function positionSums(positions: readonly NetPosition[]): Map<string, bigint> {
+  const sums = new Map<string, bigint>();
+  for (const position of positions) {
+    sums.set(position.currency, (sums.get(position.currency) ?? 0n) + BigInt(position.net_minor));
+  }
+  return sums;
+}
