@@ -1,0 +1,61 @@
+/**
+ * The regional database handle: one postgres.js pool and a drizzle view of it. Driver options are
+ * spelled out rather than left to library defaults, because they decide how a stalled database
+ * looks to the edge (a bounded wait, then 503) and how many transactions compete for row locks.
+ */
+import { drizzle, type PostgresJsDatabase } from 'drizzle-orm/postgres-js';
+import postgres from 'postgres';
+import { regionalSchema } from './schema.ts';
+
+/**
+ * Small on purpose: settlement commits are SERIALIZABLE, so more concurrent transactions mainly buy
+ * more 40001 retries; and on PGlite every connection waits while one transaction runs anyway.
+ */
+export const connectionsMax = 4;
+export const connectTimeoutSeconds = 10;
+export const idleTimeoutSeconds = 30;
+export const connectionLifetimeSeconds = 30 * 60;
+/** Server-side bound on one statement (a 200,000-leg batch insert chunk is well below this). */
+export const statementTimeoutMs = 30_000;
+/** A transaction left open by a crashed handler releases its locks after this long. */
+export const idleInTransactionTimeoutMs = 60_000;
+
+export type RegionalOrm = PostgresJsDatabase<typeof regionalSchema>;
+
+export interface RegionalDatabase {
+  sql: postgres.Sql;
+  orm: RegionalOrm;
+  close(): Promise<void>;
+}
+
+export interface RegionalDatabaseOptions {
+  /** Shown in pg_stat_activity, e.g. `meridian-regional-eu-1`. */
+  applicationName: string;
+  connectionsMax?: number;
+}
+
+export function connectRegionalDatabase(databaseUrl: string, options: RegionalDatabaseOptions): RegionalDatabase {
+  const sql = postgres(databaseUrl, {
+    max: options.connectionsMax ?? connectionsMax,
+    connect_timeout: connectTimeoutSeconds,
+    idle_timeout: idleTimeoutSeconds,
+    max_lifetime: connectionLifetimeSeconds,
+    // Named prepared statements work on PostgreSQL, CockroachDB and PGlite over pglite-socket
+    // (postgres.js gives each connection random statement names, so connections sharing PGlite's
+    // single session never collide); the regional suites run both.
+    prepare: true,
+    connection: {
+      application_name: options.applicationName,
+      statement_timeout: statementTimeoutMs,
+      idle_in_transaction_session_timeout: idleInTransactionTimeoutMs,
+    },
+    // Migrations raise NOTICEs ("schema already exists"); they are not operator news.
+    onnotice: () => {},
+  });
+  const orm = drizzle(sql, { schema: regionalSchema });
+  return {
+    sql,
+    orm,
+    close: () => sql.end({ timeout: 5 }),
+  };
+}

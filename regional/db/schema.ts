@@ -1,0 +1,169 @@
+/**
+ * The regional settlement ledger. Valid on CockroachDB and PostgreSQL alike:
+ * - primary keys are UUIDs defaulting to gen_random_uuid() — no serial, no sequences, so inserts
+ *   spread across CockroachDB ranges instead of piling onto one hot tail;
+ * - every column type is spelled out; amounts are numeric(38,0) minor units, read and written as
+ *   bigint through drizzle's `mode: 'bigint'` and never as a JS number;
+ * - a batch's identity is its digest (lowercase hex SHA-256 of its canonical JSON), so child rows
+ *   point at `batch_digest` rather than at the surrogate id, which keeps a row readable on its own
+ *   in an audit query.
+ *
+ * Ordering columns (`leg_index`, `position_index`) are stored rather than recomputed with ORDER BY
+ * on text, because the database's collation is not the canonical order (UTF-16 code units).
+ */
+import { sql } from 'drizzle-orm';
+import { bigint, char, check, index, integer, numeric, pgTable, primaryKey, text, timestamp, unique, uuid, varchar } from 'drizzle-orm/pg-core';
+
+/** Longest batch id the core schema admits is 46 characters; leave headroom. */
+const batchIdCharsMax = 64;
+const digestHexChars = 64;
+const jurisdictionCharsMax = 16;
+const regionCharsMax = 64;
+const corridorChars = 7;
+const bicCharsMax = 11;
+const currencyChars = 3;
+/** `settlement:<BIC11>:<CCY>` is 26 characters; leave room for other account kinds (fees, FX residue). */
+const accountCharsMax = 64;
+const amountPrecisionDigits = 38;
+export const jtiCharsMax = 128;
+
+export const settlementBatches = pgTable(
+  'settlement_batches',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    batchId: varchar('batch_id', { length: batchIdCharsMax }).notNull(),
+    digest: char('digest', { length: digestHexChars }).notNull(),
+    corridor: char('corridor', { length: corridorChars }).notNull(),
+    jurisdiction: varchar('jurisdiction', { length: jurisdictionCharsMax }).notNull(),
+    /** The regional backend that committed the batch (e.g. eu-1). */
+    region: varchar('region', { length: regionCharsMax }).notNull(),
+    // Written as the batch's RFC 3339 text; the exact spelling lives on in canonical_json.
+    windowStartsAt: timestamp('window_starts_at', { withTimezone: true, mode: 'string' }).notNull(),
+    windowEndsAt: timestamp('window_ends_at', { withTimezone: true, mode: 'string' }).notNull(),
+    legCount: integer('leg_count').notNull(),
+    /** The exact canonical bytes whose SHA-256 is `digest`. */
+    canonicalJson: text('canonical_json').notNull(),
+    logIndex: bigint('log_index', { mode: 'number' }).notNull(),
+    /** Compact JWS over SettlementReceiptClaims; returned verbatim on every repeat delivery. */
+    receipt: text('receipt').notNull(),
+    committedAt: timestamp('committed_at', { withTimezone: true, mode: 'date' }).notNull(),
+  },
+  (table) => [
+    unique('settlement_batches_batch_id_key').on(table.batchId),
+    unique('settlement_batches_digest_key').on(table.digest),
+    // One batch per log position: a second guard against a forked log, besides log_leaves' key.
+    unique('settlement_batches_jurisdiction_log_index_key').on(table.jurisdiction, table.logIndex),
+    check('settlement_batches_digest_hex', sql`${table.digest} ~ '^[0-9a-f]{64}$'`),
+    check('settlement_batches_leg_count_positive', sql`${table.legCount} > 0`),
+    check('settlement_batches_log_index_nonnegative', sql`${table.logIndex} >= 0`),
+  ],
+);
+
+export const settlementLegs = pgTable(
+  'settlement_legs',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    batchDigest: char('batch_digest', { length: digestHexChars })
+      .notNull()
+      .references(() => settlementBatches.digest),
+    legIndex: integer('leg_index').notNull(),
+    uetr: uuid('uetr').notNull(),
+    payer: varchar('payer', { length: bicCharsMax }).notNull(),
+    payee: varchar('payee', { length: bicCharsMax }).notNull(),
+    currency: char('currency', { length: currencyChars }).notNull(),
+    amountMinor: numeric('amount_minor', { precision: amountPrecisionDigits, scale: 0, mode: 'bigint' }).notNull(),
+  },
+  (table) => [
+    unique('settlement_legs_batch_digest_leg_index_key').on(table.batchDigest, table.legIndex),
+    index('settlement_legs_uetr_idx').on(table.uetr),
+    check('settlement_legs_amount_positive', sql`${table.amountMinor} > 0`),
+    check('settlement_legs_leg_index_nonnegative', sql`${table.legIndex} >= 0`),
+  ],
+);
+
+/**
+ * Double entry: each leg debits the payer's settlement account (entry 0) and credits the payee's
+ * (entry 1), in the leg's currency. Exactly one side of an entry is non-zero.
+ */
+export const journalEntries = pgTable(
+  'journal_entries',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    batchDigest: char('batch_digest', { length: digestHexChars })
+      .notNull()
+      .references(() => settlementBatches.digest),
+    legIndex: integer('leg_index').notNull(),
+    entryIndex: integer('entry_index').notNull(),
+    /** `settlement:<BIC>:<CCY>`. */
+    account: varchar('account', { length: accountCharsMax }).notNull(),
+    currency: char('currency', { length: currencyChars }).notNull(),
+    debitMinor: numeric('debit_minor', { precision: amountPrecisionDigits, scale: 0, mode: 'bigint' }).notNull(),
+    creditMinor: numeric('credit_minor', { precision: amountPrecisionDigits, scale: 0, mode: 'bigint' }).notNull(),
+  },
+  (table) => [
+    unique('journal_entries_batch_digest_leg_index_entry_index_key').on(table.batchDigest, table.legIndex, table.entryIndex),
+    index('journal_entries_account_idx').on(table.account),
+    check(
+      'journal_entries_one_side',
+      sql`(${table.debitMinor} > 0 and ${table.creditMinor} = 0) or (${table.debitMinor} = 0 and ${table.creditMinor} > 0)`,
+    ),
+  ],
+);
+
+export const netPositions = pgTable(
+  'net_positions',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    batchDigest: char('batch_digest', { length: digestHexChars })
+      .notNull()
+      .references(() => settlementBatches.digest),
+    positionIndex: integer('position_index').notNull(),
+    participant: varchar('participant', { length: bicCharsMax }).notNull(),
+    currency: char('currency', { length: currencyChars }).notNull(),
+    /** Signed: positive = participant receives. */
+    netMinor: numeric('net_minor', { precision: amountPrecisionDigits, scale: 0, mode: 'bigint' }).notNull(),
+  },
+  (table) => [
+    unique('net_positions_batch_digest_position_index_key').on(table.batchDigest, table.positionIndex),
+    unique('net_positions_batch_digest_currency_participant_key').on(table.batchDigest, table.currency, table.participant),
+  ],
+);
+
+/**
+ * The jurisdiction's transparency log, one leaf per committed batch, indexes dense from 0.
+ * For now the leaf is the canonical JSON of {batch_id, digest, jurisdiction, committed_at} and
+ * `leaf_hash` is the RFC 6962 leaf hash SHA-256(0x00 ‖ leaf bytes) in lowercase hex.
+ * TODO(transparency-log issue): the leaf becomes the batch's DSSE-enveloped in-toto statement;
+ * checkpoints, inclusion and consistency proofs are computed over these hashes.
+ */
+export const logLeaves = pgTable(
+  'log_leaves',
+  {
+    jurisdiction: varchar('jurisdiction', { length: jurisdictionCharsMax }).notNull(),
+    leafIndex: bigint('leaf_index', { mode: 'number' }).notNull(),
+    leafHash: char('leaf_hash', { length: digestHexChars }).notNull(),
+    batchDigest: char('batch_digest', { length: digestHexChars })
+      .notNull()
+      .references(() => settlementBatches.digest),
+    /** The exact leaf bytes (UTF-8 text). */
+    leaf: text('leaf').notNull(),
+  },
+  (table) => [
+    primaryKey({ name: 'log_leaves_pkey', columns: [table.jurisdiction, table.leafIndex] }),
+    unique('log_leaves_batch_digest_key').on(table.batchDigest),
+    check('log_leaves_leaf_index_nonnegative', sql`${table.leafIndex} >= 0`),
+    check('log_leaves_leaf_hash_hex', sql`${table.leafHash} ~ '^[0-9a-f]{64}$'`),
+  ],
+);
+
+/** Single-use edge tokens: a jti is claimed once; rows past `expires_at` are garbage. */
+export const consumedTokens = pgTable(
+  'consumed_tokens',
+  {
+    jti: varchar('jti', { length: jtiCharsMax }).primaryKey(),
+    expiresAt: timestamp('expires_at', { withTimezone: true, mode: 'date' }).notNull(),
+  },
+  (table) => [index('consumed_tokens_expires_at_idx').on(table.expiresAt)],
+);
+
+export const regionalSchema = { settlementBatches, settlementLegs, journalEntries, netPositions, logLeaves, consumedTokens };
