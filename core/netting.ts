@@ -91,3 +91,6 @@ export function positionSums(positions: readonly NetPosition[]): Map<string, big
   }
   return sums;
 }
+
+// The window imports leg construction from here, next to netting; it lives in its own file.
+export { checkPaymentLegs, paymentLegs, type CorridorFx, type PaymentForLegs, type PaymentLegsRejection } from './payment-legs.ts';
