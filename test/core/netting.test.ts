@@ -25,14 +25,14 @@ describe('sortLegs', () => {
   it('orders by uetr, currency, payer, payee with code-unit comparison', () => {
     const legs = [
       leg(uetrB, 'AAAADEFF', 'BBBBUS33XXX', 'EUR', '1'),
-      leg(uetrA, 'LQPRDEFFXXX', 'BBBBUS33XXX', 'USD', '5'),
+      leg(uetrA, 'AAAADEFF', 'BBBBUS33XXX', 'USD', '5'),
       leg(uetrA, 'AAAADEFF', 'LQPRDEFFXXX', 'EUR', '5'),
       leg(uetrA, 'AAAADEFF', 'CCCCGB2L', 'EUR', '5'),
     ];
     expect(sortLegs(legs).map((item) => `${item.uetr.slice(0, 2)} ${item.currency} ${item.payer} ${item.payee}`)).toEqual([
       '0a EUR AAAADEFF CCCCGB2L',
       '0a EUR AAAADEFF LQPRDEFFXXX',
-      '0a USD LQPRDEFFXXX BBBBUS33XXX',
+      '0a USD AAAADEFF BBBBUS33XXX',
       '0b EUR AAAADEFF BBBBUS33XXX',
     ]);
   });

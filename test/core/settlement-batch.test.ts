@@ -109,6 +109,12 @@ describe('verifySettlementBatch', () => {
     expect(verifySettlementBatch(batch)).toMatchObject({ ok: false, reason: { kind: 'not-canonical-order' } });
   });
 
+  it('rejects a duplicated position row as out of order, even when it keeps the sum', () => {
+    const batch = received();
+    batch.positions.splice(1, 0, { ...batch.positions[0], net_minor: '0' });
+    expect(verifySettlementBatch(batch)).toMatchObject({ ok: false, reason: { kind: 'not-canonical-order' } });
+  });
+
   it('rejects positions that do not sum to zero', () => {
     const batch = received();
     batch.positions[0].net_minor = '-7499';
@@ -174,6 +180,14 @@ describe('verifySettlementBatch', () => {
     if (verified.ok) return;
     expect(verified.reason.kind).toBe('malformed-batch');
     expect(verified.reason.detail).toMatch(detail);
+  });
+
+  it('reports at most 20 issues however many legs are malformed', () => {
+    const batch = received();
+    batch.legs = Array.from({ length: 1000 }, () => ({ ...batch.legs[0], amount_minor: '-1' }));
+    const verified = verifySettlementBatch(batch);
+    expect(verified.ok).toBe(false);
+    if (!verified.ok) expect(verified.reason.detail.split('; ')).toHaveLength(20);
   });
 
   it('rejects non-objects without throwing', () => {
