@@ -3,9 +3,9 @@
  * spelled out rather than left to library defaults, because they decide how a stalled database
  * looks to the edge (a bounded wait, then 503) and how many transactions compete for row locks.
  */
-import { drizzle, type PostgresJsDatabase } from 'drizzle-orm/postgres-js';
+import { drizzle, type PostgresJsDatabase, type PostgresJsQueryResultHKT } from 'drizzle-orm/postgres-js';
+import type { PgDatabase } from 'drizzle-orm/pg-core';
 import postgres from 'postgres';
-import { regionalSchema } from './schema.ts';
 
 /**
  * Small on purpose: settlement commits are SERIALIZABLE, so more concurrent transactions mainly buy
@@ -20,7 +20,9 @@ export const statementTimeoutMs = 30_000;
 /** A transaction left open by a crashed handler releases its locks after this long. */
 export const idleInTransactionTimeoutMs = 60_000;
 
-export type RegionalOrm = PostgresJsDatabase<typeof regionalSchema>;
+export type RegionalOrm = PostgresJsDatabase;
+/** The pool or an open transaction: ledger reads and writes take either. */
+export type RegionalQueryable = PgDatabase<PostgresJsQueryResultHKT>;
 
 export interface RegionalDatabase {
   sql: postgres.Sql;
@@ -52,7 +54,8 @@ export function connectRegionalDatabase(databaseUrl: string, options: RegionalDa
     // Migrations raise NOTICEs ("schema already exists"); they are not operator news.
     onnotice: () => {},
   });
-  const orm = drizzle(sql, { schema: regionalSchema });
+  // Tables are imported where they are queried; no relational-query schema is needed.
+  const orm = drizzle(sql);
   return {
     sql,
     orm,

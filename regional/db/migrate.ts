@@ -25,10 +25,19 @@ export async function migrateDatabase(databaseUrl: string): Promise<void> {
   try {
     await migrate(drizzle(sql), { migrationsFolder });
   } catch (cause) {
-    throw new Error(`migrateDatabase: applying ${migrationsFolder} to ${redactUrl(databaseUrl)} failed: ${(cause as Error).message}`, { cause });
+    throw new Error(`migrateDatabase: applying ${migrationsFolder} to ${redactUrl(databaseUrl)} failed: ${causeChain(cause)}`, { cause });
   } finally {
     await sql.end({ timeout: 5 });
   }
+}
+
+/** Drizzle's "Failed query" message hides the driver's reason in `cause`. */
+function causeChain(error: unknown): string {
+  const messages: string[] = [];
+  for (let current = error, depth = 0; current instanceof Error && depth < 4; current = current.cause, depth++) {
+    messages.push(current.message.split('\n')[0]!);
+  }
+  return messages.join(' ← ');
 }
 
 /** Connection strings may carry a password; logs get host and database only. */

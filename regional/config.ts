@@ -1,0 +1,67 @@
+/**
+ * The regional process's configuration, read once from the environment at start. Anything
+ * missing or malformed stops the process with one readable message naming every problem.
+ */
+const regionPattern = /^[a-z0-9][a-z0-9-]{0,63}$/;
+const jurisdictionPattern = /^[a-z]{2,16}$/;
+export const defaultGatewayId = 'meridian-local';
+export const defaultHost = '127.0.0.1';
+
+export interface RegionalProcessConfig {
+  region: string;
+  jurisdiction: string;
+  host: string;
+  port: number;
+  databaseUrl: string;
+  edgeJwksUrl: URL;
+  gatewayId: string;
+  signerKeyFile: string;
+}
+
+export class RegionalConfigError extends Error {
+  readonly kind = 'regional-config';
+}
+
+export function regionalConfigFromEnv(env: Record<string, string | undefined>): RegionalProcessConfig {
+  const problems: string[] = [];
+  const value = (name: string): string | undefined => {
+    const text = env[name]?.trim();
+    return text === undefined || text === '' ? undefined : text;
+  };
+  const required = (name: string, example: string): string => {
+    const text = value(name);
+    if (text === undefined) problems.push(`${name} is not set (e.g. ${name}=${example})`);
+    return text ?? '';
+  };
+
+  const region = required('REGION', 'eu-1');
+  if (region !== '' && !regionPattern.test(region)) problems.push(`REGION ${JSON.stringify(region)} is not a region id like eu-1`);
+  const jurisdiction = required('JURISDICTION', 'eu');
+  if (jurisdiction !== '' && !jurisdictionPattern.test(jurisdiction)) problems.push(`JURISDICTION ${JSON.stringify(jurisdiction)} is not a jurisdiction id like eu`);
+  const portText = required('PORT', '8701');
+  const port = Number(portText);
+  if (portText !== '' && !(Number.isInteger(port) && port >= 0 && port <= 65_535)) problems.push(`PORT ${JSON.stringify(portText)} is not a TCP port`);
+  const databaseUrl = required('DATABASE_URL', 'postgres://postgres@127.0.0.1:5432/meridian');
+  if (databaseUrl !== '' && !/^postgres(ql)?:\/\//.test(databaseUrl)) problems.push('DATABASE_URL is not a postgres:// URL');
+  const jwksText = required('EDGE_JWKS_URL', 'http://127.0.0.1:8787/.well-known/jwks.json');
+  let edgeJwksUrl: URL | undefined;
+  if (jwksText !== '') {
+    try {
+      edgeJwksUrl = new URL(jwksText);
+    } catch {
+      problems.push(`EDGE_JWKS_URL ${JSON.stringify(jwksText)} is not a URL`);
+    }
+  }
+
+  if (problems.length > 0) throw new RegionalConfigError(`regional: invalid configuration:\n  - ${problems.join('\n  - ')}`);
+  return {
+    region,
+    jurisdiction,
+    host: value('HOST') ?? defaultHost,
+    port,
+    databaseUrl,
+    edgeJwksUrl: edgeJwksUrl!,
+    gatewayId: value('GATEWAY_ID') ?? defaultGatewayId,
+    signerKeyFile: value('SIGNER_KEY_FILE') ?? `.data/keys/${region}.json`,
+  };
+}

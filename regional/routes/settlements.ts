@@ -1,0 +1,80 @@
+/**
+ * POST /v1/settlements — the edge delivers a closed window's batch. The pipeline, top to bottom:
+ *   edge token (401) → JSON body ≤ bodyBytesMax (415/413/400) → verifySettlementBatch against the
+ *   token's batch_digest (422 batch-rejected) → residency: the batch's jurisdiction must be ours
+ *   (403 residency-denied) → commitSettlement → 201 on first commit, 200 with the identical body
+ *   on a repeat delivery (the edge treats both as settled).
+ * GET /v1/settlements/:batch_id — the committed settlement in the DESIGN shape, for auditors.
+ */
+import { Hono } from 'hono';
+import { ProblemError } from '../../core/problem.ts';
+import { verifySettlementBatch, type BatchRejection } from '../../core/settlement-batch.ts';
+import { commitSettlement, type CommitOptions } from '../commit.ts';
+import type { RegionalDatabase } from '../db/client.ts';
+import type { EdgeTokenVerifier } from '../edge-token.ts';
+import { limitJsonBody, readJsonBody } from '../http/read-json-body.ts';
+import { methodNotAllowed } from '../http/problems.ts';
+import { requireEdgeToken, type EdgeTokenVariables } from '../http/require-edge-token.ts';
+import { findSettlementByBatchId, readStoredLegs, readStoredPositions } from '../ledger/read-settlement.ts';
+import type { RegionalLogger } from '../logger.ts';
+import type { Signer } from '../signer/signer.ts';
+
+const batchIdCharsMax = 64;
+
+export interface SettlementRoutesConfig {
+  region: string;
+  jurisdiction: string;
+  database: RegionalDatabase;
+  signer: Signer;
+  verifyEdgeToken: EdgeTokenVerifier;
+  logger: RegionalLogger;
+  commitOptions: CommitOptions;
+}
+
+export function settlementRoutes(config: SettlementRoutesConfig): Hono<EdgeTokenVariables> {
+  const routes = new Hono<EdgeTokenVariables>();
+
+  routes.post('/v1/settlements', requireEdgeToken(config.verifyEdgeToken, config.logger), ...limitJsonBody(), async (c) => {
+    const verified = verifySettlementBatch(await readJsonBody(c), c.get('edgeToken').batchDigest);
+    if (!verified.ok) throw batchRejected(verified.reason);
+    const { batch, canonical, digest } = verified.value;
+    if (batch.jurisdiction !== config.jurisdiction) {
+      throw new ProblemError('residency-denied', `batch ${batch.batch_id} belongs to jurisdiction ${batch.jurisdiction}; this backend serves ${config.jurisdiction}`);
+    }
+    const outcome = await commitSettlement(config.database.orm, batch, canonical, digest, config.region, config.signer, config.commitOptions);
+    config.logger.info(`settlement ${outcome.kind}`, { batch_id: batch.batch_id, digest, log_index: outcome.response.log_index });
+    return c.json(outcome.response, outcome.kind === 'committed' ? 201 : 200);
+  });
+  routes.all('/v1/settlements', methodNotAllowed(['POST']));
+
+  routes.get('/v1/settlements/:batch_id', async (c) => {
+    const batchId = c.req.param('batch_id');
+    const stored = batchId.length > batchIdCharsMax ? undefined : await findSettlementByBatchId(config.database.orm, batchId);
+    if (stored === undefined) throw new ProblemError('not-found', `no settlement with batch_id ${JSON.stringify(batchId.slice(0, batchIdCharsMax))}`);
+    const [legs, positions] = await Promise.all([readStoredLegs(config.database.orm, stored.digest), readStoredPositions(config.database.orm, stored.digest)]);
+    return c.json({
+      batch_id: stored.batchId,
+      digest: stored.digest,
+      corridor: stored.corridor,
+      jurisdiction: stored.jurisdiction,
+      legs,
+      positions,
+      log_index: stored.logIndex,
+      receipt: stored.receipt,
+    });
+  });
+  routes.all('/v1/settlements/:batch_id', methodNotAllowed(['GET', 'HEAD']));
+
+  return routes;
+}
+
+function batchRejected(reason: BatchRejection): ProblemError {
+  switch (reason.kind) {
+    case 'malformed-batch':
+    case 'digest-mismatch':
+    case 'positions-mismatch':
+    case 'not-canonical-order':
+    case 'not-zero-sum':
+      return new ProblemError('batch-rejected', reason.detail, { reason: reason.kind });
+  }
+}

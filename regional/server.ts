@@ -1,0 +1,106 @@
+/**
+ * The regional backend process. Configuration (environment):
+ *   REGION           this backend, e.g. eu-1 (required)
+ *   JURISDICTION     jurisdiction it serves, e.g. eu (required)
+ *   PORT             listen port (required; 0 picks a free one)
+ *   HOST             listen address (default 127.0.0.1)
+ *   DATABASE_URL     postgres:// URL of CockroachDB, PostgreSQL or PGlite-over-socket (required;
+ *                    migrate first: node regional/db/migrate.ts)
+ *   EDGE_JWKS_URL    the gateway's JWKS, which verifies edge tokens (required)
+ *   GATEWAY_ID       expected `iss` of edge tokens (default meridian-local)
+ *   SIGNER_KEY_FILE  local signer key file (default .data/keys/<REGION>.json; created if absent)
+ *
+ *   REGION=eu-1 JURISDICTION=eu PORT=8701 DATABASE_URL=… EDGE_JWKS_URL=… node regional/server.ts
+ */
+import { serve } from '@hono/node-server';
+import { createRemoteJWKSet } from 'jose';
+import { createRegionalApp } from './app.ts';
+import { regionalConfigFromEnv, RegionalConfigError, type RegionalProcessConfig } from './config.ts';
+import { connectRegionalDatabase, type RegionalDatabase } from './db/client.ts';
+import { redactUrl } from './db/migrate.ts';
+import { consoleLogger } from './logger.ts';
+import { createSigner } from './signer/create-signer.ts';
+
+/** Bounds on fetching the edge's JWKS: a slow edge must not hold settlement requests hostage. */
+export const jwksFetchTimeoutMs = 5_000;
+/** Refetch at most this often when a token names an unknown kid (key rotation at the edge). */
+export const jwksCooldownMs = 30_000;
+export const jwksCacheMaxAgeMs = 10 * 60_000;
+/** In-flight requests get this long to finish on SIGINT/SIGTERM before the process exits anyway. */
+export const shutdownGraceMs = 10_000;
+
+export interface RunningRegionalServer {
+  url: string;
+  stop(): Promise<void>;
+}
+
+export async function startRegionalServer(config: RegionalProcessConfig): Promise<RunningRegionalServer> {
+  const logger = consoleLogger(config.region);
+  const signer = await createSigner({ kind: 'local', keyFile: config.signerKeyFile });
+  const database = connectRegionalDatabase(config.databaseUrl, { applicationName: `meridian-regional-${config.region}` });
+  await assertLedgerMigrated(database, config.databaseUrl);
+  const edgeKeys = createRemoteJWKSet(config.edgeJwksUrl, {
+    timeoutDuration: jwksFetchTimeoutMs,
+    cooldownDuration: jwksCooldownMs,
+    cacheMaxAge: jwksCacheMaxAgeMs,
+  });
+  const app = createRegionalApp({ region: config.region, jurisdiction: config.jurisdiction, gatewayId: config.gatewayId, database, signer, edgeKeys, logger });
+  const server = await new Promise<ReturnType<typeof serve>>((resolve, reject) => {
+    const listening = serve({ fetch: app.fetch, port: config.port, hostname: config.host }, () => resolve(listening));
+    listening.once('error', reject);
+  });
+  const address = server.address();
+  const port = typeof address === 'object' && address !== null ? address.port : config.port;
+  const url = `http://${config.host}:${port}`;
+  return {
+    url,
+    async stop() {
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        // Keep-alive sockets would hold close() open; idle ones go now, busy ones get the grace.
+        (server as { closeIdleConnections?: () => void }).closeIdleConnections?.();
+      });
+      await database.close();
+    },
+  };
+}
+
+async function assertLedgerMigrated(database: RegionalDatabase, databaseUrl: string): Promise<void> {
+  try {
+    await database.sql`select 1 from settlement_batches limit 0`;
+  } catch (error) {
+    await database.close();
+    const code = (error as { code?: unknown }).code;
+    const hint = code === '42P01' ? 'the ledger tables are missing; run `node regional/db/migrate.ts` with the same DATABASE_URL' : (error as Error).message;
+    throw new RegionalConfigError(`regional: database ${redactUrl(databaseUrl)} is not usable: ${hint}`, { cause: error });
+  }
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  let config: RegionalProcessConfig;
+  let running: RunningRegionalServer;
+  try {
+    config = regionalConfigFromEnv(process.env);
+    running = await startRegionalServer(config);
+  } catch (error) {
+    console.error(error instanceof RegionalConfigError ? error.message : `regional: failed to start: ${(error as Error).message}`);
+    process.exit(1);
+  }
+  console.log(`regional ${config.region}: listening on ${running.url}`);
+  let stopping = false;
+  const shutdown = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    console.log(`regional ${config.region}: ${signal}, shutting down`);
+    setTimeout(() => process.exit(1), shutdownGraceMs).unref();
+    running.stop().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        console.error(`regional ${config.region}: shutdown failed: ${(error as Error).message}`);
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGINT', () => shutdown('SIGINT'));
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+}
