@@ -5,7 +5,7 @@
  * as values; only an operating failure of the backend itself (Redis unreachable, no reply before
  * the deadline) is thrown, as a `BackendUnavailableError`.
  */
-import type { RedisReply } from './reply.ts';
+import { redisErrors, type RedisReply } from './reply.ts';
 
 /** A command as it goes to Redis: the name first, every argument already a string. */
 export type RedisCommand = readonly string[];
@@ -43,5 +43,5 @@ export class BackendUnavailableError extends Error {
 
 /** The Redis-side wording of a transaction aborted at queue time, with the first rejected command named. */
 export function transactionAbortMessage(commandIndex: number, command: RedisCommand, error: string): string {
-  return `EXECABORT Transaction discarded because of previous errors. Command ${commandIndex + 1} [${command[0] ?? ''}]: ${error}`;
+  return `${redisErrors.execAbort} Command ${commandIndex + 1} [${command[0] ?? ''}]: ${error}`;
 }
