@@ -14,7 +14,8 @@ import { buildInstruction } from './sdk/instruction-builder.ts';
 import { PartnerClient } from './sdk/partner-client.ts';
 import { gatewayUrl, regionalBackends } from './dev/launcher.ts';
 
-const paymentsPerFlow = 60;
+/** MERIDIAN_DEMO_PAYMENTS_PER_FLOW shrinks the demo (the end-to-end test uses a few). */
+const paymentsPerFlow = Number(process.env.MERIDIAN_DEMO_PAYMENTS_PER_FLOW ?? '60');
 const submitConcurrency = 16;
 const settleTimeoutMs = 120_000;
 const pollIntervalMs = 1_000;

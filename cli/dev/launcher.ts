@@ -17,7 +17,8 @@ import postgres from 'postgres';
 import { gatewayDevBindings } from '../../dev/fixtures.ts';
 import { migrateDatabase } from '../../regional/db/migrate.ts';
 
-export const dataDirectory = '.data';
+/** MERIDIAN_DATA_DIR moves all state (tests use a temporary directory). */
+export const dataDirectory = process.env.MERIDIAN_DATA_DIR ?? '.data';
 export const gatewayUrl = 'http://127.0.0.1:8787';
 export const bridgeUrl = 'http://127.0.0.1:8079';
 const readyTimeoutMs = 120_000;

@@ -19,7 +19,7 @@ import { DurableObject } from 'cloudflare:workers';
 import { sealSettlementBatch } from '../../core/settlement-batch.ts';
 import type { SettlementLeg } from '../../core/settlement-batch.ts';
 import type { Env } from '../../workers/env.ts';
-import { paymentLegs } from '../../core/netting.ts';
+import { paymentLegs } from '../../core/payment-legs.ts';
 import { deliverSettlementBatch, type DeliveryOutcome } from './deliver-batch.ts';
 
 export interface WindowPayment {

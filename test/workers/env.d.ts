@@ -1,8 +1,7 @@
-import type { Env } from '../../workers/env.ts';
+import type { Env as MeridianEnv } from '../../workers/env.ts';
 
 declare global {
   namespace Cloudflare {
-    interface Env extends import('../../workers/env.ts').Env {}
+    interface Env extends MeridianEnv {}
   }
 }
-export type { Env };

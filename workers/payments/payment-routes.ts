@@ -7,6 +7,7 @@ import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { sha256Hex } from '../../core/digest.ts';
 import { parsePaymentInstruction } from '../../core/instruction.ts';
+import { checkPaymentLegs } from '../../core/payment-legs.ts';
 import { ProblemError } from '../../core/problem.ts';
 import type { Env } from '../env.ts';
 import { verifyMessageSignature, type SignedRequestVariables } from '../message-signature/verify-message-signature.ts';
@@ -37,6 +38,22 @@ export function paymentRoutes(): Hono<PaymentsApp> {
         throw new ProblemError('invalid-instruction', `debtor_agent.bic must be the submitting partner's BIC ${partner.bic}`);
       }
       const route = await routePayment(c.env, partner, corridor, instruction.uetr);
+      const payment = {
+        uetr: instruction.uetr,
+        partner_id: partner.partner_id,
+        amount_minor: amountMinor.toString(),
+        source_currency: instruction.amount.currency,
+        target_currency: instruction.target_currency,
+        debtor_agent_bic: instruction.debtor_agent.bic,
+        creditor_agent_bic: instruction.creditor_agent.bic,
+      };
+      // Partner input decides whether an FX payout is at least one minor unit: refuse it here, not at window close.
+      const legs = checkPaymentLegs({ ...payment, amount_minor: amountMinor }, {
+        fx_provider: route.corridor.fx_provider,
+        fx_rate_scaled: route.corridor.fx_rate_scaled === null ? null : BigInt(route.corridor.fx_rate_scaled),
+        fx_rate_scale: route.corridor.fx_rate_scale,
+      });
+      if (!legs.ok) throw new ProblemError('invalid-instruction', legs.reason.detail);
       const partnerState = c.env.PARTNER_STATE.get(c.env.PARTNER_STATE.idFromName(partner.partner_id));
       const admission = await partnerState.admit({
         partnerId: partner.partner_id,
@@ -47,15 +64,7 @@ export function paymentRoutes(): Hono<PaymentsApp> {
         jurisdiction: partner.jurisdiction,
         windowName: route.windowName,
         corridorConfig: route.corridor,
-        payment: {
-          uetr: instruction.uetr,
-          partner_id: partner.partner_id,
-          amount_minor: amountMinor.toString(),
-          source_currency: instruction.amount.currency,
-          target_currency: instruction.target_currency,
-          debtor_agent_bic: instruction.debtor_agent.bic,
-          creditor_agent_bic: instruction.creditor_agent.bic,
-        },
+        payment,
       });
       if (admission.kind === 'uetr-mismatch') {
         throw new ProblemError('duplicate-uetr-mismatch', `UETR ${instruction.uetr} was already used for a different instruction`);

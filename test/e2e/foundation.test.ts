@@ -1,0 +1,82 @@
+/**
+ * End to end through the real local topology: `meridian start` (wrangler dev + workerd, four
+ * regional Node backends, PGlite over the wire, the Redis bridge), then the demo against it,
+ * then Ctrl-C. Uses a temporary data directory; the fixed ports of DESIGN.md must be free.
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+const readyTimeoutMs = 150_000;
+const node = process.execPath;
+let launcher: ChildProcess;
+let output = '';
+let dataDirectory: string;
+
+function waitForOutput(pattern: RegExp, timeoutMs: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no ${pattern} within ${timeoutMs} ms; output:\n${output}`)), timeoutMs);
+    const check = () => {
+      if (pattern.test(output)) {
+        clearTimeout(timer);
+        resolve();
+      }
+    };
+    launcher.stdout?.on('data', check);
+    launcher.on('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`launcher exited with ${code} before ${pattern}; output:\n${output}`));
+    });
+    check();
+  });
+}
+
+beforeAll(async () => {
+  dataDirectory = mkdtempSync(join(tmpdir(), 'meridian-e2e-'));
+  launcher = spawn(node, ['cli/meridian.ts', 'start'], {
+    env: { ...process.env, MERIDIAN_DATA_DIR: dataDirectory, DATABASE_URL: '', WRANGLER_SEND_METRICS: 'false' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  launcher.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  launcher.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  await waitForOutput(/^meridian: ready$/m, readyTimeoutMs);
+}, readyTimeoutMs + 10_000);
+
+afterAll(async () => {
+  if (launcher.exitCode === null) {
+    const exited = new Promise<number | null>((resolve) => launcher.once('exit', resolve));
+    launcher.kill('SIGINT');
+    await exited;
+  }
+  rmSync(dataDirectory, { recursive: true, force: true });
+}, 30_000);
+
+describe('npm start → demo', () => {
+  it('brings up every part behind /healthz', async () => {
+    for (const port of [8787, 8701, 8702, 8703, 8704, 8079]) {
+      const response = await fetch(`http://127.0.0.1:${port}/healthz`);
+      expect(response.status, `port ${port}`).toBe(200);
+    }
+  });
+
+  it('settles every demo payment and verifies receipts and positions', () => {
+    const demo = spawnSync(node, ['cli/meridian.ts', 'demo'], {
+      env: { ...process.env, MERIDIAN_DEMO_PAYMENTS_PER_FLOW: '4' },
+      encoding: 'utf8',
+      timeout: 150_000,
+    });
+    expect(demo.stdout + demo.stderr).toContain('demo: all 20 payments settled and verified');
+    expect(demo.status).toBe(0);
+  }, 160_000);
+
+  it('stops every child cleanly on Ctrl-C', async () => {
+    const exited = new Promise<number | null>((resolve) => launcher.once('exit', resolve));
+    launcher.kill('SIGINT');
+    expect(await exited).toBe(0);
+    for (const port of [8787, 8701, 8704, 8079, 5541]) {
+      await expect(fetch(`http://127.0.0.1:${port}/healthz`, { signal: AbortSignal.timeout(1_000) })).rejects.toThrow();
+    }
+  }, 30_000);
+});
