@@ -1,0 +1,57 @@
+/**
+ * Regional backends for the workerd suites, as a separate Node process (the workers project's
+ * module resolution targets workerd, so the Node stack must not load inside it): PGlite over the
+ * wire with migrations, then one backend per jurisdiction with a local signer. Edge tokens are
+ * verified against the dev gateway's public key, as a backend would fetch it from the gateway JWKS.
+ *
+ *   node test/support/regional-fixture.ts <first port>     prints `regional-fixture: ready`
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { serve } from '@hono/node-server';
+import { createLocalJWKSet, type JWK } from 'jose';
+import { startPgliteServer } from '../../cli/dev/pglite-server.ts';
+import { loadDevGateway } from '../../dev/fixtures.ts';
+import { createRegionalApp } from '../../regional/app.ts';
+import { connectRegionalDatabase } from '../../regional/db/client.ts';
+import { migrateDatabase } from '../../regional/db/migrate.ts';
+import { createSigner } from '../../regional/signer/create-signer.ts';
+
+const firstPort = Number(process.argv[2] ?? '18701');
+const backends = [
+  { region: 'eu-1', jurisdiction: 'eu', port: firstPort },
+  { region: 'us-1', jurisdiction: 'us', port: firstPort + 1 },
+  { region: 'ap-1', jurisdiction: 'ap', port: firstPort + 2 },
+];
+
+const keyDirectory = mkdtempSync(join(tmpdir(), 'meridian-workers-keys-'));
+const gateway = loadDevGateway();
+const { d: _private, ...publicJwk } = gateway.signing_jwk;
+const edgeKeys = createLocalJWKSet({ keys: [publicJwk as JWK] });
+const database = await startPgliteServer({ port: 0 });
+await migrateDatabase(database.connectionString);
+const stops: Array<() => Promise<void>> = [];
+for (const backend of backends) {
+  const connection = connectRegionalDatabase(database.connectionString, { applicationName: `workers-test-${backend.region}` });
+  const signer = await createSigner({ kind: 'local', keyFile: join(keyDirectory, `${backend.region}.json`) });
+  const app = createRegionalApp({ region: backend.region, jurisdiction: backend.jurisdiction, gatewayId: gateway.gateway_id, database: connection, signer, edgeKeys });
+  const server = await new Promise<ReturnType<typeof serve>>((resolve, reject) => {
+    const listening = serve({ fetch: app.fetch, port: backend.port, hostname: '127.0.0.1' }, () => resolve(listening));
+    listening.once('error', (cause) => reject(new Error(`regional-fixture: ${backend.region} cannot listen on ${backend.port}: ${cause.message}`)));
+  });
+  stops.push(async () => {
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+    await connection.close();
+  });
+}
+console.log('regional-fixture: ready');
+
+async function shutdown(): Promise<void> {
+  for (const stop of stops) await stop();
+  await database.stop();
+  rmSync(keyDirectory, { recursive: true, force: true });
+  process.exit(0);
+}
+process.on('SIGTERM', () => void shutdown());
+process.on('SIGINT', () => void shutdown());
