@@ -1,0 +1,93 @@
+/**
+ * One regional backend under test: the real Hono app on a real postgres.js pool against a test
+ * database, a local signer in a temporary key file, and an edge that mints valid tokens.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Hono } from 'hono';
+import type { SealedSettlementBatch } from '../../../core/settlement-batch.ts';
+import { createRegionalApp } from '../../../regional/app.ts';
+import type { CommitOptions, CommitRetryEvent } from '../../../regional/commit.ts';
+import { connectRegionalDatabase, type RegionalDatabase, type RegionalOrm } from '../../../regional/db/client.ts';
+import type { RegionalLogger } from '../../../regional/logger.ts';
+import { loadOrCreateLocalSigner } from '../../../regional/signer/local-signer.ts';
+import type { Signer } from '../../../regional/signer/signer.ts';
+import type { TestDatabase } from './databases.ts';
+import { createTestEdge, mintEdgeToken, testGatewayId, type EdgeTokenOptions, type TestEdge } from './edge.ts';
+
+export interface TestbedOptions {
+  region?: string;
+  jurisdiction?: string;
+  edge?: TestEdge;
+  signer?: Signer;
+  now?: () => Date;
+  /** Wraps the drizzle handle the commit uses (fault injection). */
+  wrapOrm?: (orm: RegionalOrm) => RegionalOrm;
+  commitOptions?: CommitOptions;
+}
+
+export interface Testbed {
+  app: Hono;
+  region: string;
+  jurisdiction: string;
+  database: RegionalDatabase;
+  applicationName: string;
+  signer: Signer;
+  edge: TestEdge;
+  retries: CommitRetryEvent[];
+  logged: Array<{ level: 'info' | 'error'; message: string; context?: Record<string, unknown> }>;
+  deliver(sealed: SealedSettlementBatch, token?: Partial<EdgeTokenOptions>, body?: string): Promise<Response>;
+  close(): Promise<void>;
+}
+
+export async function startTestbed(testDatabase: TestDatabase, options: TestbedOptions = {}): Promise<Testbed> {
+  const region = options.region ?? 'eu-1';
+  const jurisdiction = options.jurisdiction ?? 'eu';
+  const applicationName = `regional-test-${randomBytes(4).toString('hex')}`;
+  const database = connectRegionalDatabase(testDatabase.url, { applicationName });
+  const keyDirectory = await mkdtemp(join(tmpdir(), 'meridian-regional-keys-'));
+  const signer = options.signer ?? (await loadOrCreateLocalSigner({ keyFile: join(keyDirectory, `${region}.json`) }));
+  const edge = options.edge ?? (await createTestEdge());
+  const retries: CommitRetryEvent[] = [];
+  const logged: Testbed['logged'] = [];
+  const logger: RegionalLogger = {
+    info: (message, context) => logged.push({ level: 'info', message, context }),
+    error: (message, context) => logged.push({ level: 'error', message, context }),
+  };
+  const app = createRegionalApp({
+    region,
+    jurisdiction,
+    gatewayId: testGatewayId,
+    database: options.wrapOrm === undefined ? database : { ...database, orm: options.wrapOrm(database.orm) },
+    signer,
+    edgeKeys: edge.keys,
+    logger,
+    ...(options.now === undefined ? {} : { now: options.now }),
+    commitOptions: { backoff: { retriesMax: 8, backoffBaseMs: 5, backoffCapMs: 50 }, ...options.commitOptions, onRetry: (event) => retries.push(event) },
+  });
+  return {
+    app,
+    region,
+    jurisdiction,
+    database,
+    applicationName,
+    signer,
+    edge,
+    retries,
+    logged,
+    async deliver(sealed, token = {}, body) {
+      const bearer = await mintEdgeToken(edge, { audience: region, batchDigest: sealed.digest, ...token });
+      return app.request('/v1/settlements', {
+        method: 'POST',
+        headers: { authorization: `Bearer ${bearer}`, 'content-type': 'application/json' },
+        body: body ?? sealed.canonical,
+      });
+    },
+    async close() {
+      await database.close();
+      await rm(keyDirectory, { recursive: true, force: true });
+    },
+  };
+}
