@@ -6,6 +6,7 @@ const regionPattern = /^[a-z0-9][a-z0-9-]{0,63}$/;
 const jurisdictionPattern = /^[a-z]{2,16}$/;
 export const defaultGatewayId = 'meridian-local';
 export const defaultHost = '127.0.0.1';
+const databaseConnectionsMaxLimit = 32;
 
 export interface RegionalProcessConfig {
   region: string;
@@ -13,6 +14,8 @@ export interface RegionalProcessConfig {
   host: string;
   port: number;
   databaseUrl: string;
+  /** Pool size; 1 for PGlite (see regional/db/client.ts). */
+  databaseConnectionsMax: number | undefined;
   edgeJwksUrl: URL;
   gatewayId: string;
   signerKeyFile: string;
@@ -43,6 +46,11 @@ export function regionalConfigFromEnv(env: Record<string, string | undefined>): 
   if (portText !== '' && !(Number.isInteger(port) && port >= 0 && port <= 65_535)) problems.push(`PORT ${JSON.stringify(portText)} is not a TCP port`);
   const databaseUrl = required('DATABASE_URL', 'postgres://postgres@127.0.0.1:5432/meridian');
   if (databaseUrl !== '' && !/^postgres(ql)?:\/\//.test(databaseUrl)) problems.push('DATABASE_URL is not a postgres:// URL');
+  const connectionsText = value('DATABASE_CONNECTIONS_MAX');
+  const databaseConnectionsMax = connectionsText === undefined ? undefined : Number(connectionsText);
+  if (databaseConnectionsMax !== undefined && !(Number.isInteger(databaseConnectionsMax) && databaseConnectionsMax >= 1 && databaseConnectionsMax <= databaseConnectionsMaxLimit)) {
+    problems.push(`DATABASE_CONNECTIONS_MAX ${JSON.stringify(connectionsText)} is not an integer between 1 and ${databaseConnectionsMaxLimit}`);
+  }
   const jwksText = required('EDGE_JWKS_URL', 'http://127.0.0.1:8787/.well-known/jwks.json');
   let edgeJwksUrl: URL | undefined;
   if (jwksText !== '') {
@@ -60,6 +68,7 @@ export function regionalConfigFromEnv(env: Record<string, string | undefined>): 
     host: value('HOST') ?? defaultHost,
     port,
     databaseUrl,
+    databaseConnectionsMax,
     edgeJwksUrl: edgeJwksUrl!,
     gatewayId: value('GATEWAY_ID') ?? defaultGatewayId,
     signerKeyFile: value('SIGNER_KEY_FILE') ?? `.data/keys/${region}.json`,

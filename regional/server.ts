@@ -6,6 +6,7 @@
  *   HOST             listen address (default 127.0.0.1)
  *   DATABASE_URL     postgres:// URL of CockroachDB, PostgreSQL or PGlite-over-socket (required;
  *                    migrate first: node regional/db/migrate.ts)
+ *   DATABASE_CONNECTIONS_MAX  pool size (default 4; must be 1 on PGlite, see db/client.ts)
  *   EDGE_JWKS_URL    the gateway's JWKS, which verifies edge tokens (required)
  *   GATEWAY_ID       expected `iss` of edge tokens (default meridian-local)
  *   SIGNER_KEY_FILE  local signer key file (default .data/keys/<REGION>.json; created if absent)
@@ -37,7 +38,10 @@ export interface RunningRegionalServer {
 export async function startRegionalServer(config: RegionalProcessConfig): Promise<RunningRegionalServer> {
   const logger = consoleLogger(config.region);
   const signer = await createSigner({ kind: 'local', keyFile: config.signerKeyFile });
-  const database = connectRegionalDatabase(config.databaseUrl, { applicationName: `meridian-regional-${config.region}` });
+  const database = connectRegionalDatabase(config.databaseUrl, {
+    applicationName: `meridian-regional-${config.region}`,
+    ...(config.databaseConnectionsMax === undefined ? {} : { connectionsMax: config.databaseConnectionsMax }),
+  });
   await assertLedgerMigrated(database, config.databaseUrl);
   const edgeKeys = createRemoteJWKSet(config.edgeJwksUrl, {
     timeoutDuration: jwksFetchTimeoutMs,

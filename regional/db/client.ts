@@ -9,7 +9,13 @@ import postgres from 'postgres';
 
 /**
  * Small on purpose: settlement commits are SERIALIZABLE, so more concurrent transactions mainly buy
- * more 40001 retries; and on PGlite every connection waits while one transaction runs anyway.
+ * more 40001 retries.
+ *
+ * PGlite must get exactly 1. pglite-socket feeds PGlite's single session one protocol message at a
+ * time from whichever connection sent it, so two connections' extended-protocol queries interleave
+ * (one's Bind lands on the other's Parse: "portal does not exist", parameters bound to the wrong
+ * statement, a foreign statement inside our SERIALIZABLE transaction). With one connection,
+ * postgres.js queues our queries and a transaction owns the connection until it ends.
  */
 export const connectionsMax = 4;
 export const connectTimeoutSeconds = 10;

@@ -47,8 +47,8 @@ describe.each(testDatabaseKinds())('POST /v1/settlements on %s', (kind) => {
     expect([first.status, second.status]).toEqual([201, 200]);
     expect(await second.json()).toEqual(await first.json());
     expect(await batchRows(sealed.digest)).toHaveLength(1);
-    const [{ legs }] = await testbed.database.sql`select count(*)::int as legs from settlement_legs where batch_digest = ${sealed.digest}`;
-    expect(legs).toBe(sealed.batch.legs.length);
+    const [stored] = await testbed.database.sql`select count(*)::int as legs from settlement_legs where batch_digest = ${sealed.digest}`;
+    expect(stored!.legs).toBe(sealed.batch.legs.length);
   });
 
   it('stores the exact canonical bytes, a balanced journal and the net positions', async () => {

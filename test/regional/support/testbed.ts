@@ -10,7 +10,7 @@ import type { Hono } from 'hono';
 import type { SealedSettlementBatch } from '../../../core/settlement-batch.ts';
 import { createRegionalApp } from '../../../regional/app.ts';
 import type { CommitOptions, CommitRetryEvent } from '../../../regional/commit.ts';
-import { connectRegionalDatabase, type RegionalDatabase, type RegionalOrm } from '../../../regional/db/client.ts';
+import type { RegionalDatabase, RegionalOrm } from '../../../regional/db/client.ts';
 import type { RegionalLogger } from '../../../regional/logger.ts';
 import { loadOrCreateLocalSigner } from '../../../regional/signer/local-signer.ts';
 import type { Signer } from '../../../regional/signer/signer.ts';
@@ -46,7 +46,7 @@ export async function startTestbed(testDatabase: TestDatabase, options: TestbedO
   const region = options.region ?? 'eu-1';
   const jurisdiction = options.jurisdiction ?? 'eu';
   const applicationName = `regional-test-${randomBytes(4).toString('hex')}`;
-  const database = connectRegionalDatabase(testDatabase.url, { applicationName });
+  const database = testDatabase.connect(applicationName);
   const keyDirectory = await mkdtemp(join(tmpdir(), 'meridian-regional-keys-'));
   const signer = options.signer ?? (await loadOrCreateLocalSigner({ keyFile: join(keyDirectory, `${region}.json`) }));
   const edge = options.edge ?? (await createTestEdge());
