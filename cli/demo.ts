@@ -67,6 +67,11 @@ async function mapConcurrently<T, R>(items: T[], limit: number, work: (item: T) 
 }
 
 function progress(label: string, done: number, total: number): void {
+  if (!process.stdout.isTTY) {
+    // Logs and CI get a line per 25%, not a carriage-return animation.
+    if (done === total || done % Math.max(1, Math.ceil(total / 4)) === 0) console.log(`  ${label} ${done}/${total}`);
+    return;
+  }
   const width = 30;
   const filled = Math.round((done / total) * width);
   process.stdout.write(`\r  ${label.padEnd(10)} [${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${done}/${total}`);
@@ -171,7 +176,9 @@ async function regionalKeys(base: string): Promise<Map<string, CryptoKey | Uint8
 }
 
 async function verifyAcceptanceReceipts(submitted: Submitted[]): Promise<number> {
-  const jwks = (await (await fetch(`${gatewayUrl}/.well-known/jwks.json`)).json()) as JSONWebKeySet;
+  const response = await fetch(`${gatewayUrl}/.well-known/jwks.json`);
+  if (!response.ok) throw new Error(`the gateway JWKS answered HTTP ${response.status}: ${await response.text()}`);
+  const jwks = (await response.json()) as JSONWebKeySet;
   const keySet = createLocalJWKSet(jwks);
   let verified = 0;
   for (const payment of submitted) {

@@ -61,6 +61,6 @@ export function gatewayDevBindings(directory = devDirectory): Record<string, str
   return {
     GATEWAY_SIGNING_JWK: JSON.stringify(loadDevGateway(directory).signing_jwk),
     PARTNERS: JSON.stringify(loadDevPartners(directory).map(publicPartnerProfile)),
-    CORRIDORS: readFileSync(join(directory, 'corridors.json'), 'utf8'),
+    CORRIDORS: JSON.stringify(JSON.parse(readFileSync(join(directory, 'corridors.json'), 'utf8'))),
   };
 }

@@ -155,7 +155,11 @@ async function waitForHealth(name: string, url: string): Promise<void> {
 function writeDevVars(): void {
   const bindings = gatewayDevBindings();
   // .dev.vars holds the gateway's dev secrets for wrangler dev; it is git-ignored and rewritten each start.
-  const lines = Object.entries(bindings).map(([name, value]) => `${name}=${JSON.stringify(value)}`);
+  // dotenv takes single-quoted values literally (no escapes), which is what one-line JSON needs.
+  const lines = Object.entries(bindings).map(([name, value]) => {
+    if (value.includes("'") || value.includes('\n')) throw new Error(`dev binding ${name} contains a quote or newline and cannot go into .dev.vars`);
+    return `${name}='${value}'`;
+  });
   writeFileSync('.dev.vars', lines.join('\n') + '\n');
 }
 
