@@ -58,7 +58,7 @@ describe('PGlite over the wire, several clients', () => {
         for (let index = 0; index < incrementsPerClient; index += 1) {
           await sql.begin('isolation level serializable', async (tx) => {
             const [row] = await tx`select value from counter where id = 1`;
-            await tx`update counter set value = ${BigInt(row?.value as string) + 1n} where id = 1`;
+            await tx`update counter set value = ${(BigInt(row?.value as string) + 1n).toString()} where id = 1`;
           });
         }
       }),
