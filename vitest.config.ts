@@ -2,8 +2,13 @@ import { cloudflareTest } from '@cloudflare/vitest-plugin';
 import { defineConfig } from 'vitest/config';
 import { gatewayDevBindings } from './dev/fixtures.ts';
 
-/** The regional backend the workerd suites settle into: started by test/workers/global-setup.ts. */
-export const workersTestRegionalPort = 18_701;
+/**
+ * The regional backends the workerd suites settle into (started by test/workers/global-setup.ts)
+ * listen on three consecutive ports picked per run, so parallel runs on one machine don't collide.
+ * The config and the global setup run in the same process; the env variable carries the choice.
+ */
+process.env.MERIDIAN_WORKERS_TEST_PORT ??= String(20_000 + Math.floor(Math.random() * 20_000));
+export const workersTestRegionalPort = Number(process.env.MERIDIAN_WORKERS_TEST_PORT);
 
 // Two projects, two runtimes: `workers` runs inside workerd (the same runtime as production),
 // `node` runs core/, regional/, cli/ and the end-to-end suites on Node.
