@@ -14,7 +14,7 @@ export interface RegionalProcessConfig {
   host: string;
   port: number;
   databaseUrl: string;
-  /** Pool size; 1 for PGlite (see regional/db/client.ts). */
+  /** Pool size (see regional/db/client.ts); undefined = the default. */
   databaseConnectionsMax: number | undefined;
   edgeJwksUrl: URL;
   gatewayId: string;

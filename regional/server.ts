@@ -6,7 +6,7 @@
  *   HOST             listen address (default 127.0.0.1)
  *   DATABASE_URL     postgres:// URL of CockroachDB, PostgreSQL or PGlite-over-socket (required;
  *                    migrate first: node regional/db/migrate.ts)
- *   DATABASE_CONNECTIONS_MAX  pool size (default 4; must be 1 on PGlite, see db/client.ts)
+ *   DATABASE_CONNECTIONS_MAX  pool size (default 4; see db/client.ts about PGlite)
  *   EDGE_JWKS_URL    the gateway's JWKS, which verifies edge tokens (required)
  *   GATEWAY_ID       expected `iss` of edge tokens (default meridian-local)
  *   SIGNER_KEY_FILE  local signer key file (default .data/keys/<REGION>.json; created if absent)

@@ -11,11 +11,11 @@ import postgres from 'postgres';
  * Small on purpose: settlement commits are SERIALIZABLE, so more concurrent transactions mainly buy
  * more 40001 retries.
  *
- * PGlite must get exactly 1. pglite-socket feeds PGlite's single session one protocol message at a
- * time from whichever connection sent it, so two connections' extended-protocol queries interleave
- * (one's Bind lands on the other's Parse: "portal does not exist", parameters bound to the wrong
- * statement, a foreign statement inside our SERIALIZABLE transaction). With one connection,
- * postgres.js queues our queries and a transaction owns the connection until it ends.
+ * PGlite is a single session behind pglite-socket. Several connections are safe only because
+ * cli/dev/pglite-server.ts holds the backend for one connection per extended-protocol
+ * conversation and per transaction; plain pglite-socket interleaves the messages of concurrent
+ * connections (one's Bind lands on another's Parse, a foreign statement runs inside our
+ * SERIALIZABLE transaction). Against any other PGlite bridge set DATABASE_CONNECTIONS_MAX=1.
  */
 export const connectionsMax = 4;
 export const connectTimeoutSeconds = 10;

@@ -69,8 +69,6 @@ describe.each(testDatabaseKinds())('regional server process on %s', (kind) => {
   });
 
   it('listens, answers /healthz, creates its key file, and shuts down on SIGTERM', async () => {
-    // PGlite shares one connection among all clients (see support/databases.ts); hand the
-    // process its own single connection.
     const { child, output, finished } = launch({
       REGION: 'eu-1',
       JURISDICTION: 'eu',

@@ -4,11 +4,11 @@
  * in-memory PGlite, or a freshly created PostgreSQL database dropped afterwards — migrated with
  * the real migrations, and talked to through postgres.js exactly as in production.
  *
- * PGlite is one single-user backend, and pglite-socket interleaves the protocol messages of
- * concurrent connections (DESIGN, "Local topology"), so on PGlite every backend in a test file
- * shares ONE postgres.js connection: requests still arrive concurrently, but their transactions
- * run one after the other. Real concurrency (serialization conflicts) is exercised on PostgreSQL,
- * where each backend gets its own pool; `concurrent` says which is which.
+ * Every backend gets its own postgres.js pool, as eu-1 and eu-2 do in the local topology. PGlite is
+ * one single-user backend: cli/dev/pglite-server.ts hands it to one connection per protocol
+ * conversation and per transaction (DESIGN, "Local topology"), so concurrent requests there are
+ * committed one transaction after the other. Real overlap — serialization conflicts — is only
+ * exercised on PostgreSQL; `concurrent` says which is which.
  */
 import { randomBytes } from 'node:crypto';
 import postgres from 'postgres';
@@ -23,7 +23,7 @@ export interface TestDatabase {
   url: string;
   /** True when two backends' transactions really overlap (PostgreSQL). */
   concurrent: boolean;
-  /** A database handle for one backend: its own pool on PostgreSQL, the shared connection on PGlite. */
+  /** A database handle (its own pool) for one backend. */
   connect(applicationName: string): RegionalDatabase;
   drop(): Promise<void>;
 }
@@ -37,16 +37,12 @@ export async function openTestDatabase(kind: TestDatabaseKind, label: string): P
   if (kind === 'pglite') {
     const server = await startPgliteServer({ port: 0 });
     await migrateDatabase(server.connectionString);
-    const shared = connectRegionalDatabase(server.connectionString, { applicationName: 'regional-test', connectionsMax: 1 });
     return {
       kind,
       url: server.connectionString,
       concurrent: false,
-      connect: () => ({ ...shared, close: async () => {} }),
-      async drop() {
-        await shared.close();
-        await server.stop();
-      },
+      connect: (applicationName) => connectRegionalDatabase(server.connectionString, { applicationName }),
+      drop: () => server.stop(),
     };
   }
   const serverUrl = process.env.DATABASE_URL!;
