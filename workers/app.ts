@@ -2,6 +2,7 @@
 import { Hono } from 'hono';
 import { discoveryRoutes } from './discovery/discovery-routes.ts';
 import type { Env } from './env.ts';
+import { openApiRoutes } from './openapi/openapi-routes.ts';
 import { paymentRoutes } from './payments/payment-routes.ts';
 import { problemNotFound, problemOnError } from './problem/problem-handler.ts';
 
@@ -11,6 +12,7 @@ export function createGatewayApp(): Hono<{ Bindings: Env }> {
   app.notFound(problemNotFound);
   app.get('/healthz', (c) => c.json({ status: 'ok', gateway_id: c.env.GATEWAY_ID }));
   app.route('/.well-known', discoveryRoutes());
+  app.route('/', openApiRoutes());
   app.route('/v1/payments', paymentRoutes());
   return app;
 }
