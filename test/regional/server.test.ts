@@ -3,12 +3,16 @@
  * Uses Node 24 from node_modules/.bin (type stripping runs the .ts sources directly).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { createServer, type Server } from 'node:http';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { regionalConfigFromEnv } from '../../regional/config.ts';
+import type { SettlementResponse } from '../../core/settlement-batch.ts';
+import { sampleBatch } from './support/batches.ts';
 import { openTestDatabase, testDatabaseKinds, type TestDatabase } from './support/databases.ts';
+import { createTestEdge, mintEdgeToken, testGatewayId, type TestEdge } from './support/edge.ts';
 
 const node24 = resolve('node_modules/.bin/node');
 const serverEntry = resolve('regional/server.ts');
@@ -46,6 +50,28 @@ describe('regional server configuration', () => {
     );
   });
 
+  it('exits with a readable message when the database has not been migrated', async () => {
+    const { startPgliteServer } = await import('../../cli/dev/pglite-server.ts');
+    const bare = await startPgliteServer({ port: 0 });
+    const keyDirectory = await mkdtemp(join(tmpdir(), 'meridian-regional-bare-'));
+    try {
+      const { finished } = launch({
+        REGION: 'eu-1',
+        JURISDICTION: 'eu',
+        PORT: '0',
+        DATABASE_URL: bare.connectionString,
+        EDGE_JWKS_URL: 'http://127.0.0.1:1/jwks.json',
+        SIGNER_KEY_FILE: join(keyDirectory, 'eu-1.json'),
+      });
+      const result = await finished;
+      expect(result.code).toBe(1);
+      expect(result.stderr).toMatch(/the ledger tables are missing; run `node regional\/db\/migrate.ts`/);
+    } finally {
+      await bare.stop();
+      await rm(keyDirectory, { recursive: true, force: true });
+    }
+  });
+
   it('exits with a readable message when started without configuration', async () => {
     const { finished } = launch({});
     const result = await finished;
@@ -58,24 +84,37 @@ describe('regional server configuration', () => {
 describe.each(testDatabaseKinds())('regional server process on %s', (kind) => {
   let database: TestDatabase;
   let keyDirectory: string;
+  let edge: TestEdge;
+  let jwksServer: Server;
+  let jwksUrl: string;
 
   beforeAll(async () => {
     database = await openTestDatabase(kind, 'server');
     keyDirectory = await mkdtemp(join(tmpdir(), 'meridian-regional-server-'));
+    // The edge's published JWKS, fetched over HTTP by the server's createRemoteJWKSet.
+    edge = await createTestEdge();
+    const { exportJWK } = await import('jose');
+    const publicJwk = { ...(await exportJWK(edge.publicKey)), kid: edge.kid, alg: 'EdDSA', use: 'sig' };
+    jwksServer = createServer((_request, response) => {
+      response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ keys: [publicJwk] }));
+    });
+    await new Promise<void>((resolvePromise) => jwksServer.listen(0, '127.0.0.1', resolvePromise));
+    jwksUrl = `http://127.0.0.1:${(jwksServer.address() as { port: number }).port}/.well-known/jwks.json`;
   });
   afterAll(async () => {
+    await new Promise((resolvePromise) => jwksServer?.close(resolvePromise));
     await database?.drop();
     await rm(keyDirectory, { recursive: true, force: true });
   });
 
-  it('listens, answers /healthz, creates its key file, and shuts down on SIGTERM', async () => {
+  it('listens, settles a batch with a token checked against the remote JWKS, and shuts down on SIGTERM', async () => {
     const { child, output, finished } = launch({
       REGION: 'eu-1',
       JURISDICTION: 'eu',
       PORT: '0',
       DATABASE_URL: database.url,
-      DATABASE_CONNECTIONS_MAX: '1',
-      EDGE_JWKS_URL: 'http://127.0.0.1:1/jwks.json',
+      EDGE_JWKS_URL: jwksUrl,
+      GATEWAY_ID: testGatewayId,
       SIGNER_KEY_FILE: join(keyDirectory, 'eu-1.json'),
     });
     await expect.poll(() => output.stdout, { timeout: 20_000 }).toMatch(/regional eu-1: listening on http:\/\/127\.0\.0\.1:\d+\n/);
@@ -85,6 +124,20 @@ describe.each(testDatabaseKinds())('regional server process on %s', (kind) => {
     expect(await health.json()).toEqual({ status: 'ok', region: 'eu-1', jurisdiction: 'eu', database: 'ok' });
     const keys = (await (await fetch(`${url}/v1/keys`)).json()) as { keys: Array<{ kid: string }> };
     expect(keys.keys).toHaveLength(1);
+
+    const sealed = sampleBatch();
+    const token = await mintEdgeToken(edge, { audience: 'eu-1', batchDigest: sealed.digest });
+    const settled = await fetch(`${url}/v1/settlements`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: sealed.canonical,
+    });
+    expect(settled.status).toBe(201);
+    const body = (await settled.json()) as SettlementResponse;
+    expect(body).toMatchObject({ batch_id: sealed.batch.batch_id, digest: sealed.digest, region: 'eu-1' });
+    const { decodeProtectedHeader } = await import('jose');
+    expect(decodeProtectedHeader(body.receipt).kid).toBe(keys.keys[0]!.kid);
+
     child.kill('SIGTERM');
     const result = await finished;
     expect(result.code).toBe(0);

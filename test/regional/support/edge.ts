@@ -10,13 +10,14 @@ export const testGatewayId = 'meridian-test';
 export interface TestEdge {
   kid: string;
   privateKey: CryptoKey;
+  publicKey: CryptoKey;
   keys: JWTVerifyGetKey;
 }
 
 export async function createTestEdge(kid = 'edge-test-1'): Promise<TestEdge> {
   const { publicKey, privateKey } = await generateKeyPair('EdDSA', { crv: 'Ed25519' });
   const jwk = { ...(await exportJWK(publicKey)), kid, alg: 'EdDSA', use: 'sig' };
-  return { kid, privateKey, keys: createLocalJWKSet({ keys: [jwk] }) };
+  return { kid, privateKey, publicKey, keys: createLocalJWKSet({ keys: [jwk] }) };
 }
 
 export interface EdgeTokenOptions {
