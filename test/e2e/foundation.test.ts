@@ -14,6 +14,22 @@ const node = process.execPath;
 let launcher: ChildProcess;
 let output = '';
 let dataDirectory: string;
+let settledUetr: string;
+
+function startLauncher(): void {
+  output = '';
+  launcher = spawn(node, ['cli/meridian.ts', 'start'], {
+    env: { ...process.env, MERIDIAN_DATA_DIR: dataDirectory, DATABASE_URL: '', WRANGLER_SEND_METRICS: 'false' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  launcher.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  launcher.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+}
+
+function meridian(...args: string[]): { status: number | null; stdout: string } {
+  const run = spawnSync(node, ['cli/meridian.ts', ...args], { encoding: 'utf8', timeout: 30_000 });
+  return { status: run.status, stdout: run.stdout + run.stderr };
+}
 
 function waitForOutput(pattern: RegExp, timeoutMs: number): Promise<void> {
   return new Promise((resolve, reject) => {
@@ -35,12 +51,7 @@ function waitForOutput(pattern: RegExp, timeoutMs: number): Promise<void> {
 
 beforeAll(async () => {
   dataDirectory = mkdtempSync(join(tmpdir(), 'meridian-e2e-'));
-  launcher = spawn(node, ['cli/meridian.ts', 'start'], {
-    env: { ...process.env, MERIDIAN_DATA_DIR: dataDirectory, DATABASE_URL: '', WRANGLER_SEND_METRICS: 'false' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  launcher.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  launcher.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  startLauncher();
   await waitForOutput(/^meridian: ready$/m, readyTimeoutMs);
 }, readyTimeoutMs + 10_000);
 
@@ -71,6 +82,19 @@ describe('npm start → demo', () => {
     expect(demo.status).toBe(0);
   }, 160_000);
 
+  it('settles a payment submitted with the CLI', async () => {
+    const paid = meridian('pay', 'charlie-trust', '42.00', 'USD', 'JPY', 'ECHOJPJTXXX');
+    expect(paid.status, paid.stdout).toBe(0);
+    settledUetr = (JSON.parse(paid.stdout) as { uetr: string }).uetr;
+    const deadline = Date.now() + 30_000;
+    let status = '';
+    while (status !== 'settled' && Date.now() < deadline) {
+      status = (JSON.parse(meridian('status', 'charlie-trust', settledUetr).stdout) as { status: string }).status;
+      if (status !== 'settled') await new Promise((resolve) => setTimeout(resolve, 500));
+    }
+    expect(status).toBe('settled');
+  }, 60_000);
+
   it('stops every child cleanly on Ctrl-C', async () => {
     const exited = new Promise<number | null>((resolve) => launcher.once('exit', resolve));
     launcher.kill('SIGINT');
@@ -79,4 +103,11 @@ describe('npm start → demo', () => {
       await expect(fetch(`http://127.0.0.1:${port}/healthz`, { signal: AbortSignal.timeout(1_000) })).rejects.toThrow();
     }
   }, 30_000);
+
+  it('reuses the data of the first start on a second start', async () => {
+    startLauncher();
+    await waitForOutput(/^meridian: ready$/m, readyTimeoutMs);
+    const status = JSON.parse(meridian('status', 'charlie-trust', settledUetr).stdout) as { status: string; region: string };
+    expect(status).toMatchObject({ status: 'settled', region: 'us-1' });
+  }, readyTimeoutMs + 10_000);
 });
