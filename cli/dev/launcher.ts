@@ -11,6 +11,7 @@
  * start reuses the data in .data/.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { createServer } from 'node:net';
 import { createWriteStream, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import postgres from 'postgres';
@@ -152,6 +153,23 @@ async function waitForHealth(name: string, url: string): Promise<void> {
   }
 }
 
+/** Every fixed port must be free before anything starts: a half-started system is worse than a clear refusal. */
+async function assertPortsFree(ports: number[]): Promise<void> {
+  const busy: number[] = [];
+  for (const port of ports) {
+    const free = await new Promise<boolean>((resolve) => {
+      const probe = createServer();
+      probe.once('error', () => resolve(false));
+      probe.listen(port, '127.0.0.1', () => probe.close(() => resolve(true)));
+    });
+    if (!free) busy.push(port);
+  }
+  if (busy.length > 0) {
+    console.error(`meridian: port${busy.length > 1 ? 's' : ''} ${busy.join(', ')} ${busy.length > 1 ? 'are' : 'is'} already in use on 127.0.0.1 — is another \`npm start\` running? Stop it (Ctrl-C) and try again.`);
+    process.exit(1);
+  }
+}
+
 function writeDevVars(): void {
   const bindings = gatewayDevBindings();
   // .dev.vars holds the gateway's dev secrets for wrangler dev; it is git-ignored and rewritten each start.
@@ -169,6 +187,8 @@ export async function startMeridian(): Promise<void> {
   process.on('SIGINT', () => void stopAll(0));
   process.on('SIGTERM', () => void stopAll(0));
 
+  const usesPglite = process.env.DATABASE_URL === undefined || process.env.DATABASE_URL === '';
+  await assertPortsFree([8787, 8079, ...regionalBackends.map((backend) => backend.port), ...(usesPglite ? jurisdictions.map((entry) => entry.pglitePort) : [])]);
   console.log('meridian: starting databases…');
   const databases = await startDatabases();
   for (const [jurisdiction, url] of Object.entries(databases)) {
