@@ -47,6 +47,9 @@ interface Child {
 
 const children: Child[] = [];
 let stopping = false;
+let ready = false;
+/** After start-up, losing one of these is survivable: windows fail over to the jurisdiction's other backend. */
+const survivableAfterReady = new Set<string>(regionalBackends.map((backend) => backend.region));
 
 function startChild(name: string, command: string, args: string[], env: Record<string, string> = {}): Child {
   const logPath = join(dataDirectory, 'logs', `${name}.log`);
@@ -59,6 +62,10 @@ function startChild(name: string, command: string, args: string[], env: Record<s
     if (stopping) return;
     console.error(`meridian: ${name} exited (${signal ?? `code ${code}`}); its log is ${logPath}:`);
     console.error(tail(logPath, 20));
+    if (ready && survivableAfterReady.has(name)) {
+      console.error(`meridian: carrying on without ${name}; settlement fails over to the other backends of its jurisdiction`);
+      return;
+    }
     void stopAll(1);
   });
   const entry = { name, process: child, logPath };
@@ -224,8 +231,12 @@ export async function startMeridian(): Promise<void> {
     console.error(`meridian: ${(cause as Error).message}; logs are in ${join(dataDirectory, 'logs')}`);
     await stopAll(1);
   }
-  for (const [name, url] of parts) console.log(`  ${name.padEnd(13)} ${url}`);
+  for (const [name, url] of parts) {
+    const pid = children.find((child) => child.name === name)?.process.pid;
+    console.log(`  ${name.padEnd(13)} ${url.padEnd(24)} pid ${pid ?? '?'}`);
+  }
   console.log(`  logs          ${join(dataDirectory, 'logs')}/`);
   console.log(`  started in    ${((Date.now() - startedAt) / 1000).toFixed(1)} s; try \`npm run demo\` in another terminal; Ctrl-C stops everything`);
+  ready = true;
   console.log('meridian: ready');
 }
