@@ -41,6 +41,7 @@ function waitForOutput(pattern: RegExp, timeoutMs: number): Promise<void> {
       }
     };
     launcher.stdout?.on('data', check);
+    launcher.stderr?.on('data', check);
     launcher.on('exit', (code) => {
       clearTimeout(timer);
       reject(new Error(`launcher exited with ${code} before ${pattern}; output:\n${output}`));
