@@ -80,3 +80,71 @@ export function roundHalfEven(numerator: bigint, denominator: bigint): bigint {
   if (twiceRemainder === denominator && quotient % 2n !== 0n) return quotient + awayFromZero;
   return quotient;
 }
+
+// ---------------------------------------------------------------------------------------------
+// Residue accounting. Each payout leaves an exact remainder below one target minor unit; a
+// window books the sum of its payments' remainders to an explicit account of the FX provider
+// (the provider keeps the value the creditor did not receive, and the books say so exactly).
+
+/**
+ * An exact non-negative amount in minor units of one currency: numerator / denominator. Unlike
+ * `FxResidue`, the numerator may exceed the denominator (a window's sum of residues can be worth
+ * several minor units). The denominator stays a power of ten, so the amount is a finite decimal.
+ */
+export interface ExactMinor {
+  numerator: bigint;
+  denominator: bigint;
+}
+
+function greatestCommonDivisor(left: bigint, right: bigint): bigint {
+  let a = left < 0n ? -left : left;
+  let b = right < 0n ? -right : right;
+  while (b !== 0n) [a, b] = [b, a % b];
+  return a;
+}
+
+function assertExact(amount: ExactMinor, context: string): void {
+  if (amount.denominator <= 0n || amount.numerator < 0n) throw new RangeError(`${context}: ${amount.numerator}/${amount.denominator} is not a non-negative fraction`);
+}
+
+/** left + right, exactly, over the least common denominator (for two powers of ten: the larger one). */
+export function addExactMinor(left: ExactMinor, right: ExactMinor): ExactMinor {
+  assertExact(left, 'addExactMinor');
+  assertExact(right, 'addExactMinor');
+  if (left.denominator === right.denominator) return { numerator: left.numerator + right.numerator, denominator: left.denominator };
+  const denominator = (left.denominator / greatestCommonDivisor(left.denominator, right.denominator)) * right.denominator;
+  return {
+    numerator: left.numerator * (denominator / left.denominator) + right.numerator * (denominator / right.denominator),
+    denominator,
+  };
+}
+
+/** Sum of many residues; `denominator` is the zero's denominator when there is nothing to add. */
+export function sumExactMinor(amounts: Iterable<ExactMinor>, denominator = 1n): ExactMinor {
+  let total: ExactMinor = { numerator: 0n, denominator };
+  for (const amount of amounts) total = addExactMinor(total, amount);
+  return total;
+}
+
+/**
+ * The same amount as an integer count of 10^−scale minor units: `{units: "21370000", scale: 8}`
+ * is 0.2137 minor units. This is the form a ledger row or a batch field can carry as an integer
+ * string without losing anything; it throws if the denominator is not a power of ten.
+ */
+export function exactMinorAtScale(amount: ExactMinor): { units: string; scale: number } {
+  assertExact(amount, 'exactMinorAtScale');
+  let scale = 0;
+  let power = 1n;
+  while (power < amount.denominator) {
+    power *= 10n;
+    scale += 1;
+  }
+  if (power !== amount.denominator) throw new RangeError(`exactMinorAtScale: denominator ${amount.denominator} is not a power of ten`);
+  return { units: amount.numerator.toString(), scale };
+}
+
+/** Whole minor units and the remainder: floor(amount) and amount − floor(amount). */
+export function splitExactMinor(amount: ExactMinor): { wholeMinor: bigint; remainder: ExactMinor } {
+  assertExact(amount, 'splitExactMinor');
+  return { wholeMinor: amount.numerator / amount.denominator, remainder: { numerator: amount.numerator % amount.denominator, denominator: amount.denominator } };
+}

@@ -49,13 +49,18 @@ function legAmountMinor(leg: SettlementLeg): bigint {
   return BigInt(leg.amount_minor);
 }
 
-function addTo(book: Map<string, Map<string, bigint>>, currency: string, participant: string, delta: bigint): void {
-  let byParticipant = book.get(currency);
-  if (byParticipant === undefined) {
-    byParticipant = new Map();
-    book.set(currency, byParticipant);
+/** One participant's running net in one currency; mutated in place so each leg costs no map write. */
+interface NetCell {
+  netMinor: bigint;
+}
+
+function cellOf(byParticipant: Map<string, NetCell>, participant: string): NetCell {
+  let cell = byParticipant.get(participant);
+  if (cell === undefined) {
+    cell = { netMinor: 0n };
+    byParticipant.set(participant, cell);
   }
-  byParticipant.set(participant, (byParticipant.get(participant) ?? 0n) + delta);
+  return cell;
 }
 
 /**
@@ -63,20 +68,32 @@ function addTo(book: Map<string, Map<string, bigint>>, currency: string, partici
  * that appears in a leg keeps a row, even at zero, so an auditor can see it took part.
  * Throws if a currency does not sum to exactly zero — impossible by construction, so a failure
  * is a programmer error that must stop the close rather than settle an unbalanced batch.
+ *
+ * This is the hot loop of a window close (bench/netting.ts: 1M legs): one amount parse, one
+ * currency lookup only when the currency changes, and two cell updates per leg.
  */
 export function netPositions(legs: readonly SettlementLeg[]): NetPosition[] {
-  const book = new Map<string, Map<string, bigint>>();
-  for (const leg of legs) {
+  const book = new Map<string, Map<string, NetCell>>();
+  let currentCurrency: string | undefined;
+  let byParticipant = new Map<string, NetCell>();
+  for (let index = 0; index < legs.length; index++) {
+    const leg = legs[index]!;
     const amountMinor = legAmountMinor(leg);
-    addTo(book, leg.currency, leg.payer, -amountMinor);
-    addTo(book, leg.currency, leg.payee, amountMinor);
+    if (leg.currency !== currentCurrency) {
+      currentCurrency = leg.currency;
+      const known = book.get(currentCurrency);
+      if (known === undefined) book.set(currentCurrency, (byParticipant = new Map()));
+      else byParticipant = known;
+    }
+    cellOf(byParticipant, leg.payer).netMinor -= amountMinor;
+    cellOf(byParticipant, leg.payee).netMinor += amountMinor;
   }
   const positions: NetPosition[] = [];
-  for (const [currency, byParticipant] of book) {
+  for (const [currency, cells] of book) {
     let sumMinor = 0n;
-    for (const [participant, netMinor] of byParticipant) {
-      sumMinor += netMinor;
-      positions.push({ participant, currency, net_minor: netMinor.toString() });
+    for (const [participant, cell] of cells) {
+      sumMinor += cell.netMinor;
+      positions.push({ participant, currency, net_minor: cell.netMinor.toString() });
     }
     if (sumMinor !== 0n) throw new Error(`netPositions: ${currency} positions sum to ${sumMinor}, not 0`);
   }

@@ -1,234 +1,252 @@
 /**
- * CorridorWindow: one Durable Object per corridor × jurisdiction × shard. It batches accepted
- * payments into time-sliced netting windows, seals each closed window into a canonical settlement
- * batch, and delivers it through a persisted outbox to a regional backend of its jurisdiction.
+ * CorridorWindow: one Durable Object per corridor × jurisdiction × shard (name
+ * `<corridor>|<jurisdiction>|<shard>`). Every shard takes payments into time-sliced windows
+ * (intake-store.ts); shard 0 also coordinates (netting-store.ts): it gathers every shard's part of
+ * a window, seals the ONE settlement batch of that corridor × jurisdiction × slice, netted exactly
+ * over all shards, and delivers it through a persisted outbox to a regional backend.
  *
- * Storage (SQLite):
- *   meta(key PK, value)                 the corridor snapshot this shard serves
- *   windows(start_ms PK, end_ms, state 'open'|'sealed'|'settled', fx_rate_scaled, payment_count,
- *           batch_id, digest, canonical, attempts, next_attempt_ms, last_error, region, log_index,
- *           receipt, settled_at_ms, partners_notified)
- *   payments(uetr PK, window_start_ms, partner_id, amount_minor, debtor_agent, creditor_agent, accepted_at_ms)
+ *   enqueue ──▶ shard k: intake window (open) ──alarm: slice ended or part full──▶ closed part
+ *   closed part ──push (submitPart), retried with backoff──▶ shard 0: netting window (collecting)
+ *   shard 0 at the slice's end (or at once when a part closed on size): pull every missing part
+ *     (collectPart closes it on its shard, empty or not) ──all parts stored──▶ sealed batch (bytes
+ *     persisted) ──deliver, fail over, retry──▶ settled (receipt recorded) ──▶ partners notified
  *
- * Guarantees: a payment lands in exactly one window (UETR is the primary key); a window that has
- * sealed takes no more payments (late arrivals go to the next slice); the sealed bytes are stored
- * before the first delivery attempt, so eviction or a crash re-delivers the identical batch, and
- * the regional commit is idempotent by digest, so nothing is settled twice.
+ * Guarantees: a payment lands in exactly one window (UETR is the intake primary key, and a window
+ * part that has closed takes no more payments: late arrivals go to the next slice); the coordinator
+ * seals only when it holds every shard's closed part, so no payment can still join a sealed window;
+ * every step is driven by state in SQLite and re-run by the alarm, so eviction or a crash at any
+ * point resumes where it stopped; the sealed bytes are stored before the first delivery and the
+ * regional commit is idempotent by digest, so nothing is settled twice.
  */
 import { DurableObject } from 'cloudflare:workers';
-import { sealSettlementBatch } from '../../core/settlement-batch.ts';
-import type { SettlementLeg } from '../../core/settlement-batch.ts';
+import { coordinatorShard, nettingWindowBatchId } from '../../core/netting-window.ts';
 import type { Env } from '../../workers/env.ts';
-import { paymentLegs } from '../../core/payment-legs.ts';
-import { deliverSettlementBatch, type DeliveryOutcome } from './deliver-batch.ts';
+import { deliverSettlementBatch } from './deliver-batch.ts';
+import { IntakeStore, type IntakeWindowRow } from './intake-store.ts';
+import { NettingStore, type NettingWindowRow, type NettingWindowSummary } from './netting-store.ts';
+import { assertWindowCorridor, corridorWindowName, type WindowCorridor, type WindowPart, type WindowPayment } from './window-corridor.ts';
 
-export interface WindowPayment {
-  uetr: string;
-  partner_id: string;
-  amount_minor: string;
-  source_currency: string;
-  target_currency: string;
-  debtor_agent_bic: string;
-  creditor_agent_bic: string;
-}
+export type { WindowCorridor, WindowPart, WindowPayment } from './window-corridor.ts';
 
-export interface WindowCorridor {
-  id: string;
-  jurisdiction: string;
-  shard: number;
-  fx_provider: string | null;
-  fx_rate_scaled: string | null;
-  fx_rate_scale: number;
-  window_duration_ms: number;
-  legs_max: number;
-}
-
-type WindowRow = {
-  start_ms: number;
-  end_ms: number;
-  state: 'open' | 'sealed' | 'settled';
-  fx_rate_scaled: string | null;
-  payment_count: number;
-  batch_id: string | null;
-  digest: string | null;
-  canonical: string | null;
-  attempts: number;
-  next_attempt_ms: number | null;
-  partners_notified: number;
-  region: string | null;
-  log_index: number | null;
-};
-
-/** Slices a late arrival may skip forward before we call it a bug (each skip means a sealed slice). */
-const lateSlicesMax = 8;
 export const deliveryBackoffBaseMs = 500;
 export const deliveryBackoffCapMs = 60_000;
+/** Parts pulled from other shards at once; bounded by the corridor's shard count (≤ 64) anyway. */
+const collectFanOutMax = 64;
+
+/** Capped exponential backoff with jitter in [½, 1] of the step: retries from many windows spread out. */
+export function retryDelayMs(attempts: number): number {
+  const stepMs = Math.min(deliveryBackoffCapMs, deliveryBackoffBaseMs * 2 ** Math.min(attempts, 16));
+  return Math.round(stepMs / 2 + Math.random() * (stepMs / 2));
+}
+
+function errorText(cause: unknown): string {
+  return cause instanceof Error ? `${cause.name}: ${cause.message}` : String(cause);
+}
 
 export class CorridorWindow extends DurableObject<Env> {
   private readonly sql: SqlStorage;
+  private readonly intake: IntakeStore;
+  private readonly netting: NettingStore;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.sql = ctx.storage.sql;
     this.sql.exec(`CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)`);
-    this.sql.exec(`CREATE TABLE IF NOT EXISTS windows (
-      start_ms INTEGER PRIMARY KEY, end_ms INTEGER NOT NULL, state TEXT NOT NULL, fx_rate_scaled TEXT,
-      payment_count INTEGER NOT NULL DEFAULT 0, batch_id TEXT, digest TEXT, canonical TEXT,
-      attempts INTEGER NOT NULL DEFAULT 0, next_attempt_ms INTEGER, last_error TEXT, region TEXT,
-      log_index INTEGER, receipt TEXT, settled_at_ms INTEGER, partners_notified INTEGER NOT NULL DEFAULT 0)`);
-    this.sql.exec(`CREATE TABLE IF NOT EXISTS payments (
-      uetr TEXT PRIMARY KEY, window_start_ms INTEGER NOT NULL, partner_id TEXT NOT NULL, amount_minor TEXT NOT NULL,
-      debtor_agent TEXT NOT NULL, creditor_agent TEXT NOT NULL, accepted_at_ms INTEGER NOT NULL)`);
+    this.intake = new IntakeStore(ctx.storage);
+    this.netting = new NettingStore(ctx.storage);
   }
 
-  /** Puts a payment into the current window (idempotent on UETR) and returns that window's id. */
+  // -- RPC: the edge ------------------------------------------------------------------------
+
+  /** Puts a payment into this shard's current window (idempotent on UETR) and returns that window's batch id. */
   async enqueue(payment: WindowPayment, corridor: WindowCorridor): Promise<string> {
+    assertWindowCorridor(corridor);
     this.rememberCorridor(corridor);
-    const existing = this.sql.exec<{ window_start_ms: number }>(`SELECT window_start_ms FROM payments WHERE uetr = ?`, payment.uetr).toArray()[0];
-    if (existing !== undefined) return this.windowId(corridor, existing.window_start_ms);
-
-    const legsPerPayment = corridor.fx_provider === null ? 1 : 2;
-    const paymentsMax = Math.max(1, Math.floor(corridor.legs_max / legsPerPayment));
-    const now = Date.now();
-    let window = this.openWindowAt(now, corridor);
-    for (let skipped = 0; window.state !== 'open' || window.payment_count >= paymentsMax; skipped += 1) {
-      if (skipped >= lateSlicesMax) throw new Error(`corridor window ${this.windowId(corridor, window.start_ms)}: ${lateSlicesMax} consecutive slices closed`);
-      window = this.openWindowAt(window.end_ms, corridor);
-    }
-    this.ctx.storage.transactionSync(() => {
-      this.sql.exec(
-        `INSERT INTO payments (uetr, window_start_ms, partner_id, amount_minor, debtor_agent, creditor_agent, accepted_at_ms) VALUES (?, ?, ?, ?, ?, ?, ?)`,
-        payment.uetr, window.start_ms, payment.partner_id, payment.amount_minor, payment.debtor_agent_bic, payment.creditor_agent_bic, now,
-      );
-      this.sql.exec(`UPDATE windows SET payment_count = payment_count + 1 WHERE start_ms = ?`, window.start_ms);
-    });
-    const full = window.payment_count + 1 >= paymentsMax;
-    await this.scheduleAlarm(full ? now : window.end_ms);
-    return this.windowId(corridor, window.start_ms);
+    const nowMs = Date.now();
+    const placement = this.intake.place(payment, corridor, nowMs);
+    if (!placement.repeat) await this.wakeAt(placement.full ? nowMs : placement.endMs);
+    return nettingWindowBatchId(corridor.id, corridor.jurisdiction, placement.startMs);
   }
 
-  /** Closes due windows, then works the outbox: deliver sealed batches, notify partners of settled ones. */
+  // -- RPC: between shards ------------------------------------------------------------------
+
+  /** Coordinator (shard 0): a shard hands over its closed part of a window. Idempotent. */
+  async submitPart(part: WindowPart): Promise<'stored' | 'repeat'> {
+    this.assertCoordinatorFor(part.corridor);
+    this.rememberCoordinatorCorridor(part.corridor);
+    const nowMs = Date.now();
+    const outcome = this.netting.acceptPart(part, nowMs);
+    const window = this.netting.window(part.start_ms);
+    if (window?.state === 'collecting') await this.wakeAt(window.next_collect_ms ?? nowMs);
+    return outcome;
+  }
+
+  /** Shard: the coordinator collects this shard's part of a window, closing it now if it is still open. */
+  async collectPart(startMs: number, endMs: number, corridor: WindowCorridor): Promise<WindowPart> {
+    assertWindowCorridor(corridor);
+    const known = this.corridor();
+    if (known !== undefined && (known.id !== corridor.id || known.jurisdiction !== corridor.jurisdiction || known.shard !== corridor.shard)) {
+      throw new Error(`corridor window ${corridorWindowName(known.id, known.jurisdiction, known.shard)} asked for the part of ${corridorWindowName(corridor.id, corridor.jurisdiction, corridor.shard)}`);
+    }
+    if (known === undefined) this.rememberCorridor(corridor);
+    return this.intake.collect(startMs, endMs, corridor);
+  }
+
+  // -- RPC: operators and tests -------------------------------------------------------------
+
+  /** This shard's intake windows, newest first. */
+  async describeIntake(): Promise<IntakeWindowRow[]> {
+    return this.intake.windows();
+  }
+
+  /** Coordinator: the netting windows (one batch each), newest first, with their FX residue booking. */
+  async describeWindows(): Promise<NettingWindowSummary[]> {
+    return this.netting.summaries();
+  }
+
+  /** Coordinator: the sealed canonical batch bytes of a window; replaying the same legs must give these bytes. */
+  async sealedBatch(startMs: number): Promise<string | null> {
+    return this.netting.sealedBatch(startMs);
+  }
+
+  // -- The alarm: every step of the window's life is driven from here ----------------------
+
   override async alarm(): Promise<void> {
     const corridor = this.corridor();
     if (corridor === undefined) return;
-    const now = Date.now();
-    this.sealDueWindows(corridor, now);
-    for (const window of this.windowsIn('sealed')) {
-      if ((window.next_attempt_ms ?? 0) <= now) await this.deliver(corridor, window);
+    try {
+      await this.runIntake(corridor);
+      if (corridor.shard === coordinatorShard) await this.runCoordinator(corridor);
+    } finally {
+      await this.rescheduleFromState();
     }
-    for (const window of this.windowsIn('settled')) {
-      if (window.partners_notified === 0) await this.notifyPartners(corridor, window);
+  }
+
+  private async runIntake(corridor: WindowCorridor): Promise<void> {
+    const nowMs = Date.now();
+    this.intake.closeDue(nowMs);
+    for (const row of this.intake.handoffsDue(nowMs)) {
+      try {
+        const part = this.intake.part(row.start_ms, corridor);
+        if (corridor.shard === coordinatorShard) {
+          this.rememberCoordinatorCorridor(corridor);
+          this.netting.acceptPart(part, Date.now());
+        } else {
+          await this.coordinatorStub(corridor).submitPart(part);
+        }
+        this.intake.markHanded(row.start_ms);
+      } catch (cause) {
+        const nextAttemptMs = Date.now() + retryDelayMs(row.handoff_attempts + 1);
+        console.warn(JSON.stringify({ event: 'window-part-handoff-failed', corridor: corridor.id, jurisdiction: corridor.jurisdiction, shard: corridor.shard, start_ms: row.start_ms, attempts: row.handoff_attempts + 1, error: errorText(cause) }));
+        this.intake.markHandoffFailed(row.start_ms, errorText(cause), nextAttemptMs);
+      }
     }
-    await this.rescheduleFromState();
   }
 
-  /** For operators and tests: the windows this shard holds, newest first. */
-  async describe(): Promise<Array<Omit<WindowRow, 'canonical'>>> {
-    return this.sql
-      .exec<WindowRow>(`SELECT start_ms, end_ms, state, fx_rate_scaled, payment_count, batch_id, digest, attempts, next_attempt_ms, partners_notified, region, log_index FROM windows ORDER BY start_ms DESC`)
-      .toArray();
+  private async runCoordinator(corridor: WindowCorridor): Promise<void> {
+    for (const window of this.netting.collectionsDue(Date.now())) await this.collectAndSeal(corridor, window);
+    for (const window of this.netting.deliveriesDue(Date.now())) await this.deliver(corridor, window);
+    for (const window of this.netting.notificationsDue()) await this.notifyPartners(corridor, window);
   }
 
-  /** The sealed canonical batch bytes of a window: replaying the same legs must give these bytes. */
-  async sealedBatch(startMs: number): Promise<string | null> {
-    return this.sql.exec<{ canonical: string | null }>(`SELECT canonical FROM windows WHERE start_ms = ?`, startMs).toArray()[0]?.canonical ?? null;
-  }
-
-  private sealDueWindows(corridor: WindowCorridor, now: number): void {
-    const paymentsMax = Math.max(1, Math.floor(corridor.legs_max / (corridor.fx_provider === null ? 1 : 2)));
-    const due = this.sql
-      .exec<WindowRow>(`SELECT * FROM windows WHERE state = 'open' AND (end_ms <= ? OR payment_count >= ?) ORDER BY start_ms`, now, paymentsMax)
-      .toArray();
-    for (const window of due) this.seal(corridor, window);
-  }
-
-  private seal(corridor: WindowCorridor, window: WindowRow): void {
-    const payments = this.sql
-      .exec<{ uetr: string; amount_minor: string; debtor_agent: string; creditor_agent: string }>(
-        `SELECT uetr, amount_minor, debtor_agent, creditor_agent FROM payments WHERE window_start_ms = ?`, window.start_ms,
-      )
-      .toArray();
-    if (payments.length === 0) {
-      this.sql.exec(`DELETE FROM windows WHERE start_ms = ?`, window.start_ms);
+  /** Pulls every missing part of a window (its own directly, the others by RPC), then seals it when whole. */
+  private async collectAndSeal(corridor: WindowCorridor, window: NettingWindowRow): Promise<void> {
+    const failures: string[] = [];
+    const missing = this.netting.missingShards(window.start_ms).slice(0, collectFanOutMax);
+    const parts = await Promise.allSettled(missing.map((shard) => this.pullPart(corridor, window, shard)));
+    for (const [index, outcome] of parts.entries()) {
+      if (outcome.status === 'rejected') {
+        failures.push(`shard ${missing[index]}: ${errorText(outcome.reason)}`);
+        continue;
+      }
+      try {
+        this.netting.acceptPart(outcome.value, Date.now());
+      } catch (cause) {
+        failures.push(`shard ${missing[index]}: ${errorText(cause)}`);
+      }
+    }
+    if (this.netting.missingShards(window.start_ms).length > 0) {
+      const attempts = window.collect_attempts + 1;
+      console.warn(JSON.stringify({ event: 'netting-window-collect-incomplete', corridor: corridor.id, jurisdiction: corridor.jurisdiction, start_ms: window.start_ms, attempts, failures }));
+      this.netting.markCollectFailed(window.start_ms, failures.join('; ') || 'parts missing', Date.now() + retryDelayMs(attempts));
       return;
     }
-    const [sourceCurrency, targetCurrency] = corridor.id.split('-') as [string, string];
-    const legs: SettlementLeg[] = payments.flatMap((payment) =>
-      paymentLegs(
-        { uetr: payment.uetr, amount_minor: BigInt(payment.amount_minor), source_currency: sourceCurrency, target_currency: targetCurrency, debtor_agent_bic: payment.debtor_agent, creditor_agent_bic: payment.creditor_agent },
-        { fx_provider: corridor.fx_provider, fx_rate_scaled: window.fx_rate_scaled === null ? null : BigInt(window.fx_rate_scaled), fx_rate_scale: corridor.fx_rate_scale },
-      ),
-    );
-    const sealed = sealSettlementBatch({
-      batch_id: this.windowId(corridor, window.start_ms),
-      corridor: corridor.id,
-      jurisdiction: corridor.jurisdiction,
-      window: { starts_at: new Date(window.start_ms).toISOString(), ends_at: new Date(window.end_ms).toISOString() },
-      legs,
-    });
-    this.sql.exec(
-      `UPDATE windows SET state = 'sealed', batch_id = ?, digest = ?, canonical = ?, next_attempt_ms = 0 WHERE start_ms = ? AND state = 'open'`,
-      sealed.batch.batch_id, sealed.digest, sealed.canonical, window.start_ms,
-    );
-  }
-
-  private async deliver(corridor: WindowCorridor, window: WindowRow): Promise<void> {
-    const outcome: DeliveryOutcome = await deliverSettlementBatch(this.env, corridor.jurisdiction, window.canonical as string, window.digest as string);
-    if (outcome.kind === 'settled') {
-      this.sql.exec(
-        `UPDATE windows SET state = 'settled', region = ?, log_index = ?, receipt = ?, settled_at_ms = ?, last_error = NULL WHERE start_ms = ?`,
-        outcome.response.region, outcome.response.log_index, outcome.response.receipt, Date.now(), window.start_ms,
-      );
-      await this.notifyPartners(corridor, { ...window, region: outcome.response.region, log_index: outcome.response.log_index });
-      return;
+    try {
+      this.netting.seal(window.start_ms, corridor);
+    } catch (cause) {
+      // A seal failure is a bug (the parts are stored and checked); keep the window collecting and shout.
+      console.error(JSON.stringify({ event: 'netting-window-seal-failed', corridor: corridor.id, jurisdiction: corridor.jurisdiction, start_ms: window.start_ms, error: errorText(cause) }));
+      this.netting.markCollectFailed(window.start_ms, errorText(cause), Date.now() + retryDelayMs(window.collect_attempts + 1));
     }
-    const attempts = window.attempts + 1;
-    const backoffMs = Math.min(deliveryBackoffCapMs, deliveryBackoffBaseMs * 2 ** Math.min(attempts, 16));
-    const nextAttemptMs = Date.now() + Math.round(backoffMs / 2 + Math.random() * (backoffMs / 2));
-    console.warn(JSON.stringify({ event: 'settlement-delivery-failed', batch_id: window.batch_id, attempts, next_attempt_ms: nextAttemptMs, errors: outcome.errors }));
-    this.sql.exec(`UPDATE windows SET attempts = ?, next_attempt_ms = ?, last_error = ? WHERE start_ms = ?`, attempts, nextAttemptMs, outcome.errors.join('; ').slice(0, 2000), window.start_ms);
   }
 
-  private async notifyPartners(corridor: WindowCorridor, window: WindowRow): Promise<void> {
-    const rows = this.sql.exec<{ partner_id: string; uetr: string }>(`SELECT partner_id, uetr FROM payments WHERE window_start_ms = ?`, window.start_ms).toArray();
-    const byPartner = new Map<string, string[]>();
-    for (const row of rows) byPartner.set(row.partner_id, [...(byPartner.get(row.partner_id) ?? []), row.uetr]);
-    for (const [partnerId, uetrs] of byPartner) {
-      const partner = this.env.PARTNER_STATE.get(this.env.PARTNER_STATE.idFromName(partnerId));
-      await partner.markSettled({ uetrs, batchId: window.batch_id as string, jurisdiction: corridor.jurisdiction, region: window.region as string, logIndex: window.log_index as number });
+  private async pullPart(corridor: WindowCorridor, window: NettingWindowRow, shard: number): Promise<WindowPart> {
+    const shardCorridor: WindowCorridor = { ...corridor, shard, shards: Math.max(corridor.shards, window.shards) };
+    if (shard === corridor.shard) return this.intake.collect(window.start_ms, window.end_ms, shardCorridor);
+    const stub = this.env.CORRIDOR_WINDOW.get(this.env.CORRIDOR_WINDOW.idFromName(corridorWindowName(corridor.id, corridor.jurisdiction, shard)));
+    return stub.collectPart(window.start_ms, window.end_ms, shardCorridor);
+  }
+
+  private async deliver(corridor: WindowCorridor, window: NettingWindowRow): Promise<void> {
+    let errors: string[];
+    try {
+      const canonical = this.netting.sealedBatch(window.start_ms);
+      if (canonical === null || window.digest === null) throw new Error(`netting window ${window.start_ms} is sealed without its bytes`);
+      const outcome = await deliverSettlementBatch(this.env, corridor.jurisdiction, canonical, window.digest);
+      if (outcome.kind === 'settled') {
+        this.netting.markSettled(window.start_ms, outcome.response, Date.now());
+        await this.notifyPartners(corridor, this.netting.window(window.start_ms)!);
+        return;
+      }
+      errors = outcome.errors;
+    } catch (cause) {
+      errors = [errorText(cause)];
     }
-    this.sql.exec(`UPDATE windows SET partners_notified = 1 WHERE start_ms = ?`, window.start_ms);
+    const nextAttemptMs = Date.now() + retryDelayMs(window.attempts + 1);
+    console.warn(JSON.stringify({ event: 'settlement-delivery-failed', batch_id: window.batch_id, attempts: window.attempts + 1, next_attempt_ms: nextAttemptMs, errors }));
+    this.netting.markDeliveryFailed(window.start_ms, errors.join('; '), nextAttemptMs);
   }
 
-  private openWindowAt(instantMs: number, corridor: WindowCorridor): WindowRow {
-    const startMs = instantMs - (instantMs % corridor.window_duration_ms);
-    this.sql.exec(
-      `INSERT INTO windows (start_ms, end_ms, state, fx_rate_scaled) VALUES (?, ?, 'open', ?) ON CONFLICT DO NOTHING`,
-      startMs, startMs + corridor.window_duration_ms, corridor.fx_rate_scaled,
-    );
-    return this.sql.exec<WindowRow>(`SELECT * FROM windows WHERE start_ms = ?`, startMs).one();
-  }
-
-  private windowsIn(state: WindowRow['state']): WindowRow[] {
-    return this.sql.exec<WindowRow>(`SELECT * FROM windows WHERE state = ? ORDER BY start_ms`, state).toArray();
+  private async notifyPartners(corridor: WindowCorridor, window: NettingWindowRow): Promise<void> {
+    if (window.partners_notified === 1 || window.state !== 'settled') return;
+    try {
+      for (const [partnerId, uetrs] of this.netting.paymentsByPartner(window.start_ms)) {
+        const partner = this.env.PARTNER_STATE.get(this.env.PARTNER_STATE.idFromName(partnerId));
+        await partner.markSettled({ uetrs, batchId: window.batch_id!, jurisdiction: corridor.jurisdiction, region: window.region!, logIndex: window.log_index! });
+      }
+      this.netting.markPartnersNotified(window.start_ms);
+    } catch (cause) {
+      // markSettled is idempotent: the next alarm notifies everyone again.
+      console.warn(JSON.stringify({ event: 'settlement-notification-failed', batch_id: window.batch_id, error: errorText(cause) }));
+    }
   }
 
   private async rescheduleFromState(): Promise<void> {
-    const next = this.sql
-      .exec<{ at: number | null }>(
-        `SELECT min(at) AS at FROM (
-           SELECT end_ms AS at FROM windows WHERE state = 'open'
-           UNION ALL SELECT coalesce(next_attempt_ms, 0) FROM windows WHERE state = 'sealed'
-           UNION ALL SELECT ? FROM windows WHERE state = 'settled' AND partners_notified = 0)`,
-        Date.now() + deliveryBackoffBaseMs,
-      )
-      .one().at;
-    if (next !== null) await this.ctx.storage.setAlarm(next);
+    const nowMs = Date.now();
+    const candidates = [this.intake.nextWakeMs(), this.netting.nextWakeMs(nowMs, deliveryBackoffBaseMs)].filter((at): at is number => at !== null);
+    if (candidates.length === 0) await this.ctx.storage.deleteAlarm();
+    else await this.ctx.storage.setAlarm(Math.max(Math.min(...candidates), nowMs));
   }
 
-  private async scheduleAlarm(atMs: number): Promise<void> {
+  private async wakeAt(atMs: number): Promise<void> {
     const current = await this.ctx.storage.getAlarm();
     if (current === null || atMs < current) await this.ctx.storage.setAlarm(atMs);
+  }
+
+  private coordinatorStub(corridor: WindowCorridor) {
+    return this.env.CORRIDOR_WINDOW.get(this.env.CORRIDOR_WINDOW.idFromName(corridorWindowName(corridor.id, corridor.jurisdiction, coordinatorShard)));
+  }
+
+  private assertCoordinatorFor(corridor: WindowCorridor): void {
+    const known = this.corridor();
+    if (known !== undefined && (known.shard !== coordinatorShard || known.id !== corridor.id || known.jurisdiction !== corridor.jurisdiction)) {
+      throw new Error(`corridor window ${corridorWindowName(known.id, known.jurisdiction, known.shard)} is not the coordinator of ${corridor.id}|${corridor.jurisdiction}`);
+    }
+  }
+
+  /** The coordinator's own snapshot: a shard's, as shard 0 (a coordinator may hear of its corridor from a part first). */
+  private rememberCoordinatorCorridor(corridor: WindowCorridor): void {
+    if (this.corridor() === undefined) this.rememberCorridor({ ...corridor, shard: coordinatorShard });
   }
 
   private rememberCorridor(corridor: WindowCorridor): void {
@@ -238,9 +256,5 @@ export class CorridorWindow extends DurableObject<Env> {
   private corridor(): WindowCorridor | undefined {
     const row = this.sql.exec<{ value: string }>(`SELECT value FROM meta WHERE key = 'corridor'`).toArray()[0];
     return row === undefined ? undefined : (JSON.parse(row.value) as WindowCorridor);
-  }
-
-  private windowId(corridor: WindowCorridor, startMs: number): string {
-    return `${corridor.id}.${corridor.jurisdiction}.${corridor.shard}.${startMs}`;
   }
 }

@@ -1,56 +1,42 @@
 /**
  * CorridorWindow inside workerd, settling into a real regional backend (Node + PGlite, started by
  * global-setup.ts). The eu backend list starts with a dead address, so every delivery also
- * exercises failover.
+ * exercises failover. Each test uses a corridor no other suite uses: suites run in parallel
+ * against one regional database, where a batch id is unique.
  */
-import { env, evictDurableObject } from 'cloudflare:test';
+import { evictDurableObject } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
-import type { WindowCorridor } from '../../durable-objects/corridor-window/corridor-window.ts';
+import type { SettlementBatch } from '../../core/settlement-batch.ts';
 import { alpha, bravo, clientFor, eurPayment } from './support.ts';
-
-const settleTimeoutMs = 20_000;
-
-async function waitForStatus(uetr: string, status: string): Promise<Record<string, unknown>> {
-  const deadline = Date.now() + settleTimeoutMs;
-  for (;;) {
-    const answer = await clientFor(alpha).paymentStatus(uetr);
-    if (answer.body.status === status) return answer.body;
-    if (Date.now() > deadline) throw new Error(`payment ${uetr} is ${String(answer.body.status)}, not ${status}, after ${settleTimeoutMs} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-}
-
-function windowStub(name: string) {
-  return env.CORRIDOR_WINDOW.get(env.CORRIDOR_WINDOW.idFromName(name));
-}
+import { directCorridor, directPayment, parseWindowId, waitFor, waitForStatus, waitForWindow, windowStub } from './window-support.ts';
 
 describe('CorridorWindow', () => {
   it('closes on its alarm and settles through failover, even after eviction mid-window', async () => {
-    const instruction = eurPayment('250.00');
+    const instruction = { ...eurPayment('250.00'), amount: { value: '250.00', currency: 'CHF' }, target_currency: 'CHF' };
     const accepted = await clientFor(alpha).submitPayment(instruction);
     expect(accepted.status).toBe(202);
-    const [corridor, jurisdiction, shard] = String(accepted.body.window).split('.');
-    const stub = windowStub(`${corridor}|${jurisdiction}|${shard}`);
-    await evictDurableObject(stub);
+    const { corridor, jurisdiction, startMs } = parseWindowId(String(accepted.body.window));
+    expect(corridor).toBe('CHF-CHF');
+    for (const shard of [0, 1]) await evictDurableObject(windowStub(corridor, jurisdiction, shard)).catch(() => undefined);
 
-    const settled = await waitForStatus(instruction.uetr, 'settled');
+    const settled = await waitForStatus(alpha, instruction.uetr, 'settled');
     expect(settled).toMatchObject({ status: 'settled', batch_id: accepted.body.window, jurisdiction: 'eu', region: 'eu-1' });
     expect(settled.log_index).toEqual(expect.any(Number));
 
-    const windows = await stub.describe();
-    const window = windows.find((candidate) => candidate.batch_id === accepted.body.window);
-    expect(window).toMatchObject({ state: 'settled', region: 'eu-1', partners_notified: 1 });
-    expect(window?.attempts).toBe(0);
+    const window = await waitForWindow(corridor, jurisdiction, startMs, 'settled');
+    // Both shards' parts are in the one batch, even though at most one of them took a payment.
+    expect(window).toMatchObject({ state: 'settled', region: 'eu-1', shards: 2, parts_received: 2, batch_id: accepted.body.window, attempts: 0 });
+    await waitFor('partners notified', async () => ((await windowStub(corridor, jurisdiction, 0).describeWindows()).find((candidate) => candidate.start_ms === startMs)?.partners_notified === 1 ? true : undefined));
   });
 
   it('nets an FX corridor into two legs per payment whose positions sum to zero per currency', async () => {
     const instruction = { ...eurPayment('1000.00'), target_currency: 'USD', creditor_agent: { bic: 'CHARUS33XXX' }, creditor: { name: 'US Beneficiary', country: 'US', account: 'US00CRED1' } };
     const accepted = await clientFor(alpha).submitPayment(instruction);
     expect(accepted.status).toBe(202);
-    await waitForStatus(instruction.uetr, 'settled');
-    const [corridor, jurisdiction, shard, startMs] = String(accepted.body.window).split('.');
-    const canonical = await windowStub(`${corridor}|${jurisdiction}|${shard}`).sealedBatch(Number(startMs));
-    const batch = JSON.parse(canonical as string) as { legs: Array<{ uetr: string; payer: string; payee: string; currency: string; amount_minor: string }> };
+    await waitForStatus(alpha, instruction.uetr, 'settled');
+    const { corridor, jurisdiction, startMs } = parseWindowId(String(accepted.body.window));
+    const canonical = await windowStub(corridor, jurisdiction, 0).sealedBatch(startMs);
+    const batch = JSON.parse(canonical as string) as SettlementBatch;
     const legs = batch.legs.filter((leg) => leg.uetr === instruction.uetr);
     // 1000.00 EUR at 1.0842 → 1084.20 USD, through the corridor's FX provider.
     expect(legs).toEqual([
@@ -60,22 +46,20 @@ describe('CorridorWindow', () => {
   });
 
   it('closes a window on size and sends the next payment to the next window, never into the full one', async () => {
-    const corridor: WindowCorridor = { id: 'EUR-EUR', jurisdiction: 'eu', shard: 9, fx_provider: null, fx_rate_scaled: null, fx_rate_scale: 8, window_duration_ms: 60_000, legs_max: 2 };
-    const stub = windowStub('EUR-EUR|eu|size-test');
-    const payment = (uetr: string) => ({ uetr, partner_id: 'alpha-bank', amount_minor: '100', source_currency: 'EUR', target_currency: 'EUR', debtor_agent_bic: alpha.bic, creditor_agent_bic: bravo.bic });
-    const first = await stub.enqueue(payment(crypto.randomUUID()), corridor);
-    const second = await stub.enqueue(payment(crypto.randomUUID()), corridor);
+    const corridor = directCorridor('SEK-SEK', { window_duration_ms: 60_000, legs_max: 2 });
+    const stub = windowStub(corridor.id, corridor.jurisdiction, 0);
+    const payment = () => directPayment(corridor, '100', alpha.bic, bravo.bic);
+    const first = await stub.enqueue(payment(), corridor);
+    const second = await stub.enqueue(payment(), corridor);
     expect(second).toBe(first);
-    const third = await stub.enqueue(payment(crypto.randomUUID()), corridor);
-    expect(Number(third.split('.').at(-1))).toBe(Number(first.split('.').at(-1)) + corridor.window_duration_ms);
-    // The full window closes at once on its alarm, long before its 60 s slice ends.
-    const firstStart = Number(first.split('.').at(-1));
-    const deadline = Date.now() + 10_000;
-    let state = 'open';
-    while (state === 'open' && Date.now() < deadline) {
-      state = (await stub.describe()).find((window) => window.start_ms === firstStart)?.state ?? 'missing';
-      if (state === 'open') await new Promise((resolve) => setTimeout(resolve, 100));
-    }
-    expect(['sealed', 'settled']).toContain(state);
+    const third = await stub.enqueue(payment(), corridor);
+    const firstStart = parseWindowId(first).startMs;
+    expect(parseWindowId(third).startMs).toBe(firstStart + corridor.window_duration_ms);
+    // The full window closes at once on its alarm, long before its 60 s slice ends, and settles.
+    const window = await waitForWindow(corridor.id, corridor.jurisdiction, firstStart, 'settled');
+    expect(window.leg_count).toBe(2);
+    const intake = await stub.describeIntake();
+    expect(intake.find((row) => row.start_ms === firstStart)).toMatchObject({ state: 'handed', close_reason: 'size', payment_count: 2 });
+    expect(intake.find((row) => row.start_ms === firstStart + corridor.window_duration_ms)).toMatchObject({ state: 'open', payment_count: 1 });
   });
 });

@@ -1,5 +1,14 @@
-/** Corridor configuration (dev/corridors.json shape). The Control DO holds the live state. */
+/**
+ * Corridor configuration (dev/corridors.json shape). The file seeds the Control DO, which holds
+ * the live configuration and each corridor's state; routing reads it from there.
+ */
 import { z } from 'zod';
+import { parseFxRate } from '../../core/fx.ts';
+import { batchLegsMax } from '../../core/settlement-batch-schema.ts';
+
+export const corridorStates = ['open', 'paused', 'draining'] as const;
+/** Shards per corridor × jurisdiction; also bounds the coordinator's fan-out per window. */
+export const corridorShardsMax = 64;
 
 const corridorSchema = z.strictObject({
   id: z.string().regex(/^[A-Z]{3}-[A-Z]{3}$/),
@@ -9,9 +18,10 @@ const corridorSchema = z.strictObject({
   fx_rate: z.string().regex(/^[0-9]+\.[0-9]+$/).nullable(),
   jurisdictions: z.array(z.enum(['eu', 'us', 'ap'])).min(1),
   window_duration_ms: z.number().int().min(100).max(3_600_000),
+  /** Legs one shard takes into one window; the window's batch holds up to shards × legs_max. */
   legs_max: z.number().int().min(2).max(100_000),
-  shards: z.number().int().min(1).max(64),
-  state: z.enum(['open', 'paused', 'draining']),
+  shards: z.number().int().min(1).max(corridorShardsMax),
+  state: z.enum(corridorStates),
 });
 
 const corridorFileSchema = z.strictObject({
@@ -23,17 +33,31 @@ export type CorridorConfig = z.infer<typeof corridorSchema>;
 export type CorridorFile = z.infer<typeof corridorFileSchema>;
 export type CorridorState = CorridorConfig['state'];
 
+/** The live corridor configuration as the Control DO serves it (same shape as the file). */
+export type CorridorDirectory = CorridorFile;
+
+export const corridorStateSchema = z.enum(corridorStates);
+
 let cached: { source: string; file: CorridorFile } | undefined;
 
+/** Parses and cross-checks a corridor file; a bad file is an operator error and throws at load. */
 export function corridorFile(source: string): CorridorFile {
   if (cached?.source === source) return cached.file;
   const file = corridorFileSchema.parse(JSON.parse(source));
+  const ids = new Set<string>();
   for (const corridor of file.corridors) {
+    if (ids.has(corridor.id)) throw new Error(`CORRIDORS: corridor ${corridor.id} appears twice`);
+    ids.add(corridor.id);
     if (corridor.id !== `${corridor.source_currency}-${corridor.target_currency}`) {
       throw new Error(`CORRIDORS: corridor ${corridor.id} does not match its currencies`);
     }
-    if ((corridor.fx_provider === null) !== (corridor.source_currency === corridor.target_currency)) {
-      throw new Error(`CORRIDORS: corridor ${corridor.id} needs an FX provider exactly when its currencies differ`);
+    if ((corridor.fx_provider === null) !== (corridor.source_currency === corridor.target_currency) || (corridor.fx_provider === null) !== (corridor.fx_rate === null)) {
+      throw new Error(`CORRIDORS: corridor ${corridor.id} needs an FX provider and rate exactly when its currencies differ`);
+    }
+    if (corridor.fx_rate !== null) parseFxRate(corridor.fx_rate, file.fx_rate_scale);
+    // Every shard's part of a window goes into one batch; the regional backend takes at most batchLegsMax legs.
+    if (corridor.shards * corridor.legs_max > batchLegsMax) {
+      throw new Error(`CORRIDORS: corridor ${corridor.id}: ${corridor.shards} shards × ${corridor.legs_max} legs exceeds the ${batchLegsMax}-leg batch limit`);
     }
   }
   cached = { source, file };

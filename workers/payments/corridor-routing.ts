@@ -2,18 +2,24 @@
  * Which corridor window takes a payment: the corridor must exist and be open, the submitting
  * partner's jurisdiction must be one the corridor may process in (data residency), and the shard
  * is a stable function of the UETR so a retried payment always reaches the same Durable Object.
+ *
+ * The corridor configuration and state come from the Control DO. Reading it on every payment
+ * would put one object on every request's path, so each isolate keeps it for
+ * `corridorDirectoryTtlMs`: a state change (pause, drain) takes effect at the edge within that
+ * time, which is the documented contract of `Control.setCorridorState`.
  */
 import { parseFxRate } from '../../core/fx.ts';
 import { ProblemError } from '../../core/problem.ts';
 import { sha256 } from '../../core/digest.ts';
-import type { CorridorConfig, CorridorState } from '../config/corridors.ts';
-import { corridorFile } from '../config/corridors.ts';
+import { controlObjectName } from '../../durable-objects/control/control.ts';
+import type { WindowCorridor } from '../../durable-objects/corridor-window/window-corridor.ts';
+import { corridorWindowName } from '../../durable-objects/corridor-window/window-corridor.ts';
+import type { CorridorConfig, CorridorDirectory } from '../config/corridors.ts';
 import type { PartnerProfile } from '../config/partners.ts';
 import type { Env } from '../env.ts';
-import type { WindowCorridor } from '../../durable-objects/corridor-window/corridor-window.ts';
 
-const corridorStatesTtlMs = 2_000;
-let cachedStates: { fetchedAtMs: number; states: Record<string, CorridorState> } | undefined;
+export const corridorDirectoryTtlMs = 2_000;
+let cachedDirectory: { fetchedAtMs: number; directory: CorridorDirectory } | undefined;
 
 export interface CorridorRoute {
   windowName: string;
@@ -21,16 +27,20 @@ export interface CorridorRoute {
 }
 
 export async function routePayment(env: Env, partner: PartnerProfile, corridorId: string, uetr: string): Promise<CorridorRoute> {
-  const file = corridorFile(env.CORRIDORS);
-  const config = file.corridors.find((candidate) => candidate.id === corridorId);
+  const directory = await corridorDirectory(env);
+  const config = directory.corridors.find((candidate) => candidate.id === corridorId);
   if (config === undefined) throw new ProblemError('corridor-closed', `no corridor ${corridorId}`);
-  const state = (await corridorStates(env))[corridorId] ?? config.state;
-  if (state !== 'open') throw new ProblemError('corridor-closed', `corridor ${corridorId} is ${state}`);
+  if (config.state !== 'open') throw new ProblemError('corridor-closed', `corridor ${corridorId} is ${config.state}`);
   if (!config.jurisdictions.includes(partner.jurisdiction)) {
     throw new ProblemError('residency-denied', `corridor ${corridorId} may not process data of jurisdiction ${partner.jurisdiction}`);
   }
-  const shard = (sha256(uetr)[0] ?? 0) % config.shards;
-  return { windowName: `${corridorId}|${partner.jurisdiction}|${shard}`, corridor: windowCorridor(config, partner.jurisdiction, shard, file.fx_rate_scale) };
+  const shard = shardOf(uetr, config.shards);
+  return { windowName: corridorWindowName(corridorId, partner.jurisdiction, shard), corridor: windowCorridor(config, partner.jurisdiction, shard, directory.fx_rate_scale) };
+}
+
+/** The shard a UETR is ingested by: first byte of its SHA-256, modulo the corridor's shard count. */
+export function shardOf(uetr: string, shards: number): number {
+  return (sha256(uetr)[0] ?? 0) % shards;
 }
 
 function windowCorridor(config: CorridorConfig, jurisdiction: string, shard: number, scale: number): WindowCorridor {
@@ -38,6 +48,7 @@ function windowCorridor(config: CorridorConfig, jurisdiction: string, shard: num
     id: config.id,
     jurisdiction,
     shard,
+    shards: config.shards,
     fx_provider: config.fx_provider,
     fx_rate_scaled: config.fx_rate === null ? null : parseFxRate(config.fx_rate, scale).toString(),
     fx_rate_scale: scale,
@@ -46,11 +57,11 @@ function windowCorridor(config: CorridorConfig, jurisdiction: string, shard: num
   };
 }
 
-/** Corridor states change rarely and only by two-person approval; a 2 s isolate cache keeps the Control DO off the hot path. */
-async function corridorStates(env: Env): Promise<Record<string, CorridorState>> {
+/** Control's corridor directory, cached per isolate; a failed refresh throws rather than route on a stale state. */
+async function corridorDirectory(env: Env): Promise<CorridorDirectory> {
   const now = Date.now();
-  if (cachedStates !== undefined && now - cachedStates.fetchedAtMs < corridorStatesTtlMs) return cachedStates.states;
-  const control = env.CONTROL.get(env.CONTROL.idFromName('control'));
-  cachedStates = { fetchedAtMs: now, states: await control.corridorStates() };
-  return cachedStates.states;
+  if (cachedDirectory !== undefined && now - cachedDirectory.fetchedAtMs < corridorDirectoryTtlMs) return cachedDirectory.directory;
+  const control = env.CONTROL.get(env.CONTROL.idFromName(controlObjectName));
+  cachedDirectory = { fetchedAtMs: now, directory: await control.corridorDirectory() };
+  return cachedDirectory.directory;
 }

@@ -1,0 +1,284 @@
+/**
+ * The coordinator side of a CorridorWindow (shard 0 of a corridor × jurisdiction): every shard's
+ * part of a window, the one sealed batch netted over all of them, and its outbox.
+ *
+ * Tables (SQLite, in the object's storage):
+ *   netting_windows(start_ms PK, end_ms, shards, state, close_requested, next_collect_ms, collect_attempts,
+ *                   batch_id, digest, leg_count, chunk_count, fx_provider, fx_residue_currency,
+ *                   fx_residue_numerator, fx_residue_denominator, attempts, next_attempt_ms, last_error,
+ *                   region, log_index, receipt, settled_at_ms, partners_notified)
+ *   netting_parts(start_ms, shard, part_digest, leg_count, fx_rate_scaled, fx_residue_numerator,
+ *                 fx_residue_denominator, close_reason, received_at_ms)              PK (start_ms, shard)
+ *   netting_part_legs(start_ms, shard, uetr, payer, payee, currency, amount_minor)  until the window seals
+ *   netting_payments(start_ms, uetr, shard, partner_id)                             PK (start_ms, uetr)
+ *   netting_batch_chunks(start_ms, chunk_index, text)                               PK (start_ms, chunk_index)
+ *
+ * States: collecting (parts arrive, pushed by shards or pulled from them) → sealed (all `shards`
+ * parts stored; the canonical batch bytes are written in chunks before the first delivery) →
+ * settled (the regional receipt is recorded). A part is stored once; a repeated hand-off must
+ * carry the same digest. The batch bytes are kept in chunks because one SQLite value holds at
+ * most 2 MB and a window may hold up to 200,000 legs.
+ */
+import type { ExactMinor } from '../../core/fx.ts';
+import { fxResidueBooking, sealNettingWindow, type FxResidueBooking, type NettingWindowPart } from '../../core/netting-window.ts';
+import type { SettlementLeg, SettlementResponse } from '../../core/settlement-batch.ts';
+import type { WindowCorridor, WindowPart } from './window-corridor.ts';
+
+export type NettingState = 'collecting' | 'sealed' | 'settled';
+
+export type NettingWindowRow = {
+  start_ms: number;
+  end_ms: number;
+  shards: number;
+  state: NettingState;
+  close_requested: number;
+  next_collect_ms: number | null;
+  collect_attempts: number;
+  batch_id: string | null;
+  digest: string | null;
+  leg_count: number | null;
+  chunk_count: number | null;
+  fx_provider: string | null;
+  fx_residue_currency: string | null;
+  fx_residue_numerator: string | null;
+  fx_residue_denominator: string | null;
+  attempts: number;
+  next_attempt_ms: number | null;
+  last_error: string | null;
+  region: string | null;
+  log_index: number | null;
+  receipt: string | null;
+  settled_at_ms: number | null;
+  partners_notified: number;
+};
+
+export interface NettingWindowSummary extends Omit<NettingWindowRow, 'receipt' | 'fx_residue_numerator' | 'fx_residue_denominator' | 'fx_residue_currency'> {
+  parts_received: number;
+  /** The window's FX rounding residue booked to the provider's explicit account, or null (same currency, or not sealed yet). */
+  fx_residue: (FxResidueBooking & { numerator: string; denominator: string }) | null;
+}
+
+/** Characters per stored chunk of batch bytes: ASCII JSON here, and far below SQLite's 2 MB value limit even at 3 bytes a character. */
+export const batchChunkCharsMax = 512 * 1024;
+
+export class NettingStore {
+  private readonly sql: SqlStorage;
+  private readonly storage: DurableObjectStorage;
+
+  constructor(storage: DurableObjectStorage) {
+    this.storage = storage;
+    this.sql = storage.sql;
+    this.sql.exec(`CREATE TABLE IF NOT EXISTS netting_windows (
+      start_ms INTEGER PRIMARY KEY, end_ms INTEGER NOT NULL, shards INTEGER NOT NULL, state TEXT NOT NULL,
+      close_requested INTEGER NOT NULL DEFAULT 0, next_collect_ms INTEGER, collect_attempts INTEGER NOT NULL DEFAULT 0,
+      batch_id TEXT, digest TEXT, leg_count INTEGER, chunk_count INTEGER, fx_provider TEXT, fx_residue_currency TEXT,
+      fx_residue_numerator TEXT, fx_residue_denominator TEXT, attempts INTEGER NOT NULL DEFAULT 0, next_attempt_ms INTEGER,
+      last_error TEXT, region TEXT, log_index INTEGER, receipt TEXT, settled_at_ms INTEGER, partners_notified INTEGER NOT NULL DEFAULT 0)`);
+    this.sql.exec(`CREATE TABLE IF NOT EXISTS netting_parts (
+      start_ms INTEGER NOT NULL, shard INTEGER NOT NULL, part_digest TEXT NOT NULL, leg_count INTEGER NOT NULL, fx_rate_scaled TEXT,
+      fx_residue_numerator TEXT, fx_residue_denominator TEXT, close_reason TEXT NOT NULL, received_at_ms INTEGER NOT NULL,
+      PRIMARY KEY (start_ms, shard))`);
+    this.sql.exec(`CREATE TABLE IF NOT EXISTS netting_part_legs (
+      start_ms INTEGER NOT NULL, shard INTEGER NOT NULL, uetr TEXT NOT NULL, payer TEXT NOT NULL, payee TEXT NOT NULL,
+      currency TEXT NOT NULL, amount_minor TEXT NOT NULL)`);
+    this.sql.exec(`CREATE INDEX IF NOT EXISTS netting_part_legs_by_window ON netting_part_legs (start_ms, shard)`);
+    this.sql.exec(`CREATE TABLE IF NOT EXISTS netting_payments (
+      start_ms INTEGER NOT NULL, uetr TEXT NOT NULL, shard INTEGER NOT NULL, partner_id TEXT NOT NULL, PRIMARY KEY (start_ms, uetr))`);
+    this.sql.exec(`CREATE TABLE IF NOT EXISTS netting_batch_chunks (
+      start_ms INTEGER NOT NULL, chunk_index INTEGER NOT NULL, text TEXT NOT NULL, PRIMARY KEY (start_ms, chunk_index))`);
+  }
+
+  /**
+   * Stores one shard's part (idempotent: the same part again is a no-op). A part closed on size
+   * asks for the whole window to close now. Throws — a bug or an unsafe reconfiguration, never
+   * input — if a different part arrives for the same shard, or any part for a window that is
+   * already sealed without it; the sender keeps the part and retries, and the error is in its log.
+   */
+  acceptPart(part: WindowPart, nowMs: number): 'stored' | 'repeat' {
+    const stored = this.sql.exec<{ part_digest: string }>(`SELECT part_digest FROM netting_parts WHERE start_ms = ? AND shard = ?`, part.start_ms, part.shard).toArray()[0];
+    if (stored !== undefined) {
+      if (stored.part_digest !== part.part_digest) {
+        throw new Error(`netting window ${part.start_ms}: shard ${part.shard} handed over digest ${part.part_digest}, stored ${stored.part_digest}`);
+      }
+      return 'repeat';
+    }
+    this.storage.transactionSync(() => {
+      this.sql.exec(
+        `INSERT INTO netting_windows (start_ms, end_ms, shards, state, next_collect_ms, fx_provider) VALUES (?, ?, ?, 'collecting', ?, ?) ON CONFLICT DO NOTHING`,
+        part.start_ms, part.end_ms, part.corridor.shards, part.end_ms, part.corridor.fx_provider,
+      );
+      const window = this.window(part.start_ms)!;
+      if (window.state !== 'collecting') {
+        throw new Error(`netting window ${part.start_ms}: part of shard ${part.shard} arrived after the window sealed with ${window.shards} shards (was the shard count changed while the corridor was open?)`);
+      }
+      // A shard count raised mid-window widens the window before it seals; the new shards are collected too.
+      this.sql.exec(`UPDATE netting_windows SET shards = max(shards, ?), end_ms = max(end_ms, ?) WHERE start_ms = ?`, part.corridor.shards, part.end_ms, part.start_ms);
+      if (part.close_reason === 'size') this.sql.exec(`UPDATE netting_windows SET close_requested = 1, next_collect_ms = ? WHERE start_ms = ?`, nowMs, part.start_ms);
+      this.sql.exec(
+        `INSERT INTO netting_parts (start_ms, shard, part_digest, leg_count, fx_rate_scaled, fx_residue_numerator, fx_residue_denominator, close_reason, received_at_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        part.start_ms, part.shard, part.part_digest, part.legs.length, part.fx_rate_scaled, part.fx_residue?.numerator ?? null, part.fx_residue?.denominator ?? null, part.close_reason, nowMs,
+      );
+      for (const leg of part.legs) {
+        this.sql.exec(
+          `INSERT INTO netting_part_legs (start_ms, shard, uetr, payer, payee, currency, amount_minor) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+          part.start_ms, part.shard, leg.uetr, leg.payer, leg.payee, leg.currency, leg.amount_minor,
+        );
+      }
+      for (const payment of part.payments) {
+        // The primary key makes a UETR in two parts of one window fail the whole hand-off, loudly.
+        this.sql.exec(`INSERT INTO netting_payments (start_ms, uetr, shard, partner_id) VALUES (?, ?, ?, ?)`, part.start_ms, payment.uetr, part.shard, payment.partner_id);
+      }
+    });
+    return 'stored';
+  }
+
+  /** Collecting windows whose collection is due: their slice ended, a part closed on size, or a retry is due. */
+  collectionsDue(nowMs: number): NettingWindowRow[] {
+    return this.sql.exec<NettingWindowRow>(`SELECT * FROM netting_windows WHERE state = 'collecting' AND coalesce(next_collect_ms, 0) <= ? ORDER BY start_ms`, nowMs).toArray();
+  }
+
+  missingShards(startMs: number): number[] {
+    const window = this.window(startMs);
+    if (window === undefined) return [];
+    const present = new Set(this.sql.exec<{ shard: number }>(`SELECT shard FROM netting_parts WHERE start_ms = ?`, startMs).toArray().map((row) => row.shard));
+    return Array.from({ length: window.shards }, (_, shard) => shard).filter((shard) => !present.has(shard));
+  }
+
+  markCollectFailed(startMs: number, error: string, nextAttemptMs: number): void {
+    this.sql.exec(
+      `UPDATE netting_windows SET collect_attempts = collect_attempts + 1, next_collect_ms = ?, last_error = ? WHERE start_ms = ? AND state = 'collecting'`,
+      nextAttemptMs, error.slice(0, 2_000), startMs,
+    );
+  }
+
+  /**
+   * Seals a whole window: merges all parts into one batch (core `sealNettingWindow`), books the
+   * summed FX residue, writes the canonical bytes in chunks, and drops the per-part legs (the
+   * batch holds them now). All in one transaction: the window is either collecting or sealed
+   * with its bytes, never in between.
+   */
+  seal(startMs: number, corridor: WindowCorridor): NettingWindowRow {
+    const window = this.window(startMs);
+    if (window === undefined || window.state !== 'collecting') throw new Error(`netting window ${startMs}: cannot seal from state ${window?.state ?? 'missing'}`);
+    const parts = this.parts(startMs);
+    const rates = new Set(this.sql.exec<{ fx_rate_scaled: string | null }>(`SELECT DISTINCT fx_rate_scaled FROM netting_parts WHERE start_ms = ? AND leg_count > 0`, startMs).toArray().map((row) => row.fx_rate_scaled));
+    if (rates.size > 1) {
+      // Each payment was converted once, at the rate its window part fixed; the batch is still exact and zero-sum.
+      console.warn(JSON.stringify({ event: 'netting-window-fx-rate-split', corridor: corridor.id, jurisdiction: corridor.jurisdiction, start_ms: startMs, rates: [...rates] }));
+    }
+    const { sealed, fxResidue } = sealNettingWindow({ corridor: corridor.id, jurisdiction: corridor.jurisdiction, startMs, endMs: window.end_ms, shards: window.shards }, parts);
+    const [, targetCurrency] = corridor.id.split('-') as [string, string];
+    this.storage.transactionSync(() => {
+      const chunkCount = Math.ceil(sealed.canonical.length / batchChunkCharsMax);
+      for (let index = 0; index < chunkCount; index++) {
+        this.sql.exec(`INSERT INTO netting_batch_chunks (start_ms, chunk_index, text) VALUES (?, ?, ?)`, startMs, index, sealed.canonical.slice(index * batchChunkCharsMax, (index + 1) * batchChunkCharsMax));
+      }
+      this.sql.exec(
+        `UPDATE netting_windows SET state = 'sealed', batch_id = ?, digest = ?, leg_count = ?, chunk_count = ?, fx_residue_currency = ?, fx_residue_numerator = ?, fx_residue_denominator = ?,
+           next_collect_ms = NULL, next_attempt_ms = 0, last_error = NULL WHERE start_ms = ? AND state = 'collecting'`,
+        sealed.batch.batch_id, sealed.digest, sealed.batch.legs.length, chunkCount, fxResidue === null ? null : targetCurrency,
+        fxResidue?.numerator.toString() ?? null, fxResidue?.denominator.toString() ?? null, startMs,
+      );
+      this.sql.exec(`DELETE FROM netting_part_legs WHERE start_ms = ?`, startMs);
+    });
+    const stored = this.window(startMs)!;
+    if (this.sealedBatch(startMs) !== sealed.canonical) throw new Error(`netting window ${startMs}: stored batch bytes differ from the sealed ones`);
+    return stored;
+  }
+
+  /** The exact bytes that were sealed, or null before sealing. */
+  sealedBatch(startMs: number): string | null {
+    const window = this.window(startMs);
+    if (window?.chunk_count == null) return null;
+    const chunks = this.sql.exec<{ text: string }>(`SELECT text FROM netting_batch_chunks WHERE start_ms = ? ORDER BY chunk_index`, startMs).toArray();
+    if (chunks.length !== window.chunk_count) throw new Error(`netting window ${startMs}: ${chunks.length} of ${window.chunk_count} batch chunks stored`);
+    return chunks.map((chunk) => chunk.text).join('');
+  }
+
+  deliveriesDue(nowMs: number): NettingWindowRow[] {
+    return this.sql.exec<NettingWindowRow>(`SELECT * FROM netting_windows WHERE state = 'sealed' AND coalesce(next_attempt_ms, 0) <= ? ORDER BY start_ms`, nowMs).toArray();
+  }
+
+  markSettled(startMs: number, response: SettlementResponse, nowMs: number): void {
+    this.sql.exec(
+      `UPDATE netting_windows SET state = 'settled', region = ?, log_index = ?, receipt = ?, settled_at_ms = ?, next_attempt_ms = NULL, last_error = NULL WHERE start_ms = ? AND state = 'sealed'`,
+      response.region, response.log_index, response.receipt, nowMs, startMs,
+    );
+  }
+
+  markDeliveryFailed(startMs: number, error: string, nextAttemptMs: number): number {
+    this.sql.exec(
+      `UPDATE netting_windows SET attempts = attempts + 1, next_attempt_ms = ?, last_error = ? WHERE start_ms = ? AND state = 'sealed'`,
+      nextAttemptMs, error.slice(0, 2_000), startMs,
+    );
+    return this.window(startMs)?.attempts ?? 0;
+  }
+
+  notificationsDue(): NettingWindowRow[] {
+    return this.sql.exec<NettingWindowRow>(`SELECT * FROM netting_windows WHERE state = 'settled' AND partners_notified = 0 ORDER BY start_ms`).toArray();
+  }
+
+  /** UETRs of a window by the partner that submitted them. */
+  paymentsByPartner(startMs: number): Map<string, string[]> {
+    const byPartner = new Map<string, string[]>();
+    for (const row of this.sql.exec<{ partner_id: string; uetr: string }>(`SELECT partner_id, uetr FROM netting_payments WHERE start_ms = ? ORDER BY partner_id, uetr`, startMs)) {
+      const uetrs = byPartner.get(row.partner_id);
+      if (uetrs === undefined) byPartner.set(row.partner_id, [row.uetr]);
+      else uetrs.push(row.uetr);
+    }
+    return byPartner;
+  }
+
+  markPartnersNotified(startMs: number): void {
+    this.sql.exec(`UPDATE netting_windows SET partners_notified = 1 WHERE start_ms = ?`, startMs);
+  }
+
+  window(startMs: number): NettingWindowRow | undefined {
+    return this.sql.exec<NettingWindowRow>(`SELECT * FROM netting_windows WHERE start_ms = ?`, startMs).toArray()[0];
+  }
+
+  summaries(): NettingWindowSummary[] {
+    return this.sql.exec<NettingWindowRow>(`SELECT * FROM netting_windows ORDER BY start_ms DESC`).toArray().map((row) => {
+      const { receipt: _receipt, fx_residue_numerator, fx_residue_denominator, fx_residue_currency, ...summary } = row;
+      const partsReceived = this.sql.exec<{ count: number }>(`SELECT count(*) AS count FROM netting_parts WHERE start_ms = ?`, row.start_ms).one().count;
+      let fxResidue: NettingWindowSummary['fx_residue'] = null;
+      if (fx_residue_numerator !== null && fx_residue_denominator !== null && fx_residue_currency !== null && row.fx_provider !== null) {
+        const exact: ExactMinor = { numerator: BigInt(fx_residue_numerator), denominator: BigInt(fx_residue_denominator) };
+        fxResidue = { ...fxResidueBooking(row.fx_provider, fx_residue_currency, exact), numerator: fx_residue_numerator, denominator: fx_residue_denominator };
+      }
+      return { ...summary, parts_received: partsReceived, fx_residue: fxResidue };
+    });
+  }
+
+  /** The earliest moment the coordinator has work: a collection, a delivery, or a partner notification. */
+  nextWakeMs(nowMs: number, notifyRetryMs: number): number | null {
+    return this.sql
+      .exec<{ at: number | null }>(
+        `SELECT min(at) AS at FROM (
+           SELECT coalesce(next_collect_ms, 0) AS at FROM netting_windows WHERE state = 'collecting'
+           UNION ALL SELECT coalesce(next_attempt_ms, 0) FROM netting_windows WHERE state = 'sealed'
+           UNION ALL SELECT ? FROM netting_windows WHERE state = 'settled' AND partners_notified = 0)`,
+        nowMs + notifyRetryMs,
+      )
+      .one().at;
+  }
+
+  private parts(startMs: number): NettingWindowPart[] {
+    const headers = this.sql
+      .exec<{ shard: number; leg_count: number; fx_residue_numerator: string | null; fx_residue_denominator: string | null }>(
+        `SELECT shard, leg_count, fx_residue_numerator, fx_residue_denominator FROM netting_parts WHERE start_ms = ? ORDER BY shard`, startMs,
+      )
+      .toArray();
+    return headers.map((header) => {
+      const legs = this.sql
+        .exec<{ uetr: string; payer: string; payee: string; currency: string; amount_minor: string }>(`SELECT uetr, payer, payee, currency, amount_minor FROM netting_part_legs WHERE start_ms = ? AND shard = ?`, startMs, header.shard)
+        .toArray()
+        .map((row) => ({ uetr: row.uetr, payer: row.payer, payee: row.payee, currency: row.currency, amount_minor: row.amount_minor }));
+      if (legs.length !== header.leg_count) throw new Error(`netting window ${startMs}: shard ${header.shard} stored ${legs.length} of ${header.leg_count} legs`);
+      const fxResidue = header.fx_residue_numerator === null || header.fx_residue_denominator === null
+        ? null
+        : { numerator: BigInt(header.fx_residue_numerator), denominator: BigInt(header.fx_residue_denominator) };
+      return { shard: header.shard, legs, fxResidue };
+    });
+  }
+}
