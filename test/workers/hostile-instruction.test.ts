@@ -373,7 +373,7 @@ const unknownFieldCases: HostileCase[] = [
 ];
 
 const admissionCases: HostileCase[] = [
-  hostile('a corridor that does not exist (EUR-GBP)', 'corridor-closed', withField('target_currency', 'GBP')),
+  hostile('a corridor that does not exist (EUR-MNT)', 'corridor-closed', withField('target_currency', 'MNT')),
   hostile('a corridor outside the partner jurisdiction (USD-USD from eu)', 'residency-denied', changed((instruction) => {
     instruction.amount = { value: '5.00', currency: 'USD' };
     instruction.target_currency = 'USD';
