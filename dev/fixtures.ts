@@ -19,6 +19,8 @@ export interface DevPartner {
   key_not_before: string;
   key_not_after: string;
   ml_dsa_65?: { keyid: string; seed: string; public_key: string };
+  /** Registered exceptions that let this partner connect with TLS 1.2 until they expire. */
+  tls_exceptions?: Array<{ tls_min: '1.2'; owner: string; reason: string; expires_at: string }>;
 }
 
 export interface DevGateway {
@@ -42,8 +44,12 @@ export function loadDevGateway(directory = devDirectory): DevGateway {
   return JSON.parse(readFileSync(join(directory, 'gateway.json'), 'utf8')) as DevGateway;
 }
 
+/** The registry entry (workers/config/partners.ts) of a dev partner: public keys only. The ML-DSA-65 key shares the Ed25519 key's validity. */
 export function publicPartnerProfile(partner: DevPartner) {
   const { d: _private, ...publicJwk } = partner.private_jwk;
+  const validity = { not_before: partner.key_not_before, not_after: partner.key_not_after };
+  const keys: Array<Record<string, unknown>> = [{ keyid: partner.keyid, alg: 'ed25519', public_jwk: publicJwk, ...validity }];
+  if (partner.ml_dsa_65 !== undefined) keys.push({ keyid: partner.ml_dsa_65.keyid, alg: 'ml-dsa-65', public_key: partner.ml_dsa_65.public_key, ...validity });
   return {
     partner_id: partner.partner_id,
     name: partner.name,
@@ -51,15 +57,23 @@ export function publicPartnerProfile(partner: DevPartner) {
     jurisdiction: partner.jurisdiction,
     pq: partner.pq,
     tls_min: partner.tls_min,
-    keys: [{ keyid: partner.keyid, alg: 'ed25519' as const, public_jwk: publicJwk, not_before: partner.key_not_before, not_after: partner.key_not_after }],
-    ...(partner.ml_dsa_65 === undefined ? {} : { ml_dsa_65: { keyid: partner.ml_dsa_65.keyid, public_key: partner.ml_dsa_65.public_key } }),
+    keys,
+    ...(partner.tls_exceptions === undefined ? {} : { tls_exceptions: partner.tls_exceptions }),
   };
 }
 
+/** The dev session-ticket key id (dev/gateway.json holds one key; production rotates current/previous). */
+export const devTicketKeyId = 'dev-ticket-1';
+
 /** The gateway's secret and JSON bindings for local runs, as strings (what `.dev.vars` and miniflare take). */
 export function gatewayDevBindings(directory = devDirectory): Record<string, string> {
+  const gateway = loadDevGateway(directory);
   return {
-    GATEWAY_SIGNING_JWK: JSON.stringify(loadDevGateway(directory).signing_jwk),
+    GATEWAY_SIGNING_JWK: JSON.stringify(gateway.signing_jwk),
+    GATEWAY_XWING_KEY: JSON.stringify({ kid: gateway.xwing.kid, seed: gateway.xwing.seed }),
+    SESSION_TICKET_KEYS: JSON.stringify({ current: { kid: devTicketKeyId, key: gateway.ticket_key } }),
+    // No Cloudflare edge in front of wrangler dev or the workerd tests: see workers/downgrade/tls-posture.ts.
+    TRANSPORT_POSTURE: 'local-dev',
     PARTNERS: JSON.stringify(loadDevPartners(directory).map(publicPartnerProfile)),
     CORRIDORS: JSON.stringify(JSON.parse(readFileSync(join(directory, 'corridors.json'), 'utf8'))),
   };

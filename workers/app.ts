@@ -5,6 +5,7 @@ import type { Env } from './env.ts';
 import { openApiRoutes } from './openapi/openapi-routes.ts';
 import { paymentRoutes } from './payments/payment-routes.ts';
 import { problemNotFound, problemOnError } from './problem/problem-handler.ts';
+import { sessionRoutes } from './sessions/session-routes.ts';
 
 export function createGatewayApp(): Hono<{ Bindings: Env }> {
   const app = new Hono<{ Bindings: Env }>();
@@ -13,6 +14,7 @@ export function createGatewayApp(): Hono<{ Bindings: Env }> {
   app.get('/healthz', (c) => c.json({ status: 'ok', gateway_id: c.env.GATEWAY_ID }));
   app.route('/.well-known', discoveryRoutes());
   app.route('/', openApiRoutes());
+  app.route('/v1/sessions', sessionRoutes());
   app.route('/v1/payments', paymentRoutes());
   return app;
 }

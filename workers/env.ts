@@ -18,4 +18,18 @@ export interface Env {
   /** JSON: the corridor configuration (dev/corridors.json shape). */
   CORRIDORS: string;
   WINDOW_DURATION_MS: string;
+  /** Secret: the gateway's X-Wing KEM key for PQ sessions, JSON `{"kid", "seed"}` (seed: 32 bytes base64url). */
+  GATEWAY_XWING_KEY: string;
+  /**
+   * Secret: session-ticket AEAD keys, JSON `{"current": {"kid", "key"}, "previous"?: {"kid", "key"}}`
+   * (key: 32 bytes base64url). New tickets use `current`; tickets under `previous` stay readable
+   * until they expire, so rotating is: previous := current, current := new.
+   */
+  SESSION_TICKET_KEYS: string;
+  /**
+   * `local-dev` only under `wrangler dev` and the workerd tests (set by dev/fixtures.ts, never in
+   * wrangler.toml): a request without a real TLS observation (plain http, or no `cf.tlsVersion`)
+   * skips the TLS downgrade checks. Absent in production: no observation means no TLS, and fails closed.
+   */
+  TRANSPORT_POSTURE?: string;
 }

@@ -1,115 +1,108 @@
 /**
  * The partner SDK: what a bank's integration engineer calls to talk to Meridian. Runtime-neutral
- * (WebCrypto + jose), so the same code runs in Node (CLI, demo) and inside workerd (tests).
+ * (WebCrypto, jose, @hpke/core, @noble/post-quantum), so the same code runs in Node (CLI, demo) and
+ * inside workerd (tests).
  *
  * Every request is signed per RFC 9421 with label `sig1` over
  * ("@method" "@target-uri" "content-digest" "content-type") — or ("@method" "@target-uri") for a
  * bodiless GET — with `created`, a fresh `nonce`, `keyid` and `alg="ed25519"`; the body carries an
- * RFC 9530 `Content-Digest: sha-256=:…:`.
+ * RFC 9530 `Content-Digest: sha-256=:…:`. Hybrid partners (credentials with `ml_dsa_65`) add `sig2`
+ * over the same components with their ML-DSA-65 key, and sign instructions in the JWS JSON
+ * serialization with EdDSA and ML-DSA-65. Partners whose profile says `pq: required` seal every
+ * instruction under a PQ session (pq-session.ts); others may ask for it with `{ seal: true }`.
  */
-import { CompactSign, importJWK, type JWK } from 'jose';
-import { serializeSignatureParams, signatureBase } from '../../core/message-signature.ts';
-import { base64Encode } from '../../core/digest.ts';
+import { openPqSession, sealInstruction, SessionCache, type GatewayDiscovery, type PqSession } from './pq-session.ts';
+import { jwsMediaType, signedRequest, signInstructionFor, type PartnerCredentials } from './request-signing.ts';
 
-export interface PartnerCredentials {
-  partner_id: string;
-  keyid: string;
-  private_jwk: JWK;
-}
-
-export interface SignedRequestOptions {
-  method: 'GET' | 'POST';
-  url: string;
-  body?: string;
-  contentType?: string;
-  /** Override for tests: seconds since the epoch. */
-  createdS?: number;
-  nonce?: string;
-  /** Override for tests: sign these components instead of the defaults. */
-  components?: string[];
-}
-
-const signingKeys = new WeakMap<JWK, Promise<CryptoKey>>();
-
-function signingKey(jwk: JWK): Promise<CryptoKey> {
-  let key = signingKeys.get(jwk);
-  if (key === undefined) {
-    key = crypto.subtle.importKey('jwk', { ...jwk, alg: undefined, use: undefined, kid: undefined } as JsonWebKey, { name: 'Ed25519' }, false, ['sign']);
-    signingKeys.set(jwk, key);
-  }
-  return key;
-}
-
-export function newNonce(): string {
-  const bytes = crypto.getRandomValues(new Uint8Array(18));
-  return base64Encode(bytes).replaceAll('+', '-').replaceAll('/', '_');
-}
-
-export async function contentDigest(body: string): Promise<string> {
-  const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', new TextEncoder().encode(body)));
-  return `sha-256=:${base64Encode(digest)}:`;
-}
-
-/** Builds a fetch Request signed per the partner protocol. */
-export async function signedRequest(credentials: PartnerCredentials, options: SignedRequestOptions): Promise<Request> {
-  const headers = new Headers();
-  const hasBody = options.body !== undefined;
-  if (hasBody) {
-    headers.set('content-type', options.contentType ?? 'application/jose');
-    headers.set('content-digest', await contentDigest(options.body as string));
-  }
-  const components = options.components ?? (hasBody ? ['@method', '@target-uri', 'content-digest', 'content-type'] : ['@method', '@target-uri']);
-  const params = serializeSignatureParams(components, {
-    created: options.createdS ?? Math.floor(Date.now() / 1000),
-    nonce: options.nonce ?? newNonce(),
-    keyid: credentials.keyid,
-    alg: 'ed25519',
-  });
-  const base = signatureBase({ method: options.method, url: options.url, headers }, components, params);
-  if (!base.ok) throw new Error(`cannot sign request: ${base.reason.detail}`);
-  const signature = new Uint8Array(await crypto.subtle.sign({ name: 'Ed25519' }, await signingKey(credentials.private_jwk), new TextEncoder().encode(base.value)));
-  headers.set('signature-input', `sig1=${params}`);
-  headers.set('signature', `sig1=:${base64Encode(signature)}:`);
-  return new Request(options.url, { method: options.method, headers, ...(hasBody ? { body: options.body } : {}) });
-}
-
-/** Signs an instruction as a compact JWS (EdDSA, kid = the partner key id). */
-export async function signInstruction(credentials: PartnerCredentials, instruction: unknown): Promise<string> {
-  const key = await importJWK({ ...credentials.private_jwk, alg: 'EdDSA' }, 'EdDSA');
-  return new CompactSign(new TextEncoder().encode(JSON.stringify(instruction)))
-    .setProtectedHeader({ alg: 'EdDSA', kid: credentials.keyid })
-    .sign(key);
-}
+export * from './request-signing.ts';
+export { openPqSession, sealInstruction, SessionCache, type GatewayDiscovery, type PqSession } from './pq-session.ts';
 
 export interface GatewayAnswer<T> {
   status: number;
   body: T;
 }
 
+export interface PartnerClientOptions {
+  /**
+   * The TLS version this client's own stack negotiated with the gateway ("TLSv1.3", …), reported in
+   * the session offer and compared with what the edge observed. Required for https gateways: the
+   * SDK cannot see it through fetch (on Node, cli/sdk/tls-probe.ts measures it). Plain http reports "none".
+   */
+  reportedTls?: string | (() => Promise<string>);
+  /** Sessions shared across clients (default: one cache per process). */
+  sessions?: SessionCache;
+}
+
+const sharedSessions = new SessionCache();
+
 export class PartnerClient {
   readonly credentials: PartnerCredentials;
   readonly baseUrl: string;
   private readonly send: (request: Request) => Promise<Response>;
+  private readonly options: PartnerClientOptions;
+  private discovery: Promise<GatewayDiscovery> | undefined;
 
-  constructor(credentials: PartnerCredentials, baseUrl: string, send: (request: Request) => Promise<Response> = (request) => fetch(request)) {
+  constructor(credentials: PartnerCredentials, baseUrl: string, send: (request: Request) => Promise<Response> = (request) => fetch(request), options: PartnerClientOptions = {}) {
     this.credentials = credentials;
     this.baseUrl = baseUrl;
     this.send = send;
+    this.options = options;
   }
 
-  async submitPayment(instruction: unknown): Promise<GatewayAnswer<Record<string, unknown>>> {
-    const jws = await signInstruction(this.credentials, instruction);
-    return this.submitJws(jws);
+  /** GET /.well-known/meridian (unsigned, cached per client). */
+  discover(): Promise<GatewayDiscovery> {
+    this.discovery ??= (async () => {
+      const response = await this.send(new Request(new URL('/.well-known/meridian', this.baseUrl)));
+      if (!response.ok) throw new Error(`discovery answered ${response.status}`);
+      return (await response.json()) as GatewayDiscovery;
+    })();
+    return this.discovery;
   }
 
-  async submitJws(jws: string): Promise<GatewayAnswer<Record<string, unknown>>> {
-    const request = await signedRequest(this.credentials, { method: 'POST', url: new URL('/v1/payments', this.baseUrl).href, body: jws });
-    return this.answer(await this.send(request));
+  /** Opens a new PQ session (POST /v1/sessions) and checks the gateway's key confirmation. */
+  async openSession(): Promise<PqSession> {
+    return openPqSession({
+      credentials: this.credentials,
+      baseUrl: this.baseUrl,
+      discovery: await this.discover(),
+      reportedTls: await this.reportedTls(),
+      send: this.send,
+    });
+  }
+
+  /** A live session for this partner, reused until shortly before it expires. */
+  session(): Promise<PqSession> {
+    return (this.options.sessions ?? sharedSessions).get(`${this.baseUrl} ${this.credentials.partner_id} ${this.credentials.keyid}`, () => this.openSession());
+  }
+
+  async submitPayment(instruction: unknown, options: { seal?: boolean } = {}): Promise<GatewayAnswer<Record<string, unknown>>> {
+    return this.submitJws(await signInstructionFor(this.credentials, instruction), options);
+  }
+
+  /** Submits an instruction JWS, sealed when asked or when the partner's profile requires PQ. */
+  async submitJws(jws: string, options: { seal?: boolean } = {}): Promise<GatewayAnswer<Record<string, unknown>>> {
+    const url = new URL('/v1/payments', this.baseUrl).href;
+    if (!(options.seal ?? this.credentials.pq === 'required')) {
+      return this.answer(await this.send(await signedRequest(this.credentials, { method: 'POST', url, body: jws, contentType: jwsMediaType(jws) })));
+    }
+    const session = await this.session();
+    const sealed = await sealInstruction(session, jws);
+    const answer = await this.answer(await this.send(await signedRequest(this.credentials, { method: 'POST', url, body: sealed, contentType: 'application/jose' })));
+    if (answer.status === 401) (this.options.sessions ?? sharedSessions).evict(session);
+    return answer;
   }
 
   async paymentStatus(uetr: string): Promise<GatewayAnswer<Record<string, unknown>>> {
     const request = await signedRequest(this.credentials, { method: 'GET', url: new URL(`/v1/payments/${uetr}`, this.baseUrl).href });
     return this.answer(await this.send(request));
+  }
+
+  private async reportedTls(): Promise<string> {
+    const configured = this.options.reportedTls;
+    if (typeof configured === 'string') return configured;
+    if (configured !== undefined) return configured();
+    if (new URL(this.baseUrl).protocol === 'http:') return 'none';
+    throw new Error('PartnerClient: reportedTls is required for an https gateway (report the TLS version your stack negotiated; cli/sdk/tls-probe.ts measures it on Node)');
   }
 
   private async answer(response: Response): Promise<GatewayAnswer<Record<string, unknown>>> {

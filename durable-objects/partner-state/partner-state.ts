@@ -1,11 +1,14 @@
 /**
  * PartnerState: one Durable Object per partner. Holds the partner's replay cache, its payments'
- * idempotency records and their status.
+ * idempotency records and their status, and the security events (downgrades) recorded against it.
  *
  * Storage (SQLite):
  *   nonces(keyid, nonce, expires_at_ms)        PK (keyid, nonce); purged by alarm after 24 h
  *   payments(uetr PK, instruction_sha256, jws, corridor, jurisdiction, window_id, status,
  *            answer, batch_id, region, log_index, accepted_at_ms, settled_at_ms)
+ *   security_events(id PK autoincrement, at_ms, kind, slug, detail, context JSON)
+ *                                              newest securityEventsMax rows kept (ops console, evidence)
+ *   security_event_counts(kind PK, count)      monotonic per-kind counters, never pruned
  *
  * Admission is idempotent on UETR: a row is written `pending` before the window is asked to
  * enqueue, and the window's enqueue is itself idempotent on UETR, so a crash between the two
@@ -58,6 +61,44 @@ export interface SettlementNotice {
 }
 
 const nonceSweepIntervalMs = 60 * 60 * 1000;
+const nonceClaimsMax = 4;
+/** Evidence rows kept per partner; the counters keep the exact totals beyond it. */
+export const securityEventsMax = 10_000;
+const securityEventsPageMax = 500;
+const securityEventDetailMax = 1_000;
+const securityEventContextBytesMax = 4_096;
+
+/** Downgrades (DESIGN.md "Downgrade detection") and other attacks on the partner's trust, by stable kind. */
+export type SecurityEventKind =
+  | 'tls-below-minimum'
+  | 'pq-required-unsealed'
+  | 'offer-stripped'
+  | 'offer-reordered'
+  | 'tls-report-mismatch'
+  | 'foreign-session-ticket';
+
+/** Event context values: flat on purpose (a recursive JSON type defeats the RPC type mapping), one level of nesting for e.g. the offer. */
+type ContextScalar = string | number | boolean | null;
+export type JsonValue = ContextScalar | ContextScalar[] | Record<string, ContextScalar | ContextScalar[]>;
+
+export interface SecurityEventInput {
+  kind: SecurityEventKind;
+  /** The problem slug the request was answered with. */
+  slug: string;
+  detail: string;
+  /** What was observed: method, path, keyid, TLS versions, offer, Cloudflare ray id… (JSON, ≤ 4 KiB). */
+  context: Record<string, JsonValue>;
+}
+
+export interface SecurityEvent extends SecurityEventInput {
+  id: number;
+  at: string;
+}
+
+export interface NonceClaim {
+  keyid: string;
+  nonce: string;
+}
 
 export class PartnerState extends DurableObject<Env> {
   private readonly sql: SqlStorage;
@@ -72,6 +113,9 @@ export class PartnerState extends DurableObject<Env> {
       uetr TEXT PRIMARY KEY, instruction_sha256 TEXT NOT NULL, jws TEXT NOT NULL, corridor TEXT NOT NULL,
       jurisdiction TEXT NOT NULL, window_id TEXT, status TEXT NOT NULL, answer TEXT, batch_id TEXT, region TEXT,
       log_index INTEGER, accepted_at_ms INTEGER, settled_at_ms INTEGER)`);
+    this.sql.exec(`CREATE TABLE IF NOT EXISTS security_events (
+      id INTEGER PRIMARY KEY AUTOINCREMENT, at_ms INTEGER NOT NULL, kind TEXT NOT NULL, slug TEXT NOT NULL, detail TEXT NOT NULL, context TEXT NOT NULL)`);
+    this.sql.exec(`CREATE TABLE IF NOT EXISTS security_event_counts (kind TEXT PRIMARY KEY, count INTEGER NOT NULL)`);
   }
 
   /** Claims (keyid, nonce) once. Returns false for a replay. */
@@ -81,6 +125,76 @@ export class PartnerState extends DurableObject<Env> {
       .toArray();
     if ((await this.ctx.storage.getAlarm()) === null) await this.ctx.storage.setAlarm(Date.now() + nonceSweepIntervalMs);
     return claimed.length === 1;
+  }
+
+  /**
+   * Claims every (keyid, nonce) pair of one request in one transaction: all are new, or nothing is
+   * written and the request is a replay (a hybrid request carries one pair per signature).
+   */
+  async claimNonces(claims: NonceClaim[], expiresAtMs: number): Promise<boolean> {
+    if (claims.length === 0 || claims.length > nonceClaimsMax) throw new Error(`claimNonces takes 1..${nonceClaimsMax} claims, got ${claims.length}`);
+    const replay = new Error('replay');
+    let claimed = true;
+    try {
+      this.ctx.storage.transactionSync(() => {
+        for (const claim of claims) {
+          const inserted = this.sql
+            .exec(`INSERT INTO nonces (keyid, nonce, expires_at_ms) VALUES (?, ?, ?) ON CONFLICT DO NOTHING RETURNING keyid`, claim.keyid, claim.nonce, expiresAtMs)
+            .toArray();
+          if (inserted.length !== 1) throw replay;
+        }
+      });
+    } catch (cause) {
+      if (cause !== replay) throw cause;
+      claimed = false;
+    }
+    if ((await this.ctx.storage.getAlarm()) === null) await this.ctx.storage.setAlarm(Date.now() + nonceSweepIntervalMs);
+    return claimed;
+  }
+
+  /** Records a security event as evidence and counts it. Returns the stored event. */
+  async recordSecurityEvent(event: SecurityEventInput): Promise<SecurityEvent> {
+    const atMs = Date.now();
+    const detail = event.detail.slice(0, securityEventDetailMax);
+    let context = JSON.stringify(event.context);
+    if (context.length > securityEventContextBytesMax) context = JSON.stringify({ truncated: true, prefix: context.slice(0, securityEventContextBytesMax - 64) });
+    let id = 0;
+    this.ctx.storage.transactionSync(() => {
+      id = this.sql
+        .exec<{ id: number }>(`INSERT INTO security_events (at_ms, kind, slug, detail, context) VALUES (?, ?, ?, ?, ?) RETURNING id`, atMs, event.kind, event.slug, detail, context)
+        .one().id;
+      this.sql.exec(`INSERT INTO security_event_counts (kind, count) VALUES (?, 1) ON CONFLICT (kind) DO UPDATE SET count = count + 1`, event.kind);
+      this.sql.exec(`DELETE FROM security_events WHERE id <= ?`, id - securityEventsMax);
+    });
+    return { id, at: new Date(atMs).toISOString(), kind: event.kind, slug: event.slug, detail, context: JSON.parse(context) as Record<string, JsonValue> };
+  }
+
+  /** Newest first; `beforeId` pages back through older events. */
+  async listSecurityEvents(options: { limit?: number; beforeId?: number } = {}): Promise<SecurityEvent[]> {
+    const limit = Math.max(1, Math.min(options.limit ?? 100, securityEventsPageMax));
+    const beforeId = options.beforeId ?? Number.MAX_SAFE_INTEGER;
+    return this.sql
+      .exec<{ id: number; at_ms: number; kind: string; slug: string; detail: string; context: string }>(
+        `SELECT id, at_ms, kind, slug, detail, context FROM security_events WHERE id < ? ORDER BY id DESC LIMIT ?`, beforeId, limit,
+      )
+      .toArray()
+      .map((row) => ({
+        id: row.id,
+        at: new Date(row.at_ms).toISOString(),
+        kind: row.kind as SecurityEventKind,
+        slug: row.slug,
+        detail: row.detail,
+        context: JSON.parse(row.context) as Record<string, JsonValue>,
+      }));
+  }
+
+  /** Per-kind totals since the partner's state was created (the metric until prom-client export exists). */
+  async securityEventCounts(): Promise<Partial<Record<SecurityEventKind, number>>> {
+    const counts: Partial<Record<SecurityEventKind, number>> = {};
+    for (const row of this.sql.exec<{ kind: string; count: number }>(`SELECT kind, count FROM security_event_counts ORDER BY kind`)) {
+      counts[row.kind as SecurityEventKind] = row.count;
+    }
+    return counts;
   }
 
   override async alarm(): Promise<void> {

@@ -1,20 +1,28 @@
 /**
  * verifyMessageSignature(): proves which partner sent this exact request (RFC 9421 + RFC 9530),
  * and that it was not sent before. Order matters: cheap syntax checks, then the body digest,
- * then the signature, and only then the nonce claim, so unauthenticated traffic cannot fill a
+ * then the signatures, and only then the nonce claim, so unauthenticated traffic cannot fill a
  * partner's replay cache.
  *
+ * `sig1` is Ed25519 (WebCrypto). Hybrid partners (an ML-DSA-65 key in their profile) must also send
+ * `sig2`: the same covered components, `alg="ml-dsa-65"`, `keyid` = their ML-DSA-65 key id, verified
+ * with @noble/post-quantum. A hybrid partner's request without a valid `sig2` is refused: Ed25519
+ * alone is exactly what a quantum-capable forger could produce.
+ *
  * The nonce claim lives in the partner's PartnerState Durable Object: KV has no compare-and-set,
- * so two replays could both pass there; a DO serializes the claim.
+ * so two replays could both pass there; a DO serializes the claim. Every (keyid, nonce) pair of
+ * the request is claimed in one transaction: all of them or none.
  */
 import { createMiddleware } from 'hono/factory';
 import { parseMessageSignatures, signatureBase, type MessageSignature } from '../../core/message-signature.ts';
+import { verifyMlDsa65 } from '../../core/ml-dsa.ts';
 import { ProblemError } from '../../core/problem.ts';
 import type { Env } from '../env.ts';
-import { keyValidAt, partnerRegistry, type PartnerKey, type PartnerProfile } from '../config/partners.ts';
+import { isHybridPartner, keyValidAt, mlDsaPublicKey, partnerKey, partnerRegistry, type Ed25519PartnerKey, type PartnerProfile } from '../config/partners.ts';
 import { verifyContentDigest } from './content-digest.ts';
 
 export const signatureLabel = 'sig1';
+export const pqSignatureLabel = 'sig2';
 export const createdSkewMaxMs = 300_000;
 export const nonceTtlMs = 24 * 60 * 60 * 1000;
 const nonceLengthMin = 16;
@@ -24,9 +32,11 @@ const bodylessComponents = ['@method', '@target-uri'];
 
 export interface SignedRequestVariables {
   partner: PartnerProfile;
-  partnerKey: PartnerKey;
+  partnerKey: Ed25519PartnerKey;
   /** The exact request body bytes, covered by Content-Digest. */
   body: Uint8Array;
+  /** The algorithms that signed this request, in label order: ['ed25519'] or ['ed25519', 'ml-dsa-65']. */
+  signatureAlgorithms: string[];
 }
 
 export interface VerifyMessageSignatureOptions {
@@ -53,47 +63,90 @@ export function verifyMessageSignature(options: VerifyMessageSignatureOptions = 
     }
 
     const { partner, key } = signerOf(c.env, signature);
-    checkFreshness(signature, nowMs());
-    const base = signatureBase({ method: c.req.method, url: c.req.url, headers: c.req.raw.headers }, signature.components, signature.signatureParams);
-    if (!base.ok) throw new ProblemError('bad-signature', base.reason.detail);
-    const verified = await verifyEd25519(key, signature.signature, base.value);
-    if (!verified) throw new ProblemError('bad-signature', `${signatureLabel} does not verify under ${key.keyid}`);
+    const now = nowMs();
+    checkParams(signature, now);
+    if (!keyValidAt(key, now)) throw new ProblemError('unknown-partner', `key ${key.keyid} is outside its validity period`);
+    const message = { method: c.req.method, url: c.req.url, headers: c.req.raw.headers };
+    if (!(await verifyEd25519(key, signature.signature, baseOf(message, signature)))) {
+      throw new ProblemError('bad-signature', `${signatureLabel} does not verify under ${key.keyid}`);
+    }
+    const claims = [{ keyid: key.keyid, nonce: signature.params.nonce as string }];
+    const signatureAlgorithms = ['ed25519'];
+    const pqSignature = parsed.value.get(pqSignatureLabel);
+    if (isHybridPartner(partner)) {
+      claims.push(verifyPqSignature(partner, signature, pqSignature, message, now));
+      signatureAlgorithms.push('ml-dsa-65');
+    } else if (pqSignature !== undefined) {
+      throw new ProblemError('bad-signature', `${pqSignatureLabel} is for hybrid partners; ${partner.partner_id} has no ML-DSA-65 key`);
+    }
 
-    const nonce = signature.params.nonce as string;
     const partnerState = c.env.PARTNER_STATE.get(c.env.PARTNER_STATE.idFromName(partner.partner_id));
-    const claimed = await partnerState.claimNonce(key.keyid, nonce, nowMs() + nonceTtlMs);
-    if (!claimed) throw new ProblemError('replayed-nonce', `nonce already used with ${key.keyid} in the last 24 h`);
+    const claimed = await partnerState.claimNonces(claims, now + nonceTtlMs);
+    if (!claimed) throw new ProblemError('replayed-nonce', `nonce already used with ${claims.map((claim) => claim.keyid).join(' / ')} in the last 24 h`);
 
     c.set('partner', partner);
     c.set('partnerKey', key);
     c.set('body', body);
+    c.set('signatureAlgorithms', signatureAlgorithms);
     await next();
   });
 }
 
-function signerOf(env: Env, signature: MessageSignature): { partner: PartnerProfile; key: PartnerKey } {
-  const { keyid, alg, nonce } = signature.params;
+type SignedMessage = { method: string; url: string; headers: Headers };
+
+function baseOf(message: SignedMessage, signature: MessageSignature): string {
+  const base = signatureBase(message, signature.components, signature.signatureParams);
+  if (!base.ok) throw new ProblemError('bad-signature', `${signature.label}: ${base.reason.detail}`);
+  return base.value;
+}
+
+function signerOf(env: Env, signature: MessageSignature): { partner: PartnerProfile; key: Ed25519PartnerKey } {
+  const { keyid, alg } = signature.params;
   if (keyid === undefined) throw new ProblemError('bad-signature', 'signature parameter keyid is required');
   if (alg !== 'ed25519') throw new ProblemError('bad-signature', `${signatureLabel} alg must be ed25519`);
-  if (nonce === undefined || nonce.length < nonceLengthMin || nonce.length > nonceLengthMax) {
-    throw new ProblemError('bad-signature', `signature parameter nonce is required (${nonceLengthMin}..${nonceLengthMax} characters)`);
-  }
+  checkNonceShape(signature);
   const entry = partnerRegistry(env.PARTNERS).byKeyId(keyid);
   if (entry === undefined) throw new ProblemError('unknown-partner', `no partner key ${keyid}`);
-  return entry;
+  if (entry.key.alg !== 'ed25519') throw new ProblemError('bad-signature', `${signatureLabel} keyid ${keyid} is not an Ed25519 key`);
+  return { partner: entry.partner, key: entry.key };
 }
 
-function checkFreshness(signature: MessageSignature, nowMs: number): void {
-  const { created, expires } = signature.params;
-  if (created === undefined) throw new ProblemError('bad-signature', 'signature parameter created is required');
-  if (Math.abs(nowMs - created * 1000) > createdSkewMaxMs) {
-    throw new ProblemError('stale-signature', `created ${created} is more than ${createdSkewMaxMs / 1000} s from the gateway clock`);
+/** sig2: the partner's ML-DSA-65 signature over the same components as sig1. Returns its nonce claim. */
+function verifyPqSignature(partner: PartnerProfile, sig1: MessageSignature, sig2: MessageSignature | undefined, message: SignedMessage, nowMs: number) {
+  if (sig2 === undefined) throw new ProblemError('bad-signature', `hybrid partner ${partner.partner_id} must also sign with ${pqSignatureLabel} (ml-dsa-65)`);
+  if (sig2.components.length !== sig1.components.length || sig2.components.some((component, index) => component !== sig1.components[index])) {
+    throw new ProblemError('bad-signature', `${pqSignatureLabel} must cover the same components as ${signatureLabel}, in the same order`);
   }
-  if (expires !== undefined && expires * 1000 <= nowMs) throw new ProblemError('stale-signature', `signature expired at ${expires}`);
+  if (sig2.params.alg !== 'ml-dsa-65') throw new ProblemError('bad-signature', `${pqSignatureLabel} alg must be ml-dsa-65`);
+  checkNonceShape(sig2);
+  const key = partnerKey(partner, sig2.params.keyid, 'ml-dsa-65');
+  if (key === undefined) throw new ProblemError('bad-signature', `${pqSignatureLabel} keyid must be an ML-DSA-65 key of partner ${partner.partner_id}`);
+  checkParams(sig2, nowMs);
+  if (!keyValidAt(key, nowMs)) throw new ProblemError('unknown-partner', `key ${key.keyid} is outside its validity period`);
+  const base = new TextEncoder().encode(baseOf(message, sig2));
+  if (!verifyMlDsa65(mlDsaPublicKey(key), base, sig2.signature)) {
+    throw new ProblemError('bad-signature', `${pqSignatureLabel} does not verify under ${key.keyid}`);
+  }
+  return { keyid: key.keyid, nonce: sig2.params.nonce as string };
 }
 
-async function verifyEd25519(key: PartnerKey, signature: Uint8Array, base: string): Promise<boolean> {
-  if (!keyValidAt(key, Date.now())) throw new ProblemError('unknown-partner', `key ${key.keyid} is outside its validity period`);
+function checkNonceShape(signature: MessageSignature): void {
+  const { nonce } = signature.params;
+  if (nonce === undefined || nonce.length < nonceLengthMin || nonce.length > nonceLengthMax) {
+    throw new ProblemError('bad-signature', `${signature.label}: signature parameter nonce is required (${nonceLengthMin}..${nonceLengthMax} characters)`);
+  }
+}
+
+function checkParams(signature: MessageSignature, nowMs: number): void {
+  const { created, expires } = signature.params;
+  if (created === undefined) throw new ProblemError('bad-signature', `${signature.label}: signature parameter created is required`);
+  if (Math.abs(nowMs - created * 1000) > createdSkewMaxMs) {
+    throw new ProblemError('stale-signature', `${signature.label}: created ${created} is more than ${createdSkewMaxMs / 1000} s from the gateway clock`);
+  }
+  if (expires !== undefined && expires * 1000 <= nowMs) throw new ProblemError('stale-signature', `${signature.label}: signature expired at ${expires}`);
+}
+
+async function verifyEd25519(key: Ed25519PartnerKey, signature: Uint8Array, base: string): Promise<boolean> {
   if (signature.length !== 64) return false;
   const publicKey = await crypto.subtle.importKey('jwk', key.public_jwk, { name: 'Ed25519' }, false, ['verify']);
   return crypto.subtle.verify({ name: 'Ed25519' }, publicKey, signature, new TextEncoder().encode(base));

@@ -1,28 +1,28 @@
 /**
- * The instruction is a compact JWS (EdDSA) by the same partner whose key signed the HTTP message.
- * We keep the exact JWS bytes as non-repudiation evidence: anyone with the partner's public key can
- * later prove what the partner committed to.
+ * The instruction is a JWS by the same partner whose key signed the HTTP message: compact EdDSA
+ * (`application/jose`), or — for hybrid partners — the general JSON serialization with one EdDSA and
+ * one ML-DSA-65 signature (`application/jose+json`). We keep the exact JWS text as non-repudiation
+ * evidence: anyone with the partner's public keys can later prove what the partner committed to.
+ *
+ * A hybrid partner must send both signatures and both must verify: accepting the EdDSA one alone
+ * would let an attacker who can forge Ed25519 (the quantum threat) strip the ML-DSA-65 signature.
  */
-import { compactVerify, errors, importJWK } from 'jose';
+import { compactVerify, errors, flattenedVerify, importJWK } from 'jose';
 import { base64urlDecode } from '../../core/digest.ts';
+import { jwsSigningInput, parseGeneralJws, type ParsedJwsSignature } from '../../core/hybrid-jws.ts';
+import { verifyMlDsa65 } from '../../core/ml-dsa.ts';
 import { ProblemError } from '../../core/problem.ts';
-import type { PartnerKey, PartnerProfile } from '../config/partners.ts';
+import { isHybridPartner, keyValidAt, mlDsaPublicKey, partnerKey, type Ed25519PartnerKey, type PartnerProfile } from '../config/partners.ts';
 
 export const jwsBytesMax = 32 * 1024;
 const compactJwsPattern = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
 
-export async function verifyInstructionJws(jws: string, partner: PartnerProfile): Promise<unknown> {
-  if (jws.length > jwsBytesMax) throw new ProblemError('payload-too-large', `the instruction JWS exceeds ${jwsBytesMax} bytes`);
-  if (!compactJwsPattern.test(jws)) throw new ProblemError('invalid-instruction', 'body is not a compact JWS (three base64url segments)');
-  const key = partnerKeyForJws(jws, partner);
-  let payload: Uint8Array;
-  try {
-    const publicKey = await importJWK({ ...key.public_jwk, alg: 'EdDSA' }, 'EdDSA');
-    ({ payload } = await compactVerify(jws, publicKey, { algorithms: ['EdDSA'] }));
-  } catch (cause) {
-    if (cause instanceof errors.JOSEError) throw new ProblemError('bad-signature', `instruction JWS: ${cause.message}`);
-    throw cause;
-  }
+export type InstructionJws = { form: 'compact'; text: string } | { form: 'json'; text: string };
+
+/** Verifies every signature the partner's profile requires and returns the decoded instruction payload. */
+export async function verifyInstructionJws(jws: InstructionJws, partner: PartnerProfile, nowMs: number = Date.now()): Promise<unknown> {
+  if (jws.text.length > jwsBytesMax) throw new ProblemError('payload-too-large', `the instruction JWS exceeds ${jwsBytesMax} bytes`);
+  const payload = jws.form === 'compact' ? await verifyCompact(jws.text, partner, nowMs) : await verifyGeneralJson(jws.text, partner, nowMs);
   try {
     return JSON.parse(new TextDecoder('utf-8', { fatal: true, ignoreBOM: false }).decode(payload));
   } catch {
@@ -30,7 +30,8 @@ export async function verifyInstructionJws(jws: string, partner: PartnerProfile)
   }
 }
 
-function partnerKeyForJws(jws: string, partner: PartnerProfile): PartnerKey {
+async function verifyCompact(jws: string, partner: PartnerProfile, nowMs: number): Promise<Uint8Array> {
+  if (!compactJwsPattern.test(jws)) throw new ProblemError('invalid-instruction', 'body is not a compact JWS (three base64url segments)');
   let header: { kid?: unknown; alg?: unknown };
   try {
     header = JSON.parse(new TextDecoder('utf-8', { fatal: true, ignoreBOM: false }).decode(base64urlDecode(jws.slice(0, jws.indexOf('.')))));
@@ -38,7 +39,78 @@ function partnerKeyForJws(jws: string, partner: PartnerProfile): PartnerKey {
     throw new ProblemError('invalid-instruction', 'the JWS protected header is not base64url JSON');
   }
   if (header.alg !== 'EdDSA') throw new ProblemError('bad-signature', 'instruction JWS alg must be EdDSA');
-  const key = partner.keys.find((candidate) => candidate.keyid === header.kid);
-  if (key === undefined) throw new ProblemError('bad-signature', `instruction JWS kid must be a key of partner ${partner.partner_id}`);
+  if (isHybridPartner(partner)) {
+    throw new ProblemError('bad-signature', `hybrid partner ${partner.partner_id} must sign instructions with EdDSA and ML-DSA-65 (JWS JSON serialization, application/jose+json)`);
+  }
+  const key = ed25519KeyFor(partner, header.kid, nowMs);
+  try {
+    const { payload } = await compactVerify(jws, await importEd25519(key), { algorithms: ['EdDSA'] });
+    return payload;
+  } catch (cause) {
+    if (cause instanceof errors.JOSEError) throw new ProblemError('bad-signature', `instruction JWS: ${cause.message}`);
+    throw cause;
+  }
+}
+
+async function verifyGeneralJson(text: string, partner: PartnerProfile, nowMs: number): Promise<Uint8Array> {
+  const parsed = parseGeneralJws(text);
+  if (!parsed.ok) throw new ProblemError(parsed.reason.kind === 'malformed' ? 'invalid-instruction' : 'bad-signature', parsed.reason.detail);
+  const { jws, signatures } = parsed.value;
+  const required = isHybridPartner(partner) ? ['EdDSA', 'ML-DSA-65'] : ['EdDSA'];
+  const present = signatures.map((signature) => signature.alg);
+  const missing = required.filter((alg) => !present.includes(alg as ParsedJwsSignature['alg']));
+  if (missing.length > 0) throw new ProblemError('bad-signature', `instruction JWS lacks the ${missing.join(' and ')} signature that partner ${partner.partner_id} must send`);
+  const unexpected = present.filter((alg) => !required.includes(alg));
+  if (unexpected.length > 0) throw new ProblemError('bad-signature', `partner ${partner.partner_id} has no ${unexpected.join(', ')} key`);
+  for (const signature of signatures) {
+    if (signature.alg === 'EdDSA') await verifyEdDsaEntry(jws.payload, signature, partner, nowMs);
+    else verifyMlDsaEntry(jws.payload, signature, partner, nowMs);
+  }
+  try {
+    return base64urlDecode(jws.payload);
+  } catch {
+    throw new ProblemError('invalid-instruction', 'the JWS payload is not base64url');
+  }
+}
+
+async function verifyEdDsaEntry(payload: string, signature: ParsedJwsSignature, partner: PartnerProfile, nowMs: number): Promise<void> {
+  const key = ed25519KeyFor(partner, signature.kid, nowMs);
+  try {
+    await flattenedVerify({ protected: signature.protected, payload, signature: signature.signature }, await importEd25519(key), { algorithms: ['EdDSA'] });
+  } catch (cause) {
+    if (cause instanceof errors.JOSEError) throw new ProblemError('bad-signature', `instruction JWS (EdDSA): ${cause.message}`);
+    throw cause;
+  }
+}
+
+/**
+ * jose cannot verify ML-DSA-65 here: it delegates to WebCrypto, and workerd's WebCrypto has no
+ * ML-DSA. So we verify this one signature ourselves, over the standard JWS signing input, with
+ * @noble/post-quantum. We refuse `crit` in this header because we implement no extensions.
+ */
+function verifyMlDsaEntry(payload: string, signature: ParsedJwsSignature, partner: PartnerProfile, nowMs: number): void {
+  if ('crit' in signature.header || 'b64' in signature.header) throw new ProblemError('bad-signature', 'instruction JWS (ML-DSA-65): crit and b64 are not supported');
+  const key = partnerKey(partner, signature.kid, 'ml-dsa-65');
+  if (key === undefined) throw new ProblemError('bad-signature', `instruction JWS kid ${signature.kid.slice(0, 128)} is not an ML-DSA-65 key of partner ${partner.partner_id}`);
+  if (!keyValidAt(key, nowMs)) throw new ProblemError('bad-signature', `key ${key.keyid} is outside its validity period`);
+  let signatureBytes: Uint8Array;
+  try {
+    signatureBytes = base64urlDecode(signature.signature);
+  } catch {
+    throw new ProblemError('bad-signature', 'instruction JWS (ML-DSA-65): signature is not base64url');
+  }
+  if (!verifyMlDsa65(mlDsaPublicKey(key), jwsSigningInput(signature.protected, payload), signatureBytes)) {
+    throw new ProblemError('bad-signature', `instruction JWS (ML-DSA-65) does not verify under ${key.keyid}`);
+  }
+}
+
+function ed25519KeyFor(partner: PartnerProfile, kid: unknown, nowMs: number): Ed25519PartnerKey {
+  const key = partnerKey(partner, kid, 'ed25519');
+  if (key === undefined) throw new ProblemError('bad-signature', `instruction JWS kid must be an Ed25519 key of partner ${partner.partner_id}`);
+  if (!keyValidAt(key, nowMs)) throw new ProblemError('bad-signature', `key ${key.keyid} is outside its validity period`);
   return key;
+}
+
+function importEd25519(key: Ed25519PartnerKey) {
+  return importJWK({ ...key.public_jwk, alg: 'EdDSA' }, 'EdDSA');
 }

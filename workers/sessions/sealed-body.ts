@@ -1,0 +1,68 @@
+/**
+ * Opens a sealed payment body: a compact JWE (`alg: dir`, `enc: A256GCM`, `kid` = session id) under
+ * the session's payload key, whose plaintext is the instruction JWS (compact, or the JSON
+ * serialization for hybrid partners).
+ *
+ * Failure → slug (stable; docs/partner-protocol.md):
+ *   not a compact JWE, header not JSON, alg/enc other than dir/A256GCM, zip, no kid → invalid-instruction
+ *   kid is no ticket, unknown ticket key, ticket does not authenticate                → bad-signature
+ *   session expired                                                                   → bad-signature
+ *   session issued to another partner (recorded as a security event)                 → bad-signature
+ *   ciphertext or tag altered or truncated                                            → bad-signature
+ * A sealed body proves it came from the holder of the session keys; every way that proof fails is
+ * the same to the partner as a signature that does not verify, and `detail` says which it was.
+ */
+import { compactDecrypt, errors } from 'jose';
+import { base64urlDecode } from '../../core/digest.ts';
+import { ProblemError } from '../../core/problem.ts';
+import { refuseWithSecurityEvent, type SignedRequestContext } from '../downgrade/security-events.ts';
+import { openTicket, ticketKeys } from './session-ticket.ts';
+
+const compactJwePattern = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
+const sealedHeaderBytesMax = 1024;
+
+export function isCompactJwe(body: string): boolean {
+  return body.split('.').length === 5;
+}
+
+export async function openSealedInstruction(c: SignedRequestContext, jwe: string, nowMs: number): Promise<string> {
+  if (!compactJwePattern.test(jwe)) throw new ProblemError('invalid-instruction', 'sealed body is not a compact JWE (five base64url segments)');
+  const header = sealedHeader(jwe);
+  const opened = await openTicket(await ticketKeys(c.env.SESSION_TICKET_KEYS), header.kid, nowMs);
+  if (!opened.ok) throw new ProblemError('bad-signature', `sealed body: ${opened.reason.detail}`);
+  const partner = c.var.partner;
+  if (opened.value.partnerId !== partner.partner_id) {
+    await refuseWithSecurityEvent(c, 'foreign-session-ticket', 'bad-signature', `sealed body: the session was issued to another partner, not ${partner.partner_id}`, {
+      session_partner_id: opened.value.partnerId,
+    });
+  }
+  let plaintext: Uint8Array;
+  try {
+    ({ plaintext } = await compactDecrypt(jwe, opened.value.payloadKey, { keyManagementAlgorithms: ['dir'], contentEncryptionAlgorithms: ['A256GCM'] }));
+  } catch (cause) {
+    if (cause instanceof errors.JWEDecryptionFailed) throw new ProblemError('bad-signature', 'sealed body does not decrypt under the session key (altered or truncated)');
+    if (cause instanceof errors.JOSEError) throw new ProblemError('invalid-instruction', `sealed body: ${cause.message}`);
+    throw cause;
+  }
+  try {
+    return new TextDecoder('utf-8', { fatal: true, ignoreBOM: false }).decode(plaintext).trim();
+  } catch {
+    throw new ProblemError('invalid-instruction', 'sealed body plaintext is not UTF-8');
+  }
+}
+
+function sealedHeader(jwe: string): { kid: string } {
+  const encoded = jwe.slice(0, jwe.indexOf('.'));
+  if (encoded.length > sealedHeaderBytesMax) throw new ProblemError('invalid-instruction', `sealed body header exceeds ${sealedHeaderBytesMax} characters`);
+  let header: Record<string, unknown>;
+  try {
+    header = JSON.parse(new TextDecoder('utf-8', { fatal: true, ignoreBOM: false }).decode(base64urlDecode(encoded))) as Record<string, unknown>;
+  } catch {
+    throw new ProblemError('invalid-instruction', 'sealed body header is not base64url JSON');
+  }
+  if (typeof header !== 'object' || header === null || Array.isArray(header)) throw new ProblemError('invalid-instruction', 'sealed body header must be a JSON object');
+  if (header.alg !== 'dir' || header.enc !== 'A256GCM') throw new ProblemError('invalid-instruction', 'sealed body must be a JWE with alg "dir" and enc "A256GCM"');
+  if ('zip' in header) throw new ProblemError('invalid-instruction', 'sealed body must not be compressed (zip)');
+  if (typeof header.kid !== 'string' || header.kid.length === 0) throw new ProblemError('invalid-instruction', 'sealed body header needs kid = the session id');
+  return { kid: header.kid };
+}
