@@ -2,11 +2,16 @@
  * The regional process's configuration, read once from the environment at start. Anything
  * missing or malformed stops the process with one readable message naming every problem.
  */
+import type { SignerConfig } from './signer/create-signer.ts';
+
 const regionPattern = /^[a-z0-9][a-z0-9-]{0,63}$/;
 const jurisdictionPattern = /^[a-z]{2,16}$/;
 export const defaultGatewayId = 'meridian-local';
 export const defaultHost = '127.0.0.1';
 const databaseConnectionsMaxLimit = 32;
+/** AWS region names: eu-central-1, us-gov-west-1, ap-southeast-4, … */
+const awsRegionPattern = /^[a-z]{2}(-[a-z]+)+-\d{1,2}$/;
+const kmsKeyIdCharsMax = 2048;
 
 export interface RegionalProcessConfig {
   region: string;
@@ -19,6 +24,8 @@ export interface RegionalProcessConfig {
   edgeJwksUrl: URL;
   gatewayId: string;
   signerKeyFile: string;
+  /** SIGNER=local (default): the key file above; SIGNER=kms: an AWS KMS key. */
+  signer: SignerConfig;
 }
 
 export class RegionalConfigError extends Error {
@@ -61,6 +68,8 @@ export function regionalConfigFromEnv(env: Record<string, string | undefined>): 
     }
   }
 
+  const signer = signerConfigFromEnv(value, required, problems, value('SIGNER_KEY_FILE') ?? `.data/keys/${region}.json`);
+
   if (problems.length > 0) throw new RegionalConfigError(`regional: invalid configuration:\n  - ${problems.join('\n  - ')}`);
   return {
     region,
@@ -72,5 +81,32 @@ export function regionalConfigFromEnv(env: Record<string, string | undefined>): 
     edgeJwksUrl: edgeJwksUrl!,
     gatewayId: value('GATEWAY_ID') ?? defaultGatewayId,
     signerKeyFile: value('SIGNER_KEY_FILE') ?? `.data/keys/${region}.json`,
+    signer,
   };
+}
+
+/**
+ * SIGNER=local|kms. For kms: KMS_KEY_ID (key id, ARN or alias/…), AWS_REGION, optionally
+ * KMS_ENDPOINT. Credentials are not configured here: the SDK's default provider chain finds them
+ * (AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, AWS_PROFILE, web identity, the instance role).
+ */
+function signerConfigFromEnv(
+  value: (name: string) => string | undefined,
+  required: (name: string, example: string) => string,
+  problems: string[],
+  keyFile: string,
+): SignerConfig {
+  const kind = value('SIGNER') ?? 'local';
+  if (kind === 'local') return { kind: 'local', keyFile };
+  if (kind !== 'kms') {
+    problems.push(`SIGNER ${JSON.stringify(kind)} is not local or kms`);
+    return { kind: 'local', keyFile };
+  }
+  const keyId = required('KMS_KEY_ID', 'alias/meridian-eu-1');
+  if (keyId.length > kmsKeyIdCharsMax) problems.push(`KMS_KEY_ID is longer than ${kmsKeyIdCharsMax} characters`);
+  const region = required('AWS_REGION', 'eu-central-1');
+  if (region !== '' && !awsRegionPattern.test(region)) problems.push(`AWS_REGION ${JSON.stringify(region)} is not an AWS region like eu-central-1`);
+  const endpoint = value('KMS_ENDPOINT');
+  if (endpoint !== undefined && !/^https?:\/\/[^\s/]+/.test(endpoint)) problems.push(`KMS_ENDPOINT ${JSON.stringify(endpoint)} is not an http(s) URL`);
+  return { kind: 'kms', keyId, region, ...(endpoint === undefined ? {} : { endpoint }) };
 }

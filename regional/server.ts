@@ -9,7 +9,13 @@
  *   DATABASE_CONNECTIONS_MAX  pool size (default 4; see db/client.ts about PGlite)
  *   EDGE_JWKS_URL    the gateway's JWKS, which verifies edge tokens (required)
  *   GATEWAY_ID       expected `iss` of edge tokens (default meridian-local)
+ *   SIGNER           local (default) or kms
  *   SIGNER_KEY_FILE  local signer key file (default .data/keys/<REGION>.json; created if absent)
+ *   KMS_KEY_ID       with SIGNER=kms: the KMS key (id, ARN, alias/… or alias ARN); an
+ *                    ECC_NIST_EDWARDS25519, ECC_NIST_P256 or ML_DSA_65 SIGN_VERIFY key
+ *   AWS_REGION       with SIGNER=kms: the key's region
+ *   KMS_ENDPOINT     with SIGNER=kms: endpoint override (VPC endpoint; a local server in tests)
+ *                    AWS credentials come from the SDK's default provider chain.
  *
  *   REGION=eu-1 JURISDICTION=eu PORT=8701 DATABASE_URL=… EDGE_JWKS_URL=… node regional/server.ts
  */
@@ -37,7 +43,8 @@ export interface RunningRegionalServer {
 
 export async function startRegionalServer(config: RegionalProcessConfig): Promise<RunningRegionalServer> {
   const logger = consoleLogger(config.region);
-  const signer = await createSigner({ kind: 'local', keyFile: config.signerKeyFile });
+  const signer = await createSigner(config.signer);
+  logger.info('signer ready', { kind: config.signer.kind, kid: signer.kid, alg: signer.alg, created_at: signer.createdAt.toISOString() });
   const database = connectRegionalDatabase(config.databaseUrl, {
     applicationName: `meridian-regional-${config.region}`,
     ...(config.databaseConnectionsMax === undefined ? {} : { connectionsMax: config.databaseConnectionsMax }),
