@@ -14,7 +14,6 @@ import { gatewayUrl } from './support.ts';
 
 /** Slugs in core/problem.ts that only the regional backend answers; the edge must never use them. */
 const regionalOnlySlugs: Partial<Record<ProblemSlug, string>> = {
-  'invalid-request': 'regional: a settlement call whose body is not JSON',
   'unauthorized': 'regional: a settlement call without a valid edge token',
   'batch-rejected': 'regional: a settlement batch that fails verification',
   'unavailable': 'regional: the settlement database is unreachable',

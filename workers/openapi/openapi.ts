@@ -16,21 +16,24 @@
 import { z } from 'zod';
 import { amountDigitsMax } from '../../core/money.ts';
 import { paymentInstructionSchema } from '../../core/instruction.ts';
+import { sessionSuite, sessionTtlMaxMs, xwingEncBytes } from '../../core/pq-session.ts';
 import { problemStatus, problemTypePrefix, type ProblemSlug } from '../../core/problem.ts';
-import { createdSkewMaxMs } from '../message-signature/verify-message-signature.ts';
+import { createdSkewMaxMs, nonceTtlMs } from '../message-signature/verify-message-signature.ts';
 import type { JsonSchema, OpenApiDocument, ResponseObject } from './openapi-types.ts';
 
 const bodyBytesMax = 64 * 1024;
 const jwsBytesMax = 32 * 1024;
+const sessionBodyBytesMax = 8 * 1024;
 
 /** Every problem the edge answers on the partner API, with what it means for the integration engineer. */
 export const partnerProblems = {
-  'bad-signature': 'The RFC 9421 message signature or the instruction JWS is missing, malformed or does not verify (wrong components, parameters, alg, key or bytes).',
+  'bad-signature': 'The RFC 9421 message signature (sig1, and sig2 for hybrid partners) or the instruction JWS is missing, malformed or does not verify (wrong components, parameters, alg, key or bytes); or a sealed body does not open: its session ticket is unknown, expired or issued to another partner, or its ciphertext or tag was altered.',
   'stale-signature': `The signature's \`created\` lies more than ${createdSkewMaxMs / 1000} s from the gateway clock, or its \`expires\` has passed.`,
   'replayed-nonce': 'This (keyid, nonce) pair was already used in the last 24 h. Send a fresh nonce with every request.',
   'content-digest-mismatch': 'The body does not match its Content-Digest.',
   'unknown-partner': 'The signature keyid names no partner key, or the key is outside its validity period.',
-  'invalid-instruction': 'The instruction is not a compact JWS of a valid payment instruction: `issues` lists each field path and problem.',
+  'invalid-instruction': 'The body is not a well-formed JWS (or sealed JWE) of a valid payment instruction: `issues` lists each field path and problem.',
+  'invalid-request': 'The session request is not valid: not UTF-8 JSON, unknown or missing fields, an unsupported suite, an enc that is not an X-Wing encapsulation, or an unknown offer.tls.',
   'downgrade-detected': 'A downgrade: TLS below the partner minimum without a live exception, a stripped or reordered handshake offer, or a client-reported TLS version that differs from what the edge saw.',
   'pq-required': 'The partner profile requires a post-quantum session, and the body was not sealed.',
   'duplicate-uetr-mismatch': 'The UETR was already used for a different instruction.',
@@ -38,7 +41,7 @@ export const partnerProblems = {
   'residency-denied': "The corridor may not process data of the partner's jurisdiction and no exception applies.",
   'limit-exceeded': 'The payment exceeds a corridor or partner limit.',
   'velocity-exceeded': "The partner's global submission rate limit is exhausted; retry later.",
-  'payload-too-large': `The body exceeds ${bodyBytesMax} bytes, or the instruction JWS exceeds ${jwsBytesMax} bytes.`,
+  'payload-too-large': `The body exceeds its limit (${bodyBytesMax} bytes for payments, ${sessionBodyBytesMax} for sessions), or the instruction JWS exceeds ${jwsBytesMax} bytes.`,
   'unsupported-media-type': 'The Content-Type is not one this route accepts.',
   'not-found': 'No such route, or no payment with this UETR for this partner (another partner\'s payment is not found, by design).',
   'method-not-allowed': 'The path exists under other methods, listed in the Allow header.',
@@ -118,6 +121,7 @@ function paymentInstructionJsonSchema(): JsonSchema {
 }
 
 const compactJwsPattern = '^[A-Za-z0-9_-]+\\.[A-Za-z0-9_-]+\\.[A-Za-z0-9_-]+$';
+const compactJwePattern = '^[A-Za-z0-9_-]+\\.[A-Za-z0-9_-]*\\.[A-Za-z0-9_-]+\\.[A-Za-z0-9_-]+\\.[A-Za-z0-9_-]+$';
 
 export const openApiDocument: OpenApiDocument = {
   openapi: '3.1.0',
@@ -129,8 +133,13 @@ export const openApiDocument: OpenApiDocument = {
       '',
       'Every `/v1` request is signed per RFC 9421 with label `sig1` (Ed25519, `alg="ed25519"`) covering at least',
       '`("@method" "@target-uri" "content-digest" "content-type")` — `("@method" "@target-uri")` for a bodiless GET —',
-      `with parameters \`created\` (within ±${createdSkewMaxMs / 1000} s of the gateway clock), \`nonce\` (16–128 characters, single-use per keyid for 24 h),`,
-      '`keyid` and `alg`. Bodies carry an RFC 9530 `Content-Digest: sha-256=:…:`.',
+      `with parameters \`created\` (within ±${createdSkewMaxMs / 1000} s of the gateway clock), \`nonce\` (16–128 characters, single-use per keyid for ${nonceTtlMs / 3_600_000} h),`,
+      '`keyid` and `alg`. Hybrid partners add `sig2` (`alg="ml-dsa-65"`, their ML-DSA-65 keyid, the same components). Bodies carry an RFC 9530',
+      '`Content-Digest: sha-256=:…:`.',
+      '',
+      'Instructions are JWS: compact EdDSA (`application/jose`), or for hybrid partners the general JSON serialization with one EdDSA and one',
+      'ML-DSA-65 signature (`application/jose+json`). Under a PQ session (`POST /v1/sessions`) the JWS travels sealed as a compact JWE',
+      '(`alg: dir`, `enc: A256GCM`, `kid` = session id) under `application/jose`; partners whose profile says `pq: required` must seal.',
       '',
       'Every error is RFC 9457 `application/problem+json` with `type` `urn:meridian:problem:<slug>`; the slugs are the `problem-*` schemas.',
     ].join('\n'),
@@ -143,6 +152,7 @@ export const openApiDocument: OpenApiDocument = {
   ],
   tags: [
     { name: 'payments', description: 'Submitting payment instructions and reading their status.' },
+    { name: 'sessions', description: 'Post-quantum sessions that seal instruction bodies.' },
     { name: 'discovery', description: 'Unsigned, public metadata.' },
   ],
   paths: {
@@ -208,7 +218,15 @@ export const openApiDocument: OpenApiDocument = {
           required: true,
           content: {
             'application/jose': {
-              schema: { type: 'string', pattern: compactJwsPattern, maxLength: jwsBytesMax, description: 'Compact JWS, protected header {"alg":"EdDSA","kid":<partner keyid>}.', 'x-jws-payload': ref('PaymentInstruction') },
+              schema: {
+                oneOf: [
+                  { type: 'string', title: 'compact JWS', pattern: compactJwsPattern, maxLength: jwsBytesMax, description: 'Compact JWS, protected header {"alg":"EdDSA","kid":<partner Ed25519 keyid>}. Not for hybrid partners, who must send both signatures.', 'x-jws-payload': ref('PaymentInstruction') },
+                  { type: 'string', title: 'sealed compact JWE', pattern: compactJwePattern, description: 'The instruction JWS (compact, or the JSON serialization for hybrid partners) sealed under a PQ session: compact JWE, protected header {"alg":"dir","enc":"A256GCM","kid":<session_id>}, no zip, under the session payload key.' },
+                ],
+              },
+            },
+            'application/jose+json': {
+              schema: ref('HybridInstructionJws'),
             },
           },
         },
@@ -221,6 +239,31 @@ export const openApiDocument: OpenApiDocument = {
             ...signatureProblems, 'content-digest-mismatch', 'invalid-instruction', 'pq-required', 'duplicate-uetr-mismatch', 'corridor-closed',
             'residency-denied', 'limit-exceeded', 'velocity-exceeded', 'payload-too-large', 'unsupported-media-type', ...alwaysPossible,
           ]),
+          default: { $ref: '#/components/responses/Internal' },
+        },
+      },
+    },
+    '/v1/sessions': {
+      post: {
+        operationId: 'openSession',
+        summary: 'Open a post-quantum session (HPKE X-Wing)',
+        description: [
+          'Signed like every request. HPKE (RFC 9180) base mode to the gateway X-Wing key from /.well-known/meridian: KEM 0x647A, KDF 0x0001,',
+          'AEAD 0x0002, info "meridian/v1 session". Both sides export payload key = Export("meridian/v1 payload key", 32) and confirm key =',
+          'Export("meridian/v1 confirm", 32). `confirm` = base64url(HMAC-SHA256(confirm key, SHA-256(request body bytes))): abandon the session',
+          'if it does not match. The offer must list the selected suite first among what the gateway supports and every algorithm that signs',
+          'this request, in label order; offer.tls must equal the TLS version the edge observed — otherwise 403 downgrade-detected.',
+        ].join(' '),
+        tags: ['sessions'],
+        parameters: [{ $ref: '#/components/parameters/SignatureInput' }, { $ref: '#/components/parameters/Signature' }, { $ref: '#/components/parameters/ContentDigest' }],
+        requestBody: {
+          description: `At most ${sessionBodyBytesMax} bytes.`,
+          required: true,
+          content: { 'application/json': { schema: ref('SessionRequest') } },
+        },
+        responses: {
+          '201': { description: 'The session: a stateless ticket, usable as the `kid` of sealed bodies until `expires_at`.', content: { 'application/json': { schema: ref('SessionAnswer') } } },
+          ...problemResponses([...signatureProblems, 'content-digest-mismatch', 'invalid-request', 'payload-too-large', 'unsupported-media-type', ...alwaysPossible]),
           default: { $ref: '#/components/responses/Internal' },
         },
       },
@@ -250,14 +293,14 @@ export const openApiDocument: OpenApiDocument = {
         name: 'Signature-Input',
         in: 'header',
         required: true,
-        description: 'RFC 9421 §4.1. Label `sig1`: the covered components and the parameters created, nonce, keyid, alg="ed25519". Example: `sig1=("@method" "@target-uri" "content-digest" "content-type");created=1795330000;nonce="b3k2pZ7xQ9fLmN1c";keyid="alpha-bank-2026-11";alg="ed25519"`.',
+        description: 'RFC 9421 §4.1. Label `sig1`: the covered components and the parameters created, nonce, keyid, alg="ed25519"; hybrid partners also `sig2` with alg="ml-dsa-65", their ML-DSA-65 keyid and the same components. Each label appears once. Example: `sig1=("@method" "@target-uri" "content-digest" "content-type");created=1795330000;nonce="b3k2pZ7xQ9fLmN1c";keyid="alpha-bank-2026-11";alg="ed25519"`.',
         schema: { type: 'string', maxLength: 8192 },
       },
       Signature: {
         name: 'Signature',
         in: 'header',
         required: true,
-        description: 'RFC 9421 §4.2. `sig1=:<base64 Ed25519 signature over the signature base>:` (64 bytes).',
+        description: 'RFC 9421 §4.2. `sig1=:<base64 Ed25519 signature over the signature base>:` (64 bytes); hybrid partners add `sig2=:<base64 ML-DSA-65 signature>:` (3309 bytes).',
         schema: { type: 'string', maxLength: 8192 },
       },
       ContentDigest: {
@@ -327,14 +370,80 @@ export const openApiDocument: OpenApiDocument = {
       },
       Discovery: {
         type: 'object',
-        required: ['gateway_id', 'receipts_jwks', 'jwks_uri', 'signature_algorithms', 'signature_created_skew_s', 'min_tls_version'],
+        required: ['gateway_id', 'xwing', 'session_suite', 'session_ttl_s', 'receipts_jwks', 'jwks_uri', 'signature_algorithms', 'instruction_jws_algorithms', 'signature_created_skew_s', 'nonce_ttl_s', 'min_tls_version'],
         properties: {
           gateway_id: { type: 'string' },
+          xwing: { type: 'object', required: ['kid', 'public_key'], properties: { kid: { type: 'string' }, public_key: { type: 'string', description: 'base64url X-Wing public key (1216 bytes).' } } },
+          session_suite: ref('SessionSuite'),
+          session_ttl_s: { type: 'integer', maximum: sessionTtlMaxMs / 1000 },
           receipts_jwks: ref('Jwks'),
           jwks_uri: { type: 'string', format: 'uri' },
-          signature_algorithms: { type: 'array', items: { type: 'string' } },
+          signature_algorithms: { type: 'array', items: { type: 'string' }, description: 'RFC 9421 algorithms: ed25519 (sig1), ml-dsa-65 (sig2).' },
+          instruction_jws_algorithms: { type: 'array', items: { type: 'string' } },
           signature_created_skew_s: { type: 'integer' },
-          min_tls_version: { type: 'string' },
+          nonce_ttl_s: { type: 'integer' },
+          min_tls_version: { type: 'string', description: 'TLS below this passes only under a registered exception with owner, reason and expiry.' },
+        },
+      },
+      SessionSuite: {
+        type: 'object',
+        required: ['kem', 'kdf', 'aead'],
+        additionalProperties: false,
+        properties: { kem: { const: sessionSuite.kem }, kdf: { const: sessionSuite.kdf }, aead: { const: sessionSuite.aead } },
+      },
+      SessionRequest: {
+        type: 'object',
+        required: ['suite', 'enc', 'offer'],
+        additionalProperties: false,
+        properties: {
+          suite: ref('SessionSuite'),
+          enc: { type: 'string', pattern: '^[A-Za-z0-9_-]+$', description: `base64url HPKE encapsulation to the gateway X-Wing key (${xwingEncBytes} bytes).` },
+          offer: {
+            type: 'object',
+            required: ['kems', 'aeads', 'sigs', 'tls'],
+            additionalProperties: false,
+            properties: {
+              kems: { type: 'array', items: { type: 'string' }, minItems: 1, maxItems: 16, description: 'KEMs the client supports, most preferred first.' },
+              aeads: { type: 'array', items: { type: 'string' }, minItems: 1, maxItems: 16 },
+              sigs: { type: 'array', items: { type: 'string' }, minItems: 1, maxItems: 16, description: 'Must list every algorithm that signs this request, in label order.' },
+              tls: { enum: ['TLSv1.3', 'TLSv1.2', 'TLSv1.1', 'TLSv1', 'none'], description: "The TLS version the client's own stack negotiated." },
+            },
+          },
+        },
+      },
+      SessionAnswer: {
+        type: 'object',
+        required: ['session_id', 'expires_at', 'suite', 'confirm'],
+        additionalProperties: false,
+        properties: {
+          session_id: { type: 'string', description: 'Opaque stateless ticket; the `kid` of sealed bodies.' },
+          expires_at: { type: 'string', format: 'date-time', description: `At most ${sessionTtlMaxMs / 60_000} min after issue.` },
+          suite: ref('SessionSuite'),
+          confirm: { type: 'string', description: 'base64url(HMAC-SHA256(confirm key, SHA-256(request body bytes))).' },
+        },
+      },
+      HybridInstructionJws: {
+        type: 'object',
+        required: ['payload', 'signatures'],
+        additionalProperties: false,
+        description: 'RFC 7515 general JSON serialization for hybrid partners: exactly one EdDSA and one ML-DSA-65 signature over the same payload, fully protected headers (no unprotected `header`). The ML-DSA-65 signature is over the standard JWS signing input (pure ML-DSA, empty context).',
+        'x-jws-payload': ref('PaymentInstruction'),
+        properties: {
+          payload: { type: 'string', pattern: '^[A-Za-z0-9_-]+$' },
+          signatures: {
+            type: 'array',
+            minItems: 2,
+            maxItems: 2,
+            items: {
+              type: 'object',
+              required: ['protected', 'signature'],
+              additionalProperties: false,
+              properties: {
+                protected: { type: 'string', pattern: '^[A-Za-z0-9_-]+$', description: '{"alg":"EdDSA"|"ML-DSA-65","kid":<the partner key id of that algorithm>}' },
+                signature: { type: 'string', pattern: '^[A-Za-z0-9_-]+$' },
+              },
+            },
+          },
         },
       },
       Jwks: {
