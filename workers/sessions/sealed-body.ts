@@ -4,11 +4,12 @@
  * serialization for hybrid partners).
  *
  * Failure → slug (stable; docs/partner-protocol.md):
- *   not a compact JWE, header not JSON, alg/enc other than dir/A256GCM, zip, no kid → invalid-instruction
+ *   not a compact JWE, header not JSON, alg/enc other than dir/A256GCM, zip, no kid,
+ *   an encrypted key (dir has none)                                                   → invalid-instruction
  *   kid is no ticket, unknown ticket key, ticket does not authenticate                → bad-signature
  *   session expired                                                                   → bad-signature
  *   session issued to another partner (recorded as a security event)                 → bad-signature
- *   ciphertext or tag altered or truncated                                            → bad-signature
+ *   iv, ciphertext or tag altered or truncated                                        → bad-signature
  * A sealed body proves it came from the holder of the session keys; every way that proof fails is
  * the same to the partner as a signature that does not verify, and `detail` says which it was.
  */
@@ -20,6 +21,9 @@ import { openTicket, ticketKeys } from './session-ticket.ts';
 
 const compactJwePattern = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
 const sealedHeaderBytesMax = 1024;
+/** A256GCM: 96-bit iv and 128-bit tag, base64url without padding. */
+const ivChars = 16;
+const tagChars = 22;
 
 export function isCompactJwe(body: string): boolean {
   return body.split('.').length === 5;
@@ -27,6 +31,8 @@ export function isCompactJwe(body: string): boolean {
 
 export async function openSealedInstruction(c: SignedRequestContext, jwe: string, nowMs: number): Promise<string> {
   if (!compactJwePattern.test(jwe)) throw new ProblemError('invalid-instruction', 'sealed body is not a compact JWE (five base64url segments)');
+  const [, encryptedKey, iv, , tag] = jwe.split('.') as [string, string, string, string, string];
+  if (encryptedKey !== '') throw new ProblemError('invalid-instruction', 'sealed body: alg "dir" has an empty encrypted key segment');
   const header = sealedHeader(jwe);
   const opened = await openTicket(await ticketKeys(c.env.SESSION_TICKET_KEYS), header.kid, nowMs);
   if (!opened.ok) throw new ProblemError('bad-signature', `sealed body: ${opened.reason.detail}`);
@@ -36,6 +42,7 @@ export async function openSealedInstruction(c: SignedRequestContext, jwe: string
       session_partner_id: opened.value.partnerId,
     });
   }
+  if (iv.length !== ivChars || tag.length !== tagChars) throw new ProblemError('bad-signature', 'sealed body: the iv or authentication tag is truncated or too long');
   let plaintext: Uint8Array;
   try {
     ({ plaintext } = await compactDecrypt(jwe, opened.value.payloadKey, { keyManagementAlgorithms: ['dir'], contentEncryptionAlgorithms: ['A256GCM'] }));
