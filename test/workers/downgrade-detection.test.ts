@@ -10,13 +10,15 @@
 import { SELF } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
 import { signedRequest, signInstruction } from '../../cli/sdk/partner-client.ts';
+import type { SecurityEventKind } from '../../durable-objects/partner-state/partner-state.ts';
 import type { PartnerProfile } from '../../workers/config/partners.ts';
 import { offerDowngrade } from '../../workers/downgrade/handshake-offer.ts';
 import { observeTls, tlsDowngrade } from '../../workers/downgrade/tls-posture.ts';
 import { alpha, bravo, charlie, client, delta, echo, expectProblem, gatewayUrl, partnerState, paymentFrom, sessionRequest, type DevCredentials } from './partner-trust-support.ts';
 
-async function countOf(partnerId: string, kind: string): Promise<number> {
-  return ((await partnerState(partnerId).securityEventCounts()) as Record<string, number>)[kind] ?? 0;
+async function countOf(partnerId: string, kind: SecurityEventKind): Promise<number> {
+  const counts = await partnerState(partnerId).securityEventCounts();
+  return counts[kind] ?? 0;
 }
 
 async function latestEvent(partnerId: string) {
@@ -26,7 +28,7 @@ async function latestEvent(partnerId: string) {
 }
 
 /** Sends a request and expects a recorded, counted refusal of this kind. */
-async function expectRecordedRefusal(partner: DevCredentials, kind: string, slug: 'downgrade-detected' | 'pq-required', send: () => Promise<Response>) {
+async function expectRecordedRefusal(partner: DevCredentials, kind: SecurityEventKind, slug: 'downgrade-detected' | 'pq-required', send: () => Promise<Response>) {
   const before = await countOf(partner.partner_id, kind);
   const body = await expectProblem(await send(), slug);
   expect(await countOf(partner.partner_id, kind)).toBe(before + 1);
