@@ -120,7 +120,11 @@ async function commitAttempt(tx: RegionalQueryable, input: CommitInput, signed: 
   const receipt = await signSettlementReceipt(input.signer, claims);
   signed.receipt = receipt;
   await insertSettlement(tx, { batch, canonical: input.canonical, digest, region: input.region, logIndex, receipt, committedAt, journal: input.journal });
-  const logLeaf = settlementLogLeaf({ batch_id: batch.batch_id, digest, jurisdiction: batch.jurisdiction, committed_at: claims.committed_at });
+  // The leaf is the batch's DSSE-signed in-toto statement: a second Sign call inside the transaction.
+  const logLeaf = await settlementLogLeaf(
+    { batch_id: batch.batch_id, digest, corridor: batch.corridor, jurisdiction: batch.jurisdiction, region: input.region, leg_count: batch.legs.length, committed_at: claims.committed_at },
+    input.signer,
+  );
   await appendLogLeaf(tx, { jurisdiction: batch.jurisdiction, leafIndex: logIndex, batchDigest: digest, logLeaf });
   return { kind: 'committed', response: { batch_id: batch.batch_id, digest, region: input.region, log_index: logIndex, receipt } };
 }

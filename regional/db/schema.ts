@@ -131,10 +131,10 @@ export const netPositions = pgTable(
 
 /**
  * The jurisdiction's transparency log, one leaf per committed batch, indexes dense from 0.
- * For now the leaf is the canonical JSON of {batch_id, digest, jurisdiction, committed_at} and
- * `leaf_hash` is the RFC 6962 leaf hash SHA-256(0x00 ‖ leaf bytes) in lowercase hex.
- * TODO(transparency-log issue): the leaf becomes the batch's DSSE-enveloped in-toto statement;
- * checkpoints, inclusion and consistency proofs are computed over these hashes.
+ * The leaf is the canonical JSON of the batch's DSSE envelope around its in-toto statement
+ * (regional/log/leaf.ts) and `leaf_hash` is the RFC 6962 leaf hash SHA-256(0x00 ‖ leaf bytes) in
+ * lowercase hex. Checkpoints, inclusion and consistency proofs are computed from `leaf_hash`
+ * alone (regional/log/tree.ts), read by primary-key range.
  */
 export const logLeaves = pgTable(
   'log_leaves',

@@ -1,38 +1,71 @@
 /**
- * The transparency-log leaf for a committed batch, and its RFC 6962 leaf hash
- * SHA-256(0x00 ‖ leaf bytes). Each jurisdiction's log gets one leaf per batch, indexes dense from 0.
+ * The transparency-log leaf for a committed batch: the DSSE envelope (payloadType
+ * application/vnd.in-toto+json) of the batch's in-toto statement (core/in-toto.ts), signed by the
+ * regional signer, serialized as RFC 8785 canonical JSON. Those exact bytes are stored, served at
+ * GET /v1/log/leaves/{index}, and hashed as the RFC 6962 leaf SHA-256(0x00 ‖ leaf bytes).
  *
- * TODO(transparency-log issue): the leaf becomes the batch's DSSE envelope around an in-toto
- * statement (subject = the batch digest); the hash rule stays, only the leaf bytes change.
+ * The signer may be remote (AWS KMS), so the envelope is built here: only the PAE bytes go to
+ * signer.sign(), and the signature is checked against the signer's public key before the leaf is
+ * stored — a misconfigured key fails the commit rather than writing a leaf nobody can verify.
+ *
+ * The same key also signs receipts (JWS) and checkpoints (signed notes). The three signed byte
+ * strings cannot be confused: a JWS signing input starts with base64url('{"') = "eyJ", a DSSE PAE
+ * with "DSSEv1 ", a checkpoint with the log origin line ("meridian.example/log/…").
  */
-import { canonicalJson } from '../../core/canonical-json.ts';
-import { sha256Hex, utf8 } from '../../core/digest.ts';
-
-/** RFC 6962 §2.1 domain separation: 0x00 prefixes leaves, 0x01 interior nodes. */
-const leafHashPrefix = 0x00;
+import { ed25519 } from '@noble/curves/ed25519.js';
+import { bytesToHex } from '@noble/hashes/utils.js';
+import { serializeEnvelope, signEnvelope } from '../../core/dsse.ts';
+import { utf8 } from '../../core/digest.ts';
+import { inTotoPayloadType, serializeStatement, settlementBatchStatement } from '../../core/in-toto.ts';
+import { merkleLeafHash } from '../../core/merkle.ts';
+import type { Signer } from '../signer/signer.ts';
 
 export interface LogLeafInput {
   batch_id: string;
   digest: string;
+  corridor: string;
   jurisdiction: string;
+  region: string;
+  leg_count: number;
   committed_at: string;
 }
 
 export interface LogLeaf {
-  /** The exact leaf bytes, as UTF-8 text. */
+  /** The exact leaf bytes, as UTF-8 text (canonical JSON of the DSSE envelope). */
   leaf: string;
   /** Lowercase hex SHA-256(0x00 ‖ leaf bytes). */
   leafHash: string;
 }
 
-export function settlementLogLeaf(input: LogLeafInput): LogLeaf {
-  const leaf = canonicalJson({ batch_id: input.batch_id, digest: input.digest, jurisdiction: input.jurisdiction, committed_at: input.committed_at });
+export async function settlementLogLeaf(input: LogLeafInput, signer: Signer): Promise<LogLeaf> {
+  const statement = settlementBatchStatement({ ...input, receipt_kid: signer.kid });
+  const payload = utf8(serializeStatement(statement));
+  const envelope = await signEnvelope(inTotoPayloadType, payload, [
+    {
+      keyid: signer.kid,
+      sign: async (preAuthEncoding) => {
+        const signature = await signer.sign(preAuthEncoding);
+        if (!signatureVerifies(signer, preAuthEncoding, signature)) {
+          throw new Error(`settlementLogLeaf: signer ${signer.kid} produced a signature that does not verify (batch ${input.batch_id})`);
+        }
+        return signature;
+      },
+    },
+  ]);
+  const leaf = serializeEnvelope(envelope);
   return { leaf, leafHash: rfc6962LeafHash(utf8(leaf)) };
 }
 
+/** Lowercase hex RFC 6962 leaf hash SHA-256(0x00 ‖ leaf bytes). */
 export function rfc6962LeafHash(leafBytes: Uint8Array): string {
-  const prefixed = new Uint8Array(leafBytes.length + 1);
-  prefixed[0] = leafHashPrefix;
-  prefixed.set(leafBytes, 1);
-  return sha256Hex(prefixed);
+  return bytesToHex(merkleLeafHash(leafBytes));
+}
+
+function signatureVerifies(signer: Signer, message: Uint8Array, signature: Uint8Array): boolean {
+  switch (signer.alg) {
+    case 'EdDSA':
+      return ed25519.verify(signature, message, signer.publicKey);
+    default:
+      throw new Error(`settlementLogLeaf: no verifier for signer algorithm ${String(signer.alg)}`);
+  }
 }

@@ -83,7 +83,14 @@ describe.each(testDatabaseKinds())('POST /v1/settlements on %s', (kind) => {
     const [leaf] = await testbed.database.sql`select leaf_index::int, leaf_hash, leaf from log_leaves where batch_digest = ${sealed.digest}`;
     expect(leaf!.leaf_index).toBe(body.log_index);
     const claims = await verifyReceipt(testbed.app, body.receipt);
-    expect(JSON.parse(leaf!.leaf as string)).toEqual({ batch_id: sealed.batch.batch_id, committed_at: claims.committed_at, digest: sealed.digest, jurisdiction: 'eu' });
+    // The leaf is the DSSE envelope of the batch's in-toto statement (full checks: log.test.ts).
+    const envelope = JSON.parse(leaf!.leaf as string) as { payload: string; payloadType: string; signatures: Array<{ keyid: string }> };
+    expect(envelope.payloadType).toBe('application/vnd.in-toto+json');
+    expect(envelope.signatures.map((signature) => signature.keyid)).toEqual([testbed.signer.kid]);
+    expect(JSON.parse(Buffer.from(envelope.payload, 'base64').toString('utf8'))).toMatchObject({
+      subject: [{ name: sealed.batch.batch_id, digest: { sha256: sealed.digest } }],
+      predicate: { committed_at: claims.committed_at, jurisdiction: 'eu', region: 'eu-1' },
+    });
     const leafBytes = new TextEncoder().encode(leaf!.leaf as string);
     expect(leaf!.leaf_hash).toBe(sha256Hex(new Uint8Array([0, ...leafBytes])));
   });
