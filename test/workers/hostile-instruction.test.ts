@@ -11,7 +11,7 @@ import { describe, expect, it } from 'vitest';
 import { SELF } from 'cloudflare:test';
 import { signInstruction } from '../../cli/sdk/partner-client.ts';
 import { base64urlEncode, utf8 } from '../../core/digest.ts';
-import { craftRequest, jwsOfText, jwsWith, publicKeyBytes, segment, sendHostile, type HostileCase } from './hostile-support.ts';
+import { craftRequest, jwsOfText, jwsWith, publicKeyBytes, segment, runHostileCases, type HostileCase } from './hostile-support.ts';
 import { alpha, charlie, eurPayment } from './support.ts';
 
 type Instruction = ReturnType<typeof eurPayment>;
@@ -51,12 +51,6 @@ function hostile(name: string, slug: HostileCase['slug'], request: () => Promise
   return bug === undefined ? { name, slug, request } : { name, slug, request, bug };
 }
 
-function runCases(cases: HostileCase[]): void {
-  for (const hostileCase of cases) {
-    // A case with `bug` documents a known defect: it runs as it.fails so the suite stays green and the bug stays visible.
-    (hostileCase.bug === undefined ? it : it.fails)(hostileCase.bug === undefined ? hostileCase.name : `${hostileCase.name} [known bug: ${hostileCase.bug}]`, () => sendHostile(hostileCase));
-  }
-}
 
 const honestHeader = { alg: 'EdDSA', kid: alpha.keyid };
 const honestPayload = (): Instruction => eurPayment();
@@ -87,6 +81,7 @@ function impossibleLength(base64url: string): string {
 }
 
 const jwsCases: HostileCase[] = [
+  // KNOWN BUG (it.fails): an empty signature segment is called "not a compact JWS" (workers/payments/instruction-jws.ts).
   hostile('alg none with an empty signature (Unsecured JWS)', 'bad-signature', () => submitJws(`${segment({ alg: 'none', kid: alpha.keyid })}.${segment(honestPayload())}.`), unsecuredJwsBug),
   hostile('EdDSA header with an empty signature segment', 'bad-signature', () => submitJws(`${segment(honestHeader)}.${segment(honestPayload())}.`), unsecuredJwsBug),
   hostile('alg none with a signature segment', 'bad-signature', () => submitJws(jwsWith({ header: { alg: 'none', kid: alpha.keyid }, payload: honestPayload() }))),
@@ -132,10 +127,12 @@ const jwsCases: HostileCase[] = [
     const last = honest.at(-1)!;
     return jwsWithSegment(0, honest.slice(0, -1) + String.fromCharCode(last.charCodeAt(0) + 1)).then(submitJws);
   }),
+  // KNOWN BUG (it.fails): 500 internal on a JSON-null protected header (workers/payments/instruction-jws.ts).
   hostile('header segment JSON null', 'bad-signature', () => jwsWithSegment(0, segment('null')).then(submitJws),
     'workers/payments/instruction-jws.ts: partnerKeyForJws reads header.alg outside its try, so a protected header that is JSON null throws a TypeError and is answered 500 internal'),
   hostile('header segment JSON array', 'bad-signature', () => jwsWithSegment(0, segment('[]')).then(submitJws)),
   hostile('header segment JSON string', 'bad-signature', () => jwsWithSegment(0, segment('"EdDSA"')).then(submitJws)),
+  // KNOWN BUG (it.fails): a malformed payload segment is answered bad-signature (workers/payments/instruction-jws.ts).
   hostile('payload segment of impossible base64url length, validly signed', 'invalid-instruction', () => jwsWithSegment(1, impossibleLength(segment(honestPayload()))).then(submitJws),
     'workers/payments/instruction-jws.ts maps every jose error to bad-signature, so a validly signed JWS whose payload segment is not base64url (a malformed JWS, not a bad signature) is answered bad-signature'),
   hostile('header segment with base64 padding', 'invalid-instruction', () => jwsWithSegment(0, `${segment(honestHeader)}==`).then(submitJws)),
@@ -190,6 +187,7 @@ const malformedJsonCases: HostileCase[] = [
   hostile('payload an empty object', 'invalid-instruction', () => submitText('{}')),
   hostile('payload nested 10,000 arrays deep', 'invalid-instruction', () => submitText(`${'['.repeat(10_000)}${']'.repeat(10_000)}`)),
   hostile('payload with 2,000 unknown keys', 'invalid-instruction', () => submitText(JSON.stringify({ ...honestPayload(), ...Object.fromEntries(Array.from({ length: 2_000 }, (_, index) => [`k${index}`, 0])) }))),
+  // KNOWN BUG (it.fails): duplicate JSON members are accepted, last one wins (workers/payments/instruction-jws.ts).
   hostile('duplicate member amount.value (small first, large last)', 'invalid-instruction', () => {
     const text = JSON.stringify(honestPayload()).replace('"value":"125.40"', '"value":"1.00","value":"125.40"');
     expect(text).toContain('"value":"1.00","value":"125.40"');
@@ -403,13 +401,13 @@ describe('hostile instruction: controls', () => {
   });
 });
 
-describe('hostile instruction: JWS', () => runCases(jwsCases));
-describe('hostile instruction: malformed JSON payload', () => runCases(malformedJsonCases));
-describe('hostile instruction: uetr', () => runCases(uetrCases));
-describe('hostile instruction: text fields and codes', () => runCases(textFieldCases));
-describe('hostile instruction: dates', () => runCases(dateCases));
-describe('hostile instruction: amounts', () => runCases(amountCases));
-describe('hostile instruction: currencies and countries', () => runCases(currencyAndCountryCases));
-describe('hostile instruction: BICs', () => runCases(bicCases));
-describe('hostile instruction: unknown fields and wrong shapes', () => runCases(unknownFieldCases));
-describe('hostile instruction: admission', () => runCases(admissionCases));
+describe('hostile instruction: JWS', () => runHostileCases(jwsCases, it));
+describe('hostile instruction: malformed JSON payload', () => runHostileCases(malformedJsonCases, it));
+describe('hostile instruction: uetr', () => runHostileCases(uetrCases, it));
+describe('hostile instruction: text fields and codes', () => runHostileCases(textFieldCases, it));
+describe('hostile instruction: dates', () => runHostileCases(dateCases, it));
+describe('hostile instruction: amounts', () => runHostileCases(amountCases, it));
+describe('hostile instruction: currencies and countries', () => runHostileCases(currencyAndCountryCases, it));
+describe('hostile instruction: BICs', () => runHostileCases(bicCases, it));
+describe('hostile instruction: unknown fields and wrong shapes', () => runHostileCases(unknownFieldCases, it));
+describe('hostile instruction: admission', () => runHostileCases(admissionCases, it));

@@ -23,6 +23,8 @@ export interface HostileCase {
   request: () => Promise<Request>;
   slug: ProblemSlug;
   bug?: string;
+  /** What Cloudflare's edge observed (request.cf); absent = no observation (the local-dev case). */
+  cf?: { tlsVersion: string };
 }
 
 /** Asserts an RFC 9457 answer with exactly this slug and its status: never a 5xx, never a 202. */
@@ -40,7 +42,16 @@ export async function expectProblem(response: Response, slug: ProblemSlug): Prom
 }
 
 export async function sendHostile(hostile: HostileCase): Promise<void> {
-  await expectProblem(await SELF.fetch(await hostile.request()), hostile.slug);
+  const request = await hostile.request();
+  await expectProblem(await SELF.fetch(request, hostile.cf === undefined ? undefined : { cf: hostile.cf }), hostile.slug);
+}
+
+/** Registers each case as a test; a case with `bug` documents a known defect and runs as it.fails (green suite, visible bug). */
+export function runHostileCases(cases: readonly HostileCase[], test: { (name: string, body: () => Promise<void>): void; fails(name: string, body: () => Promise<void>): void }): void {
+  for (const hostile of cases) {
+    if (hostile.bug === undefined) test(hostile.name, () => sendHostile(hostile));
+    else test.fails(`${hostile.name} [known bug: ${hostile.bug}]`, () => sendHostile(hostile));
+  }
 }
 
 const privateKeys = new Map<string, Promise<CryptoKey>>();
