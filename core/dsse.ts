@@ -13,11 +13,13 @@
  * Signing goes through a `DsseSigner` that sees only the PAE bytes, so a remote key (AWS KMS)
  * signs exactly what a verifier will check.
  *
- * Runtime-neutral: Ed25519 through @noble/curves, ECDSA P-256 through WebCrypto (the global `crypto`).
+ * Runtime-neutral: Ed25519 through @noble/curves, ECDSA P-256 through WebCrypto (the global `crypto`),
+ * ML-DSA-65 through @noble/post-quantum (core/ml-dsa.ts).
  */
 import { ed25519 } from '@noble/curves/ed25519.js';
 import { canonicalJson } from './canonical-json.ts';
 import { base64Decode, base64Encode, base64urlDecode, utf8 } from './digest.ts';
+import { verifyMlDsa65 } from './ml-dsa.ts';
 import { err, ok, type Result } from './result.ts';
 
 export interface DsseSignature {
@@ -187,4 +189,30 @@ export async function ecdsaP256DsseVerifier(keyid: string, publicKey: Uint8Array
       return crypto.subtle.verify({ name: 'ECDSA', hash: 'SHA-256' }, key, signature as Uint8Array<ArrayBuffer>, encoded as Uint8Array<ArrayBuffer>);
     },
   };
+}
+
+/** ML-DSA-65 (FIPS 204, pure, empty context) over the PAE bytes. */
+export function mlDsa65DsseVerifier(keyid: string, publicKey: Uint8Array): DsseVerifier {
+  return { keyid, verify: async (encoded, signature) => verifyMlDsa65(publicKey, encoded, signature) };
+}
+
+/**
+ * The verifier for a key as GET /v1/keys publishes it (JOSE algorithm name, raw public key bytes),
+ * or undefined for an algorithm this code does not know (the caller reports it; never "verified").
+ */
+export async function dsseVerifierForKey(key: { kid: string; alg: string; publicKey: Uint8Array }): Promise<DsseVerifier | undefined> {
+  switch (key.alg) {
+    case 'EdDSA':
+      return ed25519DsseVerifier(key.kid, key.publicKey);
+    case 'ES256':
+      try {
+        return await ecdsaP256DsseVerifier(key.kid, key.publicKey);
+      } catch {
+        return undefined;
+      }
+    case 'ML-DSA-65':
+      return mlDsa65DsseVerifier(key.kid, key.publicKey);
+    default:
+      return undefined;
+  }
 }

@@ -90,7 +90,7 @@ export type StatementFailure = { kind: 'malformed-statement'; detail: string };
 export function parseSettlementBatchStatement(payload: Uint8Array): Result<SettlementBatchStatement, StatementFailure> {
   let json: unknown;
   try {
-    json = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(payload));
+    json = JSON.parse(new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(payload));
   } catch {
     return err({ kind: 'malformed-statement', detail: 'payload is not UTF-8 JSON' });
   }

@@ -3,7 +3,11 @@
  *   GET  /healthz                    liveness + database check
  *   POST /v1/settlements             commit a batch delivered by the edge (edge token required)
  *   GET  /v1/settlements/:batch_id   a committed settlement, for auditors
- *   GET  /v1/keys                    receipt-verification keys, rotation status
+ *   GET  /v1/keys                    receipt- and leaf-verification keys, rotation status, note verifiers
+ *   GET  /v1/log/checkpoint          the jurisdiction log's checkpoint, signed by this backend
+ *   GET  /v1/log/leaves/:index       a leaf's exact bytes (DSSE envelope of a batch's in-toto statement)
+ *   GET  /v1/log/inclusion           inclusion proof ?index=&size=
+ *   GET  /v1/log/consistency         consistency proof ?from=&to=
  * Every failure, including unknown routes and methods, is application/problem+json.
  */
 import { Hono } from 'hono';
@@ -13,9 +17,13 @@ import type { RegionalDatabase } from './db/client.ts';
 import { createEdgeTokenVerifier } from './edge-token.ts';
 import { problemNotFound, problemOnError } from './http/problems.ts';
 import { consumedTokenStore } from './ledger/consumed-tokens.ts';
+import { createCheckpointSource, logOrigin, noteSignerFor, noteVerifierFor } from './log/checkpoint.ts';
+import { logLeafStore } from './log/store.ts';
+import { createLogTree } from './log/tree.ts';
 import { consoleLogger, type RegionalLogger } from './logger.ts';
 import { healthRoutes } from './routes/healthz.ts';
 import { keysRoutes } from './routes/keys.ts';
+import { logRoutes } from './routes/log.ts';
 import { settlementRoutes } from './routes/settlements.ts';
 import type { Signer } from './signer/signer.ts';
 
@@ -28,6 +36,10 @@ export interface RegionalAppConfig {
   gatewayId: string;
   database: RegionalDatabase;
   signer: Signer;
+  /** Signs checkpoints (C2SP notes need Ed25519); default: `signer`. */
+  noteSigner?: Signer;
+  /** The log's origin line; default meridian.example/log/<jurisdiction>, shared by the jurisdiction's backends. */
+  logOrigin?: string;
   /** The edge's published keys: createRemoteJWKSet(EDGE_JWKS_URL), or a local JWKS in tests. */
   edgeKeys: JWTVerifyGetKey;
   logger?: RegionalLogger;
@@ -59,6 +71,14 @@ export function createRegionalApp(config: RegionalAppConfig): Hono {
     logger,
     commitOptions: { now, ...config.commitOptions },
   }));
-  app.route('/', keysRoutes({ signers: [config.signer], now }));
+  const origin = config.logOrigin ?? logOrigin(config.jurisdiction);
+  const noteSigningKey = config.noteSigner ?? config.signer;
+  const noteSigner = noteSignerFor(noteSigningKey, origin);
+  if (noteSigner === undefined) logger.error('no Ed25519 key to sign log checkpoints with; GET /v1/log/checkpoint answers 503', { kid: noteSigningKey.kid, alg: noteSigningKey.alg });
+  const logStore = logLeafStore(config.database.orm, config.jurisdiction);
+  const logTree = createLogTree(logStore);
+  const checkpoints = createCheckpointSource({ origin, store: logStore, tree: logTree, noteSigner });
+  app.route('/', logRoutes({ store: logStore, tree: logTree, checkpoints, logger }));
+  app.route('/', keysRoutes({ signers: [config.signer], noteVerifiers: noteSigner === undefined ? [] : [noteVerifierFor(noteSigner)], now }));
   return app;
 }

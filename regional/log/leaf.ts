@@ -12,9 +12,8 @@
  * strings cannot be confused: a JWS signing input starts with base64url('{"') = "eyJ", a DSSE PAE
  * with "DSSEv1 ", a checkpoint with the log origin line ("meridian.example/log/…").
  */
-import { ed25519 } from '@noble/curves/ed25519.js';
 import { bytesToHex } from '@noble/hashes/utils.js';
-import { serializeEnvelope, signEnvelope } from '../../core/dsse.ts';
+import { dsseVerifierForKey, serializeEnvelope, signEnvelope, verifyEnvelope } from '../../core/dsse.ts';
 import { utf8 } from '../../core/digest.ts';
 import { inTotoPayloadType, serializeStatement, settlementBatchStatement } from '../../core/in-toto.ts';
 import { merkleLeafHash } from '../../core/merkle.ts';
@@ -40,18 +39,11 @@ export interface LogLeaf {
 export async function settlementLogLeaf(input: LogLeafInput, signer: Signer): Promise<LogLeaf> {
   const statement = settlementBatchStatement({ ...input, receipt_kid: signer.kid });
   const payload = utf8(serializeStatement(statement));
-  const envelope = await signEnvelope(inTotoPayloadType, payload, [
-    {
-      keyid: signer.kid,
-      sign: async (preAuthEncoding) => {
-        const signature = await signer.sign(preAuthEncoding);
-        if (!signatureVerifies(signer, preAuthEncoding, signature)) {
-          throw new Error(`settlementLogLeaf: signer ${signer.kid} produced a signature that does not verify (batch ${input.batch_id})`);
-        }
-        return signature;
-      },
-    },
-  ]);
+  const envelope = await signEnvelope(inTotoPayloadType, payload, [{ keyid: signer.kid, sign: (preAuthEncoding) => signer.sign(preAuthEncoding) }]);
+  const verifier = await dsseVerifierForKey({ kid: signer.kid, alg: signer.alg, publicKey: signer.publicKey });
+  if (verifier === undefined || !(await verifyEnvelope(envelope, [verifier])).ok) {
+    throw new Error(`settlementLogLeaf: signer ${signer.kid} (${signer.alg}) produced a leaf signature that does not verify under its public key (batch ${input.batch_id})`);
+  }
   const leaf = serializeEnvelope(envelope);
   return { leaf, leafHash: rfc6962LeafHash(utf8(leaf)) };
 }
@@ -59,13 +51,4 @@ export async function settlementLogLeaf(input: LogLeafInput, signer: Signer): Pr
 /** Lowercase hex RFC 6962 leaf hash SHA-256(0x00 ‖ leaf bytes). */
 export function rfc6962LeafHash(leafBytes: Uint8Array): string {
   return bytesToHex(merkleLeafHash(leafBytes));
-}
-
-function signatureVerifies(signer: Signer, message: Uint8Array, signature: Uint8Array): boolean {
-  switch (signer.alg) {
-    case 'EdDSA':
-      return ed25519.verify(signature, message, signer.publicKey);
-    default:
-      throw new Error(`settlementLogLeaf: no verifier for signer algorithm ${String(signer.alg)}`);
-  }
 }

@@ -1,7 +1,8 @@
 /**
- * GET /v1/keys: the keys that verify this backend's settlement receipts, for auditors.
- * Today that is the one active signer; retired keys join the list when rotation lands, so old
- * receipts stay verifiable.
+ * GET /v1/keys: the keys that verify this backend's settlement receipts and log leaves (DSSE
+ * keyid = kid), for auditors, and under `note_verifiers` the C2SP verifier keys of the checkpoints
+ * this backend signs. Today that is the one active signer; retired keys join the list when
+ * rotation lands, so old receipts stay verifiable.
  */
 import { Hono } from 'hono';
 import { base64Encode } from '../../core/digest.ts';
@@ -10,6 +11,8 @@ import { isRotationOverdue, type Signer } from '../signer/signer.ts';
 
 export interface KeysRoutesConfig {
   signers: readonly Signer[];
+  /** `<name>+<hex key id>+<base64(0x01 ‖ Ed25519 public key)>` per checkpoint-signing key. */
+  noteVerifiers?: readonly string[];
   now: () => Date;
 }
 
@@ -24,10 +27,7 @@ export function keysRoutes(config: KeysRoutesConfig): Hono {
       created_at: signer.createdAt.toISOString(),
       rotation_overdue: isRotationOverdue(signer.createdAt, now),
     }));
-    // TODO(transparency-log issue): the C2SP signed-note verifier keys of the log's checkpoints
-    // ("<name>+<hex key id>+<base64(type ‖ public key)>") are listed here once checkpoints exist.
-    const noteVerifiers: string[] = [];
-    return c.json({ keys, note_verifiers: noteVerifiers });
+    return c.json({ keys, note_verifiers: [...(config.noteVerifiers ?? [])] });
   });
   routes.all('/v1/keys', methodNotAllowed(['GET', 'HEAD']));
   return routes;

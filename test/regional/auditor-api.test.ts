@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { createRemoteJWKSet } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SettlementResponse } from '../../core/settlement-batch.ts';
+import { formatNoteVerifier } from '../../core/signed-note.ts';
 import { createRegionalApp } from '../../regional/app.ts';
 import { connectRegionalDatabase } from '../../regional/db/client.ts';
 import { silentLogger } from '../../regional/logger.ts';
@@ -66,7 +67,8 @@ describe.each(testDatabaseKinds())('auditor API on %s', (kind) => {
     const response = await testbed.app.request('/v1/keys');
     expect(response.status).toBe(200);
     const body = (await response.json()) as { keys: unknown[]; note_verifiers: unknown[] };
-    expect(body.note_verifiers).toEqual([]);
+    // The checkpoint key: the same Ed25519 key, named after the log's origin (log.test.ts checks it signs).
+    expect(body.note_verifiers).toEqual([formatNoteVerifier('meridian.example/log/eu', testbed.signer.publicKey)]);
     expect(body.keys).toEqual([
       {
         kid: testbed.signer.kid,

@@ -1,0 +1,95 @@
+/**
+ * The auditor's view of this jurisdiction's transparency log (DESIGN, "Regional settlement"):
+ *   GET /v1/log/checkpoint                  C2SP signed note: origin, tree size, base64 root, signature
+ *   GET /v1/log/leaves/{index}              the exact stored leaf bytes (a DSSE envelope)
+ *   GET /v1/log/inclusion?index=&size=      {"index", "tree_size", "proof": [base64, ...]}
+ *   GET /v1/log/consistency?from=&to=       {"from", "to", "proof": [base64, ...]}
+ * Parameters are decimal safe integers, each given once (else 400 invalid-request). A size beyond
+ * the committed tree is 404 not-found (it may exist later); a request no tree can answer (index ≥
+ * size, from > to, a proof from or into the empty tree: core/merkle.ts's size-0 rule) is 400.
+ */
+import { Hono, type Context } from 'hono';
+import { base64Encode, utf8 } from '../../core/digest.ts';
+import { ProblemError } from '../../core/problem.ts';
+import { methodNotAllowed } from '../http/problems.ts';
+import type { RegionalLogger } from '../logger.ts';
+import type { CheckpointSource } from '../log/checkpoint.ts';
+import { rfc6962LeafHash } from '../log/leaf.ts';
+import type { LogLeafStore } from '../log/store.ts';
+import type { LogTree } from '../log/tree.ts';
+
+/** DSSE's media type for an envelope (secure-systems-lab/dsse envelope.md). */
+export const leafMediaType = 'application/vnd.dsse.envelope.v1+json';
+const decimalPattern = /^(0|[1-9][0-9]{0,15})$/;
+
+export interface LogRoutesConfig {
+  store: LogLeafStore;
+  tree: LogTree;
+  checkpoints: CheckpointSource;
+  logger: RegionalLogger;
+}
+
+function decimal(text: string | undefined, name: string): number {
+  const value = text !== undefined && decimalPattern.test(text) ? Number(text) : Number.NaN;
+  if (!Number.isSafeInteger(value)) {
+    throw new ProblemError('invalid-request', `${name} must be a non-negative decimal integer below 2^53, got ${JSON.stringify((text ?? '').slice(0, 32))}`);
+  }
+  return value;
+}
+
+function queryDecimal(c: Context, name: string): number {
+  const values = c.req.queries(name);
+  if (values === undefined || values.length !== 1) throw new ProblemError('invalid-request', `query parameter ${name} is required exactly once`);
+  return decimal(values[0], name);
+}
+
+async function requireCommitted(store: LogLeafStore, size: number, name: string): Promise<void> {
+  const committed = await store.treeSize();
+  if (size > committed) throw new ProblemError('not-found', `${name} ${size} is beyond the log, which has ${committed} leaves`, { tree_size: committed });
+}
+
+export function logRoutes(config: LogRoutesConfig): Hono {
+  const { store, tree, checkpoints } = config;
+  const routes = new Hono();
+
+  routes.get('/v1/log/checkpoint', async (c) => {
+    const { note } = await checkpoints.latest();
+    return c.body(note, 200, { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store' });
+  });
+
+  routes.get('/v1/log/leaves/:index', async (c) => {
+    const index = decimal(c.req.param('index'), 'leaf index');
+    const stored = await store.leaf(index);
+    if (stored === undefined) throw new ProblemError('not-found', `no leaf ${index} in log ${store.jurisdiction}`);
+    // Served as stored, whatever it is: detecting a tampered leaf is the auditor's job, and the
+    // exact bytes are the evidence. The operator hears about it here first.
+    if (rfc6962LeafHash(utf8(stored.leaf)) !== stored.leafHash) {
+      config.logger.error('log leaf does not match its stored leaf hash', { jurisdiction: store.jurisdiction, leaf_index: index });
+    }
+    return c.body(stored.leaf, 200, { 'content-type': leafMediaType, 'cache-control': 'public, max-age=31536000, immutable' });
+  });
+
+  routes.get('/v1/log/inclusion', async (c) => {
+    const index = queryDecimal(c, 'index');
+    const size = queryDecimal(c, 'size');
+    if (index >= size) throw new ProblemError('invalid-request', `leaf index ${index} is not in a tree of ${size} leaves`);
+    await requireCommitted(store, size, 'size');
+    const proof = await tree.inclusionProof(index, size);
+    return c.json({ index, tree_size: size, proof: proof.map(base64Encode) });
+  });
+
+  routes.get('/v1/log/consistency', async (c) => {
+    const from = queryDecimal(c, 'from');
+    const to = queryDecimal(c, 'to');
+    if (from === 0) throw new ProblemError('invalid-request', 'from must be at least 1: every tree extends the empty tree, so there is nothing to prove');
+    if (from > to) throw new ProblemError('invalid-request', `from (${from}) exceeds to (${to})`);
+    await requireCommitted(store, to, 'to');
+    const proof = await tree.consistencyProof(from, to);
+    return c.json({ from, to, proof: proof.map(base64Encode) });
+  });
+
+  for (const path of ['/v1/log/checkpoint', '/v1/log/leaves/:index', '/v1/log/inclusion', '/v1/log/consistency']) {
+    routes.all(path, methodNotAllowed(['GET', 'HEAD']));
+  }
+  return routes;
+}
