@@ -15,7 +15,7 @@ import { openPqSession, sealInstruction, SessionCache, type GatewayDiscovery, ty
 import { jwsMediaType, signedRequest, signInstructionFor, type PartnerCredentials } from './request-signing.ts';
 
 export * from './request-signing.ts';
-export { openPqSession, sealInstruction, SessionCache, type GatewayDiscovery, type PqSession } from './pq-session.ts';
+export { openPqSession, sealInstruction, SessionCache, SessionHandshakeError, type GatewayDiscovery, type PqSession } from './pq-session.ts';
 
 export interface GatewayAnswer<T> {
   status: number;
