@@ -6,18 +6,20 @@
  *   meridian pay <partner> <amount> <CCY> <target CCY> <creditor BIC> [creditor country]
  *                                          sign and submit one payment as a dev partner
  *   meridian status <partner> <uetr>       a payment's status, as its owner sees it
+ *   meridian keygen | session | discover   partner key generation and PQ sessions (cli/partner-commands.ts)
  */
 import { loadDevPartners } from '../dev/fixtures.ts';
 import { runDemo } from './demo.ts';
 import { gatewayUrl, startMeridian } from './dev/launcher.ts';
 import { buildInstruction } from './sdk/instruction-builder.ts';
-import { PartnerClient } from './sdk/partner-client.ts';
+import { nodePartnerClient, partnerCommandsUsage, runPartnerCommand } from './partner-commands.ts';
 
 const usage = `usage:
   meridian start
   meridian demo
   meridian pay <partner_id> <amount> <currency> <target_currency> <creditor_bic> [creditor_country]
   meridian status <partner_id> <uetr>
+${partnerCommandsUsage}
 dev partners: ${loadDevPartners().map((partner) => partner.partner_id).join(', ')}
 gateway: ${process.env.MERIDIAN_GATEWAY ?? gatewayUrl} (set MERIDIAN_GATEWAY to change)`;
 
@@ -42,20 +44,23 @@ async function main(args: string[]): Promise<number> {
       if (amount === undefined || currency === undefined || target === undefined || creditorBic === undefined) throw new UsageError('pay needs <partner_id> <amount> <currency> <target_currency> <creditor_bic>');
       const partner = devPartner(partnerId);
       const instruction = buildInstruction({ debtorBic: partner.bic, debtorCountry: partner.bic.slice(4, 6), creditorBic, creditorCountry: creditorCountry ?? creditorBic.slice(4, 6), amount, currency, targetCurrency: target });
-      const answer = await new PartnerClient(partner, gateway).submitPayment(instruction);
+      const answer = await nodePartnerClient(partner, gateway).submitPayment(instruction);
       console.log(JSON.stringify(answer.body, null, 2));
       return answer.status === 202 ? 0 : 1;
     }
     case 'status': {
       const [, partnerId, uetr] = args;
       if (uetr === undefined) throw new UsageError('status needs <partner_id> <uetr>');
-      const answer = await new PartnerClient(devPartner(partnerId), gateway).paymentStatus(uetr);
+      const answer = await nodePartnerClient(devPartner(partnerId), gateway).paymentStatus(uetr);
       console.log(JSON.stringify(answer.body, null, 2));
       return answer.status === 200 ? 0 : 1;
     }
-    default:
+    default: {
+      const handled = await runPartnerCommand(args, gateway);
+      if (handled !== undefined) return handled;
       console.log(usage);
       return args[0] === undefined || args[0] === 'help' || args[0] === '--help' ? 0 : 2;
+    }
   }
 }
 
