@@ -10,6 +10,7 @@
  */
 import { err, ok, type Result } from './result.ts';
 import { base64urlDecode } from './digest.ts';
+import { parseStrictJson } from './strict-json.ts';
 
 export const hybridJwsAlgorithms = ['EdDSA', 'ML-DSA-65'] as const;
 export type JwsAlgorithm = (typeof hybridJwsAlgorithms)[number];
@@ -45,17 +46,14 @@ export function jwsSigningInput(protectedHeader: string, payload: string): Uint8
 
 /** Parses the JSON text strictly: the exact members of a general JWS, protected headers only, each algorithm once. */
 export function parseGeneralJws(text: string): Result<{ jws: GeneralJws; signatures: ParsedJwsSignature[] }, GeneralJwsFailure> {
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch {
-    return err({ kind: 'malformed', detail: 'body is not JSON' });
-  }
+  const strict = parseStrictJson(text);
+  if (!strict.ok) return err({ kind: 'malformed', detail: strict.reason.kind === 'not-json' ? 'body is not JSON' : `JWS JSON: ${strict.reason.detail}` });
+  const value = strict.value;
   if (!isPlainObject(value)) return err({ kind: 'malformed', detail: 'a JWS JSON serialization is an object' });
   const extra = Object.keys(value).filter((name) => name !== 'payload' && name !== 'signatures');
   if (extra.length > 0) return err({ kind: 'malformed', detail: `JWS JSON: unexpected member ${extra[0]?.slice(0, 40)} (only the general serialization with payload and signatures is accepted)` });
   const { payload, signatures } = value;
-  if (typeof payload !== 'string' || payload.length === 0 || !base64urlPattern.test(payload)) return err({ kind: 'malformed', detail: 'JWS JSON: payload must be non-empty base64url' });
+  if (typeof payload !== 'string' || payload.length === 0 || !isBase64url(payload)) return err({ kind: 'malformed', detail: 'JWS JSON: payload must be non-empty base64url' });
   if (!Array.isArray(signatures) || signatures.length === 0 || signatures.length > signaturesMax) {
     return err({ kind: 'malformed', detail: `JWS JSON: signatures must be an array of 1..${signaturesMax}` });
   }
@@ -81,15 +79,27 @@ function parseSignatureEntry(entry: unknown, index: number): Result<ParsedJwsSig
   if (typeof signature !== 'string' || signature.length === 0 || !base64urlPattern.test(signature)) return err({ kind: 'malformed', detail: `${where}: signature must be base64url` });
   let header: unknown;
   try {
-    header = JSON.parse(new TextDecoder('utf-8', { fatal: true, ignoreBOM: false }).decode(base64urlDecode(protectedHeader)));
+    const parsed = parseStrictJson(new TextDecoder('utf-8', { fatal: true, ignoreBOM: false }).decode(base64urlDecode(protectedHeader)));
+    if (!parsed.ok) return err({ kind: 'malformed', detail: `${where}: protected header is not JSON without duplicate members` });
+    header = parsed.value;
   } catch {
-    return err({ kind: 'malformed', detail: `${where}: protected header is not base64url JSON` });
+    return err({ kind: 'malformed', detail: `${where}: protected header is not base64url UTF-8` });
   }
   if (!isPlainObject(header)) return err({ kind: 'malformed', detail: `${where}: protected header must be an object` });
   const { alg, kid } = header;
   if (alg !== 'EdDSA' && alg !== 'ML-DSA-65') return err({ kind: 'bad-header', detail: `${where}: alg must be EdDSA or ML-DSA-65` });
   if (typeof kid !== 'string' || kid.length === 0) return err({ kind: 'bad-header', detail: `${where}: kid is required` });
   return ok({ alg, kid, header, protected: protectedHeader, signature });
+}
+
+/** Strict base64url (RFC 4648 §5, no padding, zero trailing bits): one spelling per byte string. */
+function isBase64url(text: string): boolean {
+  try {
+    base64urlDecode(text);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {

@@ -63,6 +63,8 @@ export function parseMessageSignatures(
   } catch (cause) {
     return err({ kind: 'malformed-signature', detail: `not an RFC 8941 dictionary: ${(cause as Error).message}` });
   }
+  const duplicate = duplicateDictionaryKey(signatureInput) ?? duplicateDictionaryKey(signature);
+  if (duplicate !== null) return err({ kind: 'malformed-signature', detail: `${duplicate} appears twice in a signature header` });
   const parsed = new Map<string, MessageSignature>();
   for (const [label, member] of inputs) {
     if (!isInnerList(member)) return err({ kind: 'malformed-signature', detail: `Signature-Input ${label} is not an inner list` });
@@ -114,6 +116,82 @@ function signatureParamsFrom(parameters: Parameters): Result<SignatureParams, { 
     }
   }
   return ok(params);
+}
+
+/**
+ * RFC 8941 lets the last of duplicate dictionary keys (and parameter keys) win, so
+ * `sig1=<garbage>, sig1=<honest>` would parse as the honest label alone. An ambiguous signature
+ * header is refused instead: this names the first key that repeats — a member key, or a parameter
+ * key within one item or inner list — or returns null. It runs only on text the RFC 8941 parser
+ * accepted, so it can follow the grammar loosely; it is a linear scan without recursion.
+ */
+export function duplicateDictionaryKey(header: string): string | null {
+  let index = 0;
+  const keyChar = /[a-z0-9_\-.*]/;
+  const readKey = (): string => {
+    const start = index;
+    while (index < header.length && keyChar.test(header[index] as string)) index++;
+    return header.slice(start, index);
+  };
+  const skipSpaces = (): void => {
+    while (header[index] === ' ' || header[index] === '\t') index++;
+  };
+  const skipBareItem = (): void => {
+    const first = header[index];
+    if (first === '"' || (first === '%' && header[index + 1] === '"')) {
+      index += first === '"' ? 1 : 2;
+      while (index < header.length && header[index] !== '"') index += header[index] === '\\' ? 2 : 1;
+      index++;
+    } else if (first === ':') {
+      index = header.indexOf(':', index + 1) + 1;
+    } else {
+      while (index < header.length && !/[\s;,()]/.test(header[index] as string)) index++;
+    }
+  };
+  const duplicateParameter = (): string | null => {
+    const names = new Set<string>();
+    while (header[index] === ';') {
+      index++;
+      skipSpaces();
+      const name = readKey();
+      if (names.has(name)) return `parameter ${name}`;
+      names.add(name);
+      if (header[index] === '=') {
+        index++;
+        skipBareItem();
+      }
+    }
+    return null;
+  };
+  const members = new Set<string>();
+  while (index < header.length) {
+    skipSpaces();
+    const key = readKey();
+    if (members.has(key)) return `label ${key}`;
+    members.add(key);
+    if (header[index] === '=') {
+      index++;
+      if (header[index] === '(') {
+        index++;
+        for (skipSpaces(); header[index] !== ')' && index < header.length; skipSpaces()) {
+          const before = index;
+          skipBareItem();
+          const parameter = duplicateParameter();
+          if (parameter !== null) return `${parameter} of ${key}`;
+          if (index === before) return null; // not RFC 8941 after all: leave it to the parser's verdict
+        }
+        index++;
+      } else {
+        skipBareItem();
+      }
+    }
+    const parameter = duplicateParameter();
+    if (parameter !== null) return `${parameter} of ${key}`;
+    skipSpaces();
+    if (header[index] !== ',') break;
+    index++;
+  }
+  return null;
 }
 
 /** The signature base of RFC 9421 §2.5: one line per covered component, then `@signature-params`. */

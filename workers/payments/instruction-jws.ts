@@ -11,11 +11,13 @@ import { compactVerify, errors, flattenedVerify, importJWK } from 'jose';
 import { base64urlDecode } from '../../core/digest.ts';
 import { jwsSigningInput, parseGeneralJws, type ParsedJwsSignature } from '../../core/hybrid-jws.ts';
 import { verifyMlDsa65 } from '../../core/ml-dsa.ts';
+import { parseStrictJson } from '../../core/strict-json.ts';
 import { ProblemError } from '../../core/problem.ts';
 import { isHybridPartner, keyValidAt, mlDsaPublicKey, partnerKey, type Ed25519PartnerKey, type PartnerProfile } from '../config/partners.ts';
 
 export const jwsBytesMax = 32 * 1024;
-const compactJwsPattern = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
+// The signature segment may be empty here: an Unsecured JWS ("alg": "none") is a well-formed JWS whose signature fails.
+const compactJwsPattern = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/;
 
 export type InstructionJws = { form: 'compact'; text: string } | { form: 'json'; text: string };
 
@@ -23,22 +25,43 @@ export type InstructionJws = { form: 'compact'; text: string } | { form: 'json';
 export async function verifyInstructionJws(jws: InstructionJws, partner: PartnerProfile, nowMs: number = Date.now()): Promise<unknown> {
   if (jws.text.length > jwsBytesMax) throw new ProblemError('payload-too-large', `the instruction JWS exceeds ${jwsBytesMax} bytes`);
   const payload = jws.form === 'compact' ? await verifyCompact(jws.text, partner, nowMs) : await verifyGeneralJson(jws.text, partner, nowMs);
+  let text: string;
   try {
-    return JSON.parse(new TextDecoder('utf-8', { fatal: true, ignoreBOM: false }).decode(payload));
+    text = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false }).decode(payload);
   } catch {
-    throw new ProblemError('invalid-instruction', 'the JWS payload is not UTF-8 JSON');
+    throw new ProblemError('invalid-instruction', 'the JWS payload is not UTF-8');
+  }
+  const parsed = parseStrictJson(text);
+  if (!parsed.ok) throw new ProblemError('invalid-instruction', `the JWS payload is not JSON without duplicate members: ${parsed.reason.detail}`);
+  return parsed.value;
+}
+
+/** A payload segment that is not strict base64url makes a malformed JWS, whatever its signature says. */
+function checkPayloadSegment(segment: string): void {
+  try {
+    base64urlDecode(segment);
+  } catch {
+    throw new ProblemError('invalid-instruction', 'the JWS payload segment is not base64url');
   }
 }
 
 async function verifyCompact(jws: string, partner: PartnerProfile, nowMs: number): Promise<Uint8Array> {
   if (!compactJwsPattern.test(jws)) throw new ProblemError('invalid-instruction', 'body is not a compact JWS (three base64url segments)');
-  let header: { kid?: unknown; alg?: unknown };
+  const [headerSegment, payloadSegment] = jws.split('.') as [string, string, string];
+  let headerText: string;
   try {
-    header = JSON.parse(new TextDecoder('utf-8', { fatal: true, ignoreBOM: false }).decode(base64urlDecode(jws.slice(0, jws.indexOf('.')))));
+    headerText = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false }).decode(base64urlDecode(headerSegment));
   } catch {
-    throw new ProblemError('invalid-instruction', 'the JWS protected header is not base64url JSON');
+    throw new ProblemError('invalid-instruction', 'the JWS protected header is not base64url UTF-8');
   }
+  const parsedHeader = parseStrictJson(headerText);
+  if (!parsedHeader.ok) throw new ProblemError('invalid-instruction', `the JWS protected header is not JSON without duplicate members: ${parsedHeader.reason.detail}`);
+  if (typeof parsedHeader.value !== 'object' || parsedHeader.value === null || Array.isArray(parsedHeader.value)) {
+    throw new ProblemError('bad-signature', 'the JWS protected header must be an object naming alg EdDSA');
+  }
+  const header = parsedHeader.value as { kid?: unknown; alg?: unknown };
   if (header.alg !== 'EdDSA') throw new ProblemError('bad-signature', 'instruction JWS alg must be EdDSA');
+  checkPayloadSegment(payloadSegment);
   if (isHybridPartner(partner)) {
     throw new ProblemError('bad-signature', `hybrid partner ${partner.partner_id} must sign instructions with EdDSA and ML-DSA-65 (JWS JSON serialization, application/jose+json)`);
   }

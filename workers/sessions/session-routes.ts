@@ -13,6 +13,7 @@ import { z } from 'zod';
 import { base64urlDecode } from '../../core/digest.ts';
 import { exportSessionKeys, hpkeSessionSuite, sessionConfirm, sessionInfo, sessionSuite, sessionTtlMaxMs, xwingEncBytes } from '../../core/pq-session.ts';
 import { ProblemError } from '../../core/problem.ts';
+import { parseStrictJson } from '../../core/strict-json.ts';
 import { enforceTransportPosture, type TransportVariables } from '../downgrade/enforce-transport-posture.ts';
 import { offerDowngrade } from '../downgrade/handshake-offer.ts';
 import { refuseWithSecurityEvent } from '../downgrade/security-events.ts';
@@ -79,12 +80,15 @@ export function sessionRoutes(): Hono<SessionsApp> {
 }
 
 function parseSessionRequest(body: Uint8Array): z.infer<typeof sessionRequestSchema> {
-  let json: unknown;
+  let text: string;
   try {
-    json = JSON.parse(new TextDecoder('utf-8', { fatal: true, ignoreBOM: false }).decode(body));
+    text = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false }).decode(body);
   } catch {
-    throw new ProblemError('invalid-request', 'session request body is not UTF-8 JSON');
+    throw new ProblemError('invalid-request', 'session request body is not UTF-8');
   }
+  const strict = parseStrictJson(text);
+  if (!strict.ok) throw new ProblemError('invalid-request', `session request body is not JSON without duplicate members: ${strict.reason.detail}`);
+  const json = strict.value;
   const parsed = sessionRequestSchema.safeParse(json);
   if (!parsed.success) {
     const issues = parsed.error.issues.slice(0, 8).map((issue) => `${issue.path.join('.') || '(body)'}: ${issue.message}`);
