@@ -88,6 +88,13 @@ describe('POST /v1/sessions', () => {
     const response = await SELF.fetch((await sessionRequest(charlie, { enc: base64urlEncode(random) })).request);
     expect(response.status).toBe(201);
   });
+
+  it('refuses an encapsulation whose X25519 share is a low-order point (all-zero DH) with invalid-request', async () => {
+    const lowOrder = crypto.getRandomValues(new Uint8Array(1120));
+    lowOrder.fill(0, 1088);
+    const body = await expectProblem(await SELF.fetch((await sessionRequest(charlie, { enc: base64urlEncode(lowOrder) })).request), 'invalid-request');
+    expect(body.detail).toContain('decapsulate');
+  });
 });
 
 describe('sealed payment bodies', () => {
