@@ -118,15 +118,6 @@ export class PartnerState extends DurableObject<Env> {
     this.sql.exec(`CREATE TABLE IF NOT EXISTS security_event_counts (kind TEXT PRIMARY KEY, count INTEGER NOT NULL)`);
   }
 
-  /** Claims (keyid, nonce) once. Returns false for a replay. */
-  async claimNonce(keyid: string, nonce: string, expiresAtMs: number): Promise<boolean> {
-    const claimed = this.sql
-      .exec(`INSERT INTO nonces (keyid, nonce, expires_at_ms) VALUES (?, ?, ?) ON CONFLICT DO NOTHING RETURNING keyid`, keyid, nonce, expiresAtMs)
-      .toArray();
-    if ((await this.ctx.storage.getAlarm()) === null) await this.ctx.storage.setAlarm(Date.now() + nonceSweepIntervalMs);
-    return claimed.length === 1;
-  }
-
   /**
    * Claims every (keyid, nonce) pair of one request in one transaction: all are new, or nothing is
    * written and the request is a replay (a hybrid request carries one pair per signature).

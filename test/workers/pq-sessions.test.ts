@@ -199,6 +199,13 @@ describe('session ticket keys', () => {
     expect(!refused.ok && refused.reason.kind).toBe('unknown-key');
   });
 
+  it('refuses an authentic ticket whose lifetime exceeds one hour (only a misused ticket key mints one)', async () => {
+    const keys = await ticketKeys(JSON.stringify({ current }));
+    const tooLong = await sealTicket(keys, { ...ticket, expiresAtMs: Date.now() + 2 * 60 * 60 * 1000 });
+    const refused = await openTicket(keys, tooLong, Date.now());
+    expect(!refused.ok && refused.reason.kind).toBe('undecryptable');
+  });
+
   it('binds the key id: a ticket relabelled with another known kid does not open', async () => {
     const keys = await ticketKeys(JSON.stringify({ current, previous: { kid: 'k1', key: current.key } }));
     const sealed = await sealTicket(keys, ticket);

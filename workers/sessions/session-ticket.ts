@@ -22,6 +22,8 @@ const ivBytes = 12;
 const tagBytes = 16;
 const keyBytes = 32;
 const sessionIdBytesMax = 512;
+/** Tolerated clock difference between the isolate that issued a ticket and the one opening it. */
+const ticketClockSkewMaxMs = 60_000;
 const kidPattern = /^[A-Za-z0-9_-]{1,32}$/;
 const sessionIdPattern = /^mst1\.([A-Za-z0-9_-]{1,32})\.([A-Za-z0-9_-]+)$/;
 
@@ -114,6 +116,10 @@ export async function openTicket(keys: TicketKeys, sessionId: string, nowMs: num
   // Authenticated plaintext was written by sealTicket: a shape error here is a bug, not input.
   const claims = JSON.parse(new TextDecoder().decode(plaintext)) as { p: string; k: string; e: number };
   if (claims.e <= nowMs) return err({ kind: 'expired', detail: `session expired at ${new Date(claims.e).toISOString()}` });
-  if (claims.e > nowMs + sessionTtlMaxMs + 60_000) throw new Error(`session ticket ${kid} expires beyond the maximum lifetime: ticket key misuse`);
+  if (claims.e > nowMs + sessionTtlMaxMs + ticketClockSkewMaxMs) {
+    // Only a holder of the ticket key can mint this: refuse it, and say so loudly in the logs.
+    console.error(JSON.stringify({ event: 'session-ticket-lifetime-exceeded', kid, expires_at_ms: claims.e }));
+    return err({ kind: 'undecryptable', detail: 'session ticket lifetime exceeds the maximum' });
+  }
   return ok({ partnerId: claims.p, payloadKey: base64urlDecode(claims.k), expiresAtMs: claims.e });
 }
