@@ -10,7 +10,7 @@ import { signedRequest, signHybridInstruction, signInstruction } from '../../cli
 import { base64urlEncode, utf8 } from '../../core/digest.ts';
 import { duplicateDictionaryKey } from '../../core/message-signature.ts';
 import { duplicateMember } from '../../core/strict-json.ts';
-import { alpha, delta, expectProblem, gatewayUrl, paymentFrom, sessionRequest } from './partner-trust-support.ts';
+import { alpha, client, delta, expectProblem, gatewayUrl, paymentFrom, sessionRequest } from './partner-trust-support.ts';
 
 const paymentsUrl = `${gatewayUrl}/v1/payments`;
 
@@ -49,6 +49,17 @@ describe('duplicate JSON members', () => {
     const repeated = body.replace(/^\{/, '{"offer":{"kems":["X25519"],"aeads":["AES-256-GCM"],"sigs":["ed25519"],"tls":"none"},');
     const response = await SELF.fetch(await signedRequest(alpha, { method: 'POST', url: `${gatewayUrl}/v1/sessions`, body: repeated, contentType: 'application/json' }));
     await expectProblem(response, 'invalid-request');
+  });
+
+  it('refuses a sealed body whose protected header names two kids', async () => {
+    const session = await client(alpha).openSession();
+    const headerText = `{"alg":"dir","enc":"A256GCM","kid":"mst1.x.AAAA","kid":${JSON.stringify(session.sessionId)}}`;
+    const header = base64urlEncode(utf8(headerText));
+    const iv = crypto.getRandomValues(new Uint8Array(12));
+    const key = await crypto.subtle.importKey('raw', session.payloadKey, { name: 'AES-GCM' }, false, ['encrypt']);
+    const sealed = new Uint8Array(await crypto.subtle.encrypt({ name: 'AES-GCM', iv, additionalData: utf8(header) }, key, utf8(await signInstruction(alpha, paymentFrom(alpha)))));
+    const jwe = [header, '', base64urlEncode(iv), base64urlEncode(sealed.slice(0, -16)), base64urlEncode(sealed.slice(-16))].join('.');
+    expect((await expectProblem(await post(jwe), 'invalid-instruction')).detail).toContain('appears twice');
   });
 
   it('finds duplicates after unescaping and only within one object (pure)', () => {

@@ -16,6 +16,7 @@
 import { compactDecrypt, errors } from 'jose';
 import { base64urlDecode } from '../../core/digest.ts';
 import { ProblemError } from '../../core/problem.ts';
+import { parseStrictJson } from '../../core/strict-json.ts';
 import { refuseWithSecurityEvent, type SignedRequestContext } from '../downgrade/security-events.ts';
 import { openTicket, ticketKeys } from './session-ticket.ts';
 
@@ -61,12 +62,16 @@ export async function openSealedInstruction(c: SignedRequestContext, jwe: string
 function sealedHeader(jwe: string): { kid: string } {
   const encoded = jwe.slice(0, jwe.indexOf('.'));
   if (encoded.length > sealedHeaderBytesMax) throw new ProblemError('invalid-instruction', `sealed body header exceeds ${sealedHeaderBytesMax} characters`);
-  let header: Record<string, unknown>;
+  let headerText: string;
   try {
-    header = JSON.parse(new TextDecoder('utf-8', { fatal: true, ignoreBOM: false }).decode(base64urlDecode(encoded))) as Record<string, unknown>;
+    headerText = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false }).decode(base64urlDecode(encoded));
   } catch {
-    throw new ProblemError('invalid-instruction', 'sealed body header is not base64url JSON');
+    throw new ProblemError('invalid-instruction', 'sealed body header is not base64url UTF-8');
   }
+  // Strict: a header naming two kids (JSON.parse would take the last) is ambiguous, so it is refused.
+  const parsed = parseStrictJson(headerText);
+  if (!parsed.ok) throw new ProblemError('invalid-instruction', `sealed body header is not JSON without duplicate members: ${parsed.reason.detail}`);
+  const header = parsed.value as Record<string, unknown>;
   if (typeof header !== 'object' || header === null || Array.isArray(header)) throw new ProblemError('invalid-instruction', 'sealed body header must be a JSON object');
   if (header.alg !== 'dir' || header.enc !== 'A256GCM') throw new ProblemError('invalid-instruction', 'sealed body must be a JWE with alg "dir" and enc "A256GCM"');
   if ('zip' in header) throw new ProblemError('invalid-instruction', 'sealed body must not be compressed (zip)');
