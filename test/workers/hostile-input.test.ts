@@ -72,7 +72,8 @@ const bodySizeCases: HostileCase[] = [
     const jws = await validJws();
     return craftRequest({ body: jws.slice(0, jws.lastIndexOf('.')) });
   }),
-  hostile('JWS truncated before signing (ends with a dot)', 'invalid-instruction', async () => {
+  // "h.p." is a well-formed JWS with an empty signature (RFC 7515 §7.1): a signature failure, not a malformed body.
+  hostile('JWS truncated before signing (ends with a dot: empty signature)', 'bad-signature', async () => {
     const jws = await validJws();
     return craftRequest({ body: jws.slice(0, jws.lastIndexOf('.') + 1) });
   }),
@@ -108,10 +109,8 @@ const signatureHeaderCases: HostileCase[] = [
   hostile('Signature-Input with an empty inner list', 'bad-signature', () => post({ components: [] })),
   hostile('a second, malformed label next to a valid sig1', 'bad-signature', () =>
     post({ editSignatureInput: (honest) => `${honest}, sig2=("@method");created="x"`, editSignature: (honest) => `${honest}, sig2=:AAAA:` })),
-  // KNOWN BUG (it.fails): duplicate sig1 labels are accepted, last one wins (core/message-signature.ts).
-  hostile('duplicate sig1 labels in Signature-Input (garbage first, honest last)', 'bad-signature', () => post({ editSignatureInput: (honest) => `sig1=("@method");created=1, ${honest}` }), 'core/message-signature.ts keeps the last of duplicate dictionary keys (RFC 8941 parsing), so an ambiguous Signature-Input with two sig1 members is verified instead of refused'),
-  // KNOWN BUG (it.fails): same, in the Signature header.
-  hostile('duplicate sig1 labels in Signature (garbage first, honest last)', 'bad-signature', () => post({ editSignature: (honest) => `sig1=:AAAA:, ${honest}` }), 'core/message-signature.ts keeps the last of duplicate dictionary keys, so a Signature header with two sig1 members is verified instead of refused'),
+  hostile('duplicate sig1 labels in Signature-Input (garbage first, honest last)', 'bad-signature', () => post({ editSignatureInput: (honest) => `sig1=("@method");created=1, ${honest}` })),
+  hostile('duplicate sig1 labels in Signature (garbage first, honest last)', 'bad-signature', () => post({ editSignature: (honest) => `sig1=:AAAA:, ${honest}` })),
   hostile('Signature-Input over 8 KiB', 'bad-signature', () => post({ params: { tag: 'x'.repeat(9_000) } })),
 ];
 
@@ -187,6 +186,8 @@ const parameterCases: HostileCase[] = [
   hostile('created as a string', 'bad-signature', () => post({ params: { created: String(nowS()) } })),
   hostile('created as a decimal', 'bad-signature', () => post({ params: { created: nowS() + 0.5 } })),
   hostile('created with 16 digits (beyond an sf-integer)', 'bad-signature', () => post({ editSignatureInput: (honest) => honest.replace(/created=\d+/, 'created=1234567890123456') })),
+  hostile('a signature parameter repeated (two nonces, the honest one first)', 'bad-signature', () => post({ editSignatureInput: (honest) => honest.replace(';keyid=', ';nonce="zzzzzzzzzzzzzzzzzzzz";keyid=') })),
+  hostile('a signature parameter repeated (two created)', 'bad-signature', () => post({ editSignatureInput: (honest) => honest.replace(';nonce=', `;created=${nowS()};nonce=`) })),
   hostile('an unknown signature parameter', 'bad-signature', () => post({ params: { foo: 'bar' } })),
   hostile('expires as a string', 'bad-signature', () => post({ params: { expires: 'never' } })),
   hostile('created 301 s in the future', 'stale-signature', () => post({ params: { created: nowS() + 301 } })),

@@ -17,8 +17,6 @@ import { alpha, charlie, eurPayment } from './support.ts';
 type Instruction = ReturnType<typeof eurPayment>;
 type Json = Record<string, unknown>;
 
-const unsecuredJwsBug =
-  'workers/payments/instruction-jws.ts: compactJwsPattern demands a non-empty signature segment, so a well-formed JWS with an empty signature (RFC 7515 §7.1; the alg "none" Unsecured JWS of RFC 7519 §6) is reported as invalid-instruction ("not a compact JWS") instead of bad-signature';
 
 const submitJws = async (jws: string | Promise<string>): Promise<Request> => craftRequest({ body: await jws });
 const submitInstruction = (instruction: unknown, signer = alpha): Promise<Request> => submitJws(signInstruction(signer, instruction));
@@ -81,10 +79,8 @@ function impossibleLength(base64url: string): string {
 }
 
 const jwsCases: HostileCase[] = [
-  // KNOWN BUG (it.fails): an empty signature segment is called "not a compact JWS" (workers/payments/instruction-jws.ts).
-  hostile('alg none with an empty signature (Unsecured JWS)', 'bad-signature', () => submitJws(`${segment({ alg: 'none', kid: alpha.keyid })}.${segment(honestPayload())}.`), unsecuredJwsBug),
-  // KNOWN BUG (it.fails): same root cause as the case above.
-  hostile('EdDSA header with an empty signature segment', 'bad-signature', () => submitJws(`${segment(honestHeader)}.${segment(honestPayload())}.`), unsecuredJwsBug),
+  hostile('alg none with an empty signature (Unsecured JWS)', 'bad-signature', () => submitJws(`${segment({ alg: 'none', kid: alpha.keyid })}.${segment(honestPayload())}.`)),
+  hostile('EdDSA header with an empty signature segment', 'bad-signature', () => submitJws(`${segment(honestHeader)}.${segment(honestPayload())}.`)),
   hostile('alg none with a signature segment', 'bad-signature', () => submitJws(jwsWith({ header: { alg: 'none', kid: alpha.keyid }, payload: honestPayload() }))),
   hostile('alg None (case variant)', 'bad-signature', () => submitJws(jwsWith({ header: { alg: 'None', kid: alpha.keyid }, payload: honestPayload() }))),
   hostile('alg HS256 keyed with the partner public key (key confusion)', 'bad-signature', () => submitJws(hs256Jws(publicKeyBytes(alpha)))),
@@ -121,6 +117,8 @@ const jwsCases: HostileCase[] = [
   hostile('signature segment of impossible base64url length', 'bad-signature', () => jwsWithSegment(2, 'A'.repeat(85)).then(submitJws)),
   hostile('signature segment of 63 bytes', 'bad-signature', () => jwsWithSegment(2, base64urlEncode(new Uint8Array(63))).then(submitJws)),
   hostile('signature segment of 64 zero bytes', 'bad-signature', () => jwsWithSegment(2, base64urlEncode(new Uint8Array(64))).then(submitJws)),
+  hostile('protected header repeats alg (none first, EdDSA last)', 'invalid-instruction', () => jwsWithSegment(0, segment(`{"alg":"none","alg":"EdDSA","kid":"${alpha.keyid}"}`)).then(submitJws)),
+  hostile('protected header repeats kid', 'invalid-instruction', () => jwsWithSegment(0, segment(`{"alg":"EdDSA","kid":"${charlie.keyid}","kid":"${alpha.keyid}"}`)).then(submitJws)),
   hostile('header segment not JSON', 'invalid-instruction', () => jwsWithSegment(0, segment('not json')).then(submitJws)),
   hostile('header segment of impossible base64url length', 'invalid-instruction', () => jwsWithSegment(0, impossibleLength(segment(honestHeader))).then(submitJws)),
   hostile('header segment with non-zero trailing bits', 'invalid-instruction', () => {
@@ -128,14 +126,10 @@ const jwsCases: HostileCase[] = [
     const last = honest.at(-1)!;
     return jwsWithSegment(0, honest.slice(0, -1) + String.fromCharCode(last.charCodeAt(0) + 1)).then(submitJws);
   }),
-  // KNOWN BUG (it.fails): 500 internal on a JSON-null protected header (workers/payments/instruction-jws.ts).
-  hostile('header segment JSON null', 'bad-signature', () => jwsWithSegment(0, segment('null')).then(submitJws),
-    'workers/payments/instruction-jws.ts: partnerKeyForJws reads header.alg outside its try, so a protected header that is JSON null throws a TypeError and is answered 500 internal'),
+  hostile('header segment JSON null', 'bad-signature', () => jwsWithSegment(0, segment('null')).then(submitJws)),
   hostile('header segment JSON array', 'bad-signature', () => jwsWithSegment(0, segment('[]')).then(submitJws)),
   hostile('header segment JSON string', 'bad-signature', () => jwsWithSegment(0, segment('"EdDSA"')).then(submitJws)),
-  // KNOWN BUG (it.fails): a malformed payload segment is answered bad-signature (workers/payments/instruction-jws.ts).
-  hostile('payload segment of impossible base64url length, validly signed', 'invalid-instruction', () => jwsWithSegment(1, impossibleLength(segment(honestPayload()))).then(submitJws),
-    'workers/payments/instruction-jws.ts maps every jose error to bad-signature, so a validly signed JWS whose payload segment is not base64url (a malformed JWS, not a bad signature) is answered bad-signature'),
+  hostile('payload segment of impossible base64url length, validly signed', 'invalid-instruction', () => jwsWithSegment(1, impossibleLength(segment(honestPayload()))).then(submitJws)),
   hostile('header segment with base64 padding', 'invalid-instruction', () => jwsWithSegment(0, `${segment(honestHeader)}==`).then(submitJws)),
   hostile('payload segment in standard base64 (+ and /)', 'invalid-instruction', () => jwsWithSegment(1, `${segment(honestPayload())}+/`).then(submitJws)),
   hostile('two segments', 'invalid-instruction', async () => submitJws((await signInstruction(alpha, honestPayload())).split('.').slice(0, 2).join('.'))),
@@ -188,17 +182,17 @@ const malformedJsonCases: HostileCase[] = [
   hostile('payload an empty object', 'invalid-instruction', () => submitText('{}')),
   hostile('payload nested 10,000 arrays deep', 'invalid-instruction', () => submitText(`${'['.repeat(10_000)}${']'.repeat(10_000)}`)),
   hostile('payload with 2,000 unknown keys', 'invalid-instruction', () => submitText(JSON.stringify({ ...honestPayload(), ...Object.fromEntries(Array.from({ length: 2_000 }, (_, index) => [`k${index}`, 0])) }))),
-  // KNOWN BUG (it.fails): duplicate JSON members are accepted, last one wins (workers/payments/instruction-jws.ts).
+  hostile('duplicate member in debtor (name twice)', 'invalid-instruction', () => submitText(JSON.stringify(honestPayload()).replace('"name":"Ordering Customer GmbH"', '"name":"Sanctioned Person","name":"Ordering Customer GmbH"'))),
+  hostile('duplicate member spelled with an escape (uetr and \\u0075etr)', 'invalid-instruction', () => submitText(JSON.stringify(honestPayload()).replace(/^\{/, `{"\\u0075etr":"${crypto.randomUUID()}",`))),
   hostile('duplicate member amount.value (small first, large last)', 'invalid-instruction', () => {
     const text = JSON.stringify(honestPayload()).replace('"value":"125.40"', '"value":"1.00","value":"125.40"');
     expect(text).toContain('"value":"1.00","value":"125.40"');
     return submitText(text);
-  }, 'workers/payments/instruction-jws.ts parses the payload with JSON.parse, which keeps the last of duplicate member names, so an ambiguous signed instruction (two amount.value members) is accepted; the non-repudiation evidence then reads differently in a first-wins parser'),
-  // KNOWN BUG (it.fails): same root cause as the case above.
+  }),
   hostile('duplicate member uetr', 'invalid-instruction', () => {
     const payload = honestPayload();
     return submitText(JSON.stringify(payload).replace(/^\{/, `{"uetr":"${crypto.randomUUID()}",`));
-  }, 'workers/payments/instruction-jws.ts: JSON.parse keeps the last duplicate member, so a signed instruction with two uetr members is accepted'),
+  }),
 ];
 
 const uetrCases: HostileCase[] = [
