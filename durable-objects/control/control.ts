@@ -77,7 +77,8 @@ export class Control extends DurableObject<Env> {
   async setCorridorState(corridor: string, state: unknown, note: { actor: string; reason: string }): Promise<Result<CorridorStateChange, CorridorStateChangeRejection>> {
     const parsed = corridorStateSchema.safeParse(state);
     if (!parsed.success) return err({ kind: 'invalid-state', detail: `state must be one of open, paused, draining` });
-    if (note.actor.length === 0 || note.actor.length > stateChangeActorCharsMax || note.reason.length > stateChangeReasonCharsMax) {
+    const { actor, reason } = (note ?? {}) as { actor?: unknown; reason?: unknown };
+    if (typeof actor !== 'string' || typeof reason !== 'string' || actor.length === 0 || actor.length > stateChangeActorCharsMax || reason.length > stateChangeReasonCharsMax) {
       return err({ kind: 'invalid-note', detail: `actor must be 1..${stateChangeActorCharsMax} characters and reason at most ${stateChangeReasonCharsMax}` });
     }
     const row = this.sql.exec<{ state: CorridorState }>(`SELECT state FROM corridors WHERE id = ?`, corridor).toArray()[0];
@@ -87,10 +88,10 @@ export class Control extends DurableObject<Env> {
       this.sql.exec(`UPDATE corridors SET state = ?, state_changed_at_ms = ? WHERE id = ?`, parsed.data, changedAtMs, corridor);
       this.sql.exec(
         `INSERT INTO corridor_state_changes (corridor, from_state, to_state, actor, reason, changed_at_ms) VALUES (?, ?, ?, ?, ?, ?)`,
-        corridor, row.state, parsed.data, note.actor, note.reason, changedAtMs,
+        corridor, row.state, parsed.data, actor, reason, changedAtMs,
       );
     });
-    return ok({ corridor, from: row.state, to: parsed.data, actor: note.actor, reason: note.reason, changed_at: new Date(changedAtMs).toISOString() });
+    return ok({ corridor, from: row.state, to: parsed.data, actor, reason, changed_at: new Date(changedAtMs).toISOString() });
   }
 
   /** The state-change history of one corridor, oldest first. */

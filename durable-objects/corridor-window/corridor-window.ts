@@ -47,6 +47,8 @@ export class CorridorWindow extends DurableObject<Env> {
   private readonly sql: SqlStorage;
   private readonly intake: IntakeStore;
   private readonly netting: NettingStore;
+  /** The stored snapshot's JSON, so the hot path writes it only when routing's view changed. */
+  private corridorJson: string | undefined;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -250,11 +252,14 @@ export class CorridorWindow extends DurableObject<Env> {
   }
 
   private rememberCorridor(corridor: WindowCorridor): void {
-    this.sql.exec(`INSERT INTO meta (key, value) VALUES ('corridor', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value`, JSON.stringify(corridor));
+    const json = JSON.stringify(corridor);
+    if (json === this.corridorJson) return;
+    this.sql.exec(`INSERT INTO meta (key, value) VALUES ('corridor', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value`, json);
+    this.corridorJson = json;
   }
 
   private corridor(): WindowCorridor | undefined {
-    const row = this.sql.exec<{ value: string }>(`SELECT value FROM meta WHERE key = 'corridor'`).toArray()[0];
-    return row === undefined ? undefined : (JSON.parse(row.value) as WindowCorridor);
+    this.corridorJson ??= this.sql.exec<{ value: string }>(`SELECT value FROM meta WHERE key = 'corridor'`).toArray()[0]?.value;
+    return this.corridorJson === undefined ? undefined : (JSON.parse(this.corridorJson) as WindowCorridor);
   }
 }
