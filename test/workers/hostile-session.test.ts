@@ -144,12 +144,11 @@ const sealedCases: HostileCase[] = [
     const header = JSON.parse(new TextDecoder().decode(base64urlDecode(parts[0]!))) as Record<string, unknown>;
     parts[0] = segment({ ...header, cty: 'JWS' });
   })),
-  // KNOWN BUG (it.fails): the sealed header is parsed with JSON.parse, so a repeated kid is accepted (workers/sessions/sealed-body.ts).
   hostile('sealed header repeats kid (garbage first, the real ticket last), encrypted over that exact header', 'invalid-instruction', async () => {
     const session = await openSession(alpha);
     const headerText = `{"alg":"dir","enc":"A256GCM","kid":"mst1.x.AAAA","kid":${JSON.stringify(session.sessionId)}}`;
     return postSealed(await encryptOverHeaderText(headerText, session.payloadKey, await signInstruction(alpha, eurPayment())));
-  }, { bug: 'workers/sessions/sealed-body.ts sealedHeader() parses the JWE protected header with JSON.parse (last duplicate wins) instead of core/strict-json.ts, so a sealed body whose header names two kids is opened under the last one and accepted' }),
+  }),
   hostile('alg RSA-OAEP-256', 'invalid-instruction', () => sealedWith((parts) => {
     const header = JSON.parse(new TextDecoder().decode(base64urlDecode(parts[0]!))) as Record<string, unknown>;
     parts[0] = segment({ ...header, alg: 'RSA-OAEP-256' });
