@@ -13,6 +13,7 @@ import type { NetPosition, SettlementLeg } from '../core/settlement-batch.ts';
 import { buildInstruction } from './sdk/instruction-builder.ts';
 import { PartnerClient } from './sdk/partner-client.ts';
 import { gatewayUrl, regionalBackends } from './dev/launcher.ts';
+import { auditBackends } from './audit.ts';
 
 /** MERIDIAN_DEMO_PAYMENTS_PER_FLOW shrinks the demo (the end-to-end test uses a few). */
 const paymentsPerFlow = Number(process.env.MERIDIAN_DEMO_PAYMENTS_PER_FLOW ?? '60');
@@ -207,6 +208,24 @@ function printSummary(submitted: Submitted[], settled: Map<string, SettledStatus
   for (const [key, net] of [...totals].sort(([left], [right]) => (left < right ? -1 : 1))) console.log(`  ${key.padEnd(16)} ${net.toString().padStart(16)}`);
 }
 
+/** Audits the transparency logs as an auditor would, offline, with nothing but each backend's public API. */
+async function auditLogs(): Promise<{ ok: boolean; lines: string[] }> {
+  const reachable: string[] = [];
+  for (const backend of regionalBackends) {
+    const url = `http://127.0.0.1:${backend.port}`;
+    const health = await fetch(`${url}/healthz`, { signal: AbortSignal.timeout(2_000) }).catch(() => undefined);
+    if (health?.ok === true) reachable.push(url);
+  }
+  const report = await auditBackends(reachable);
+  const lines = report.logs.map((log) => `  log ${log.origin}: ${log.checks.filter((check) => check.ok).length}/${log.checks.length} checks ${log.ok ? 'pass' : 'FAIL'}`);
+  for (const backend of report.backends) {
+    const failed = backend.checks.filter((check) => !check.ok);
+    lines.push(`  backend ${backend.url}: tree size ${backend.checkpoint?.treeSize ?? '?'}, ${backend.checks.length - failed.length}/${backend.checks.length} checks ${backend.ok ? 'pass' : 'FAIL'}`);
+    for (const check of failed) lines.push(`    FAILED: ${JSON.stringify(check)}`);
+  }
+  return { ok: report.ok, lines };
+}
+
 export async function runDemo(): Promise<number> {
   const health = await fetch(`${gatewayUrl}/healthz`).catch(() => undefined);
   if (health?.ok !== true) {
@@ -224,6 +243,10 @@ export async function runDemo(): Promise<number> {
   console.log(`\n  acceptance receipts verified: ${acceptanceVerified}/${submitted.length}`);
   console.log(`  settlement receipts verified: ${batches.length - failures.filter((failure) => failure.includes('receipt')).length}/${batches.length} batches, positions recomputed from legs`);
   for (const failure of failures) console.error(`  FAILED: ${failure}`);
+  const audit = await auditLogs();
+  console.log('\n  transparency logs (checkpoint signatures, leaf DSSE signatures, inclusion and consistency proofs)');
+  for (const line of audit.lines) console.log(line);
+  if (!audit.ok) failures.push('transparency-log audit failed');
   const unsettled = submitted.length - settled.size;
   const ok = refused.length === 0 && unsettled === 0 && failures.length === 0 && acceptanceVerified === submitted.length;
   console.log(ok ? `demo: all ${submitted.length} payments settled and verified` : `demo: FAILED — ${refused.length} refused, ${unsettled} not settled, ${failures.length} verification failures`);
