@@ -151,6 +151,15 @@ describe.each(testDatabaseKinds())('transparency log API on %s', (kind) => {
     expect(await response.json()).toMatchObject({ type: `urn:meridian:problem:${slug}`, status });
   });
 
+  it('refuses to sign a checkpoint of a log that shrank below one it already signed (runs last: it truncates the log)', async () => {
+    const before = await fetchCheckpoint(testbed.app);
+    await testbed.database.sql`delete from log_leaves where jurisdiction = ${testbed.jurisdiction} and leaf_index = ${before.treeSize - 1}`;
+    const response = await testbed.app.request('/v1/log/checkpoint');
+    expect(response.status).toBe(500);
+    expect(response.headers.get('content-type')).toBe('application/problem+json');
+    expect(JSON.stringify(testbed.logged.filter((entry) => entry.level === 'error'))).toContain(`already signed a checkpoint of ${before.treeSize}; refusing to sign a shrunken log`);
+  });
+
   it('answers other methods with 405 and an Allow header', async () => {
     for (const path of ['/v1/log/checkpoint', '/v1/log/leaves/0', '/v1/log/inclusion?index=0&size=1', '/v1/log/consistency?from=1&to=1']) {
       const response = await testbed.app.request(path, { method: 'POST' });
