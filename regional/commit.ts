@@ -10,15 +10,18 @@
  * transaction open for one Sign call, tens of milliseconds.)
  *
  * Failures: 40001/40P01 (and a concurrent writer's 23505) → rerun with capped, jittered
- * exponential backoff. 40003 or a dropped connection → the COMMIT may have happened, so read back
- * by digest first and return what is stored; rerunning is safe anyway, since the rerun starts with
- * the digest check. Out of retries → 503, and the edge's outbox delivers again later.
+ * exponential backoff. 40003, 08007 or a lost connection (including a terminated backend, 57P01)
+ * → the COMMIT may have happened, so read back by digest first and return what is stored;
+ * rerunning is safe anyway, since the rerun starts with the digest check. Out of retries → 503,
+ * and the edge's outbox delivers again later. A transaction whose connection was lost is
+ * abandoned for good (db/serializable-transaction.ts): its body never writes again.
  */
 import { sha256Hex } from '../core/digest.ts';
 import { ProblemError } from '../core/problem.ts';
 import type { SettlementBatch, SettlementReceiptClaims, SettlementResponse } from '../core/settlement-batch.ts';
 import { backoffDelayMs, sleep, type BackoffPolicy } from './db/backoff.ts';
 import type { RegionalOrm, RegionalQueryable } from './db/client.ts';
+import { runSerializableTransaction } from './db/serializable-transaction.ts';
 import { classifyTransactionFailure, isConnectionError } from './db/transaction-errors.ts';
 import { assertStoredSettlementMatches } from './ledger/assert-stored.ts';
 import { assertJournalBalanced, journalEntriesForLegs, type JournalEntry } from './ledger/journal.ts';
@@ -73,17 +76,20 @@ export async function commitSettlement(
   assertJournalBalanced(journal, batch.positions, batch.batch_id);
   const input: CommitInput = { batch, canonical, digest, region, signer, journal, now: options.now ?? (() => new Date()) };
   const policy = options.backoff ?? commitBackoffPolicy;
+  // Every receipt this call signed, across attempts: a stored receipt among them means this call
+  // committed the batch (an earlier attempt whose COMMIT looked failed), not a concurrent delivery.
+  const signedReceipts = new Set<string>();
   for (let attempt = 0; ; attempt++) {
-    const signed: { receipt?: string } = {};
     try {
-      // Isolation is set explicitly (drizzle issues SET TRANSACTION ISOLATION LEVEL SERIALIZABLE
-      // first thing): PostgreSQL defaults to READ COMMITTED, under which the log append could fork.
-      return await db.transaction((tx) => commitAttempt(tx, input, signed), { isolationLevel: 'serializable' });
+      // SERIALIZABLE, and guarded against postgres.js writing on a lost connection (see
+      // db/serializable-transaction.ts).
+      const outcome = await runSerializableTransaction(db, (tx) => commitAttempt(tx, input, signedReceipts));
+      return outcome.kind === 'replayed' && signedReceipts.has(outcome.response.receipt) ? { ...outcome, kind: 'committed' } : outcome;
     } catch (error) {
       const failure = classifyTransactionFailure(error);
       if (failure.kind === 'fatal') throw error;
       if (failure.kind === 'outcome-unknown') {
-        const readBack = await readBackAfterUnknownOutcome(db, input, signed.receipt);
+        const readBack = await readBackAfterUnknownOutcome(db, input, signedReceipts);
         if (readBack !== undefined) return readBack;
       }
       if (attempt >= policy.retriesMax) {
@@ -96,7 +102,7 @@ export async function commitSettlement(
   }
 }
 
-async function commitAttempt(tx: RegionalQueryable, input: CommitInput, signed: { receipt?: string }): Promise<CommitOutcome> {
+async function commitAttempt(tx: RegionalQueryable, input: CommitInput, signedReceipts: Set<string>): Promise<CommitOutcome> {
   const { batch, digest } = input;
   const existing = await findSettlementByDigest(tx, digest);
   if (existing !== undefined) return { kind: 'replayed', response: await checkedResponse(tx, existing, input) };
@@ -118,7 +124,7 @@ async function commitAttempt(tx: RegionalQueryable, input: CommitInput, signed: 
     committed_at: committedAt.toISOString(),
   };
   const receipt = await signSettlementReceipt(input.signer, claims);
-  signed.receipt = receipt;
+  signedReceipts.add(receipt);
   await insertSettlement(tx, { batch, canonical: input.canonical, digest, region: input.region, logIndex, receipt, committedAt, journal: input.journal });
   // The leaf is the batch's DSSE-signed in-toto statement: a second Sign call inside the transaction.
   const logLeaf = await settlementLogLeaf(
@@ -130,18 +136,19 @@ async function commitAttempt(tx: RegionalQueryable, input: CommitInput, signed: 
 }
 
 /**
- * After 40003 or a lost connection: if the digest is stored, the batch is settled — by this
- * attempt when the stored receipt is the one it signed (Ed25519 signatures are deterministic),
- * else by a concurrent delivery. A read-back that cannot reach the database either returns
- * undefined and the loop backs off and tries again.
+ * After 40003 or a lost connection: if the digest is stored, the batch is settled — by this call
+ * when the stored receipt is one it signed (receipts name the region and the commit time, so two
+ * deliveries sign different bytes even with deterministic Ed25519), else by a concurrent delivery.
+ * A read-back that cannot reach the database either returns undefined and the loop backs off and
+ * runs the transaction again, which starts with the same digest check.
  */
-async function readBackAfterUnknownOutcome(db: RegionalOrm, input: CommitInput, attemptReceipt: string | undefined): Promise<CommitOutcome | undefined> {
+async function readBackAfterUnknownOutcome(db: RegionalOrm, input: CommitInput, signedReceipts: ReadonlySet<string>): Promise<CommitOutcome | undefined> {
   let stored: StoredSettlement | undefined;
   try {
     stored = await findSettlementByDigest(db, input.digest);
     if (stored === undefined) return undefined;
     const response = await checkedResponse(db, stored, input);
-    return { kind: stored.receipt === attemptReceipt ? 'committed' : 'replayed', response };
+    return { kind: signedReceipts.has(stored.receipt) ? 'committed' : 'replayed', response };
   } catch (error) {
     if (isConnectionError(error)) return undefined;
     throw error;

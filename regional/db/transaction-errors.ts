@@ -23,11 +23,23 @@ const retryableSqlStates: ReadonlySet<string> = new Set([
 ]);
 
 const outcomeUnknownSqlStates: ReadonlySet<string> = new Set([
-  '40003', // statement_completion_unknown
+  '40003', // statement_completion_unknown (CockroachDB's ambiguous commit)
+  '08007', // transaction_resolution_unknown
 ]);
 
-/** postgres.js and Node socket errors after which the server-side outcome is unknown. */
+/**
+ * The connection is gone: postgres.js and Node socket errors, and the SQLSTATEs the server sends
+ * just before it closes the session. If that happened during COMMIT the outcome is unknown.
+ */
 const connectionErrorCodes: ReadonlySet<string> = new Set([
+  '57P01', // admin_shutdown: pg_terminate_backend, a fast shutdown, a failover
+  '57P02', // crash_shutdown
+  '57P03', // cannot_connect_now
+  '25P03', // idle_in_transaction_session_timeout (FATAL)
+  '25P04', // transaction_timeout (FATAL; PostgreSQL 17+)
+  '08000', // connection_exception
+  '08003', // connection_does_not_exist
+  '08006', // connection_failure
   'CONNECTION_CLOSED',
   'CONNECTION_ENDED',
   'CONNECTION_DESTROYED',
