@@ -113,3 +113,19 @@ export function mlDsaPublicKey(key: MlDsa65PartnerKey): Uint8Array {
   }
   return bytes;
 }
+
+const verifyKeys = new WeakMap<Ed25519PartnerKey, Promise<CryptoKey>>();
+
+/**
+ * The WebCrypto verify key of a registered Ed25519 partner key, imported once per isolate: the
+ * registry objects live as long as the PARTNERS binding does, so the import (a third of the cost
+ * of verifying a request, bench/admission.bench.ts) is not paid on every request.
+ */
+export function ed25519VerifyKey(key: Ed25519PartnerKey): Promise<CryptoKey> {
+  let imported = verifyKeys.get(key);
+  if (imported === undefined) {
+    imported = crypto.subtle.importKey('jwk', key.public_jwk, { name: 'Ed25519' }, false, ['verify']);
+    verifyKeys.set(key, imported);
+  }
+  return imported;
+}

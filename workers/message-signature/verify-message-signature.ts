@@ -18,7 +18,7 @@ import { parseMessageSignatures, signatureBase, type MessageSignature } from '..
 import { verifyMlDsa65 } from '../../core/ml-dsa.ts';
 import { ProblemError } from '../../core/problem.ts';
 import type { Env } from '../env.ts';
-import { isHybridPartner, keyValidAt, mlDsaPublicKey, partnerKey, partnerRegistry, type Ed25519PartnerKey, type PartnerProfile } from '../config/partners.ts';
+import { ed25519VerifyKey, isHybridPartner, keyValidAt, mlDsaPublicKey, partnerKey, partnerRegistry, type Ed25519PartnerKey, type PartnerProfile } from '../config/partners.ts';
 import { verifyContentDigest } from './content-digest.ts';
 
 export const signatureLabel = 'sig1';
@@ -148,6 +148,6 @@ function checkParams(signature: MessageSignature, nowMs: number): void {
 
 async function verifyEd25519(key: Ed25519PartnerKey, signature: Uint8Array, base: string): Promise<boolean> {
   if (signature.length !== 64) return false;
-  const publicKey = await crypto.subtle.importKey('jwk', key.public_jwk, { name: 'Ed25519' }, false, ['verify']);
+  const publicKey = await ed25519VerifyKey(key);
   return crypto.subtle.verify({ name: 'Ed25519' }, publicKey, signature, new TextEncoder().encode(base));
 }

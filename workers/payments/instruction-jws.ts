@@ -7,13 +7,13 @@
  * A hybrid partner must send both signatures and both must verify: accepting the EdDSA one alone
  * would let an attacker who can forge Ed25519 (the quantum threat) strip the ML-DSA-65 signature.
  */
-import { compactVerify, errors, flattenedVerify, importJWK } from 'jose';
+import { compactVerify, errors, flattenedVerify } from 'jose';
 import { base64urlDecode } from '../../core/digest.ts';
 import { jwsSigningInput, parseGeneralJws, type ParsedJwsSignature } from '../../core/hybrid-jws.ts';
 import { verifyMlDsa65 } from '../../core/ml-dsa.ts';
 import { parseStrictJson } from '../../core/strict-json.ts';
 import { ProblemError } from '../../core/problem.ts';
-import { isHybridPartner, keyValidAt, mlDsaPublicKey, partnerKey, type Ed25519PartnerKey, type PartnerProfile } from '../config/partners.ts';
+import { ed25519VerifyKey, isHybridPartner, keyValidAt, mlDsaPublicKey, partnerKey, type Ed25519PartnerKey, type PartnerProfile } from '../config/partners.ts';
 
 export const jwsBytesMax = 32 * 1024;
 // The signature segment may be empty here: an Unsecured JWS ("alg": "none") is a well-formed JWS whose signature fails.
@@ -67,7 +67,7 @@ async function verifyCompact(jws: string, partner: PartnerProfile, nowMs: number
   }
   const key = ed25519KeyFor(partner, header.kid, nowMs);
   try {
-    const { payload } = await compactVerify(jws, await importEd25519(key), { algorithms: ['EdDSA'] });
+    const { payload } = await compactVerify(jws, await ed25519VerifyKey(key), { algorithms: ['EdDSA'] });
     return payload;
   } catch (cause) {
     if (cause instanceof errors.JOSEError) throw new ProblemError('bad-signature', `instruction JWS: ${cause.message}`);
@@ -99,7 +99,7 @@ async function verifyGeneralJson(text: string, partner: PartnerProfile, nowMs: n
 async function verifyEdDsaEntry(payload: string, signature: ParsedJwsSignature, partner: PartnerProfile, nowMs: number): Promise<void> {
   const key = ed25519KeyFor(partner, signature.kid, nowMs);
   try {
-    await flattenedVerify({ protected: signature.protected, payload, signature: signature.signature }, await importEd25519(key), { algorithms: ['EdDSA'] });
+    await flattenedVerify({ protected: signature.protected, payload, signature: signature.signature }, await ed25519VerifyKey(key), { algorithms: ['EdDSA'] });
   } catch (cause) {
     if (cause instanceof errors.JOSEError) throw new ProblemError('bad-signature', `instruction JWS (EdDSA): ${cause.message}`);
     throw cause;
@@ -132,8 +132,4 @@ function ed25519KeyFor(partner: PartnerProfile, kid: unknown, nowMs: number): Ed
   if (key === undefined) throw new ProblemError('bad-signature', `instruction JWS kid must be an Ed25519 key of partner ${partner.partner_id}`);
   if (!keyValidAt(key, nowMs)) throw new ProblemError('bad-signature', `key ${key.keyid} is outside its validity period`);
   return key;
-}
-
-function importEd25519(key: Ed25519PartnerKey) {
-  return importJWK({ ...key.public_jwk, alg: 'EdDSA' }, 'EdDSA');
 }
