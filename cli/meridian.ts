@@ -3,12 +3,14 @@
  *
  *   meridian start                         run the whole system locally (npm start)
  *   meridian demo                          submit demo payments to a running system and verify them (npm run demo)
+ *   meridian audit <backend url>…         verify backends' transparency logs like an auditor (cli/audit.ts)
  *   meridian pay <partner> <amount> <CCY> <target CCY> <creditor BIC> [creditor country]
  *                                          sign and submit one payment as a dev partner
  *   meridian status <partner> <uetr>       a payment's status, as its owner sees it
  *   meridian keygen | session | discover   partner key generation and PQ sessions (cli/partner-commands.ts)
  */
 import { loadDevPartners } from '../dev/fixtures.ts';
+import { main as auditMain } from './audit.ts';
 import { runDemo } from './demo.ts';
 import { gatewayUrl, startMeridian } from './dev/launcher.ts';
 import { buildInstruction } from './sdk/instruction-builder.ts';
@@ -17,6 +19,7 @@ import { nodePartnerClient, partnerCommandsUsage, runPartnerCommand } from './pa
 const usage = `usage:
   meridian start
   meridian demo
+  meridian audit [--since <file>] [--save <file>] <backend url>…   verify transparency logs offline
   meridian pay <partner_id> <amount> <currency> <target_currency> <creditor_bic> [creditor_country]
   meridian status <partner_id> <uetr>
 ${partnerCommandsUsage}
@@ -39,6 +42,8 @@ async function main(args: string[]): Promise<number> {
       return new Promise(() => {}); // runs until Ctrl-C
     case 'demo':
       return runDemo();
+    case 'audit':
+      return auditMain(args.slice(1));
     case 'pay': {
       const [, partnerId, amount, currency, target, creditorBic, creditorCountry] = args;
       if (amount === undefined || currency === undefined || target === undefined || creditorBic === undefined) throw new UsageError('pay needs <partner_id> <amount> <currency> <target_currency> <creditor_bic>');
