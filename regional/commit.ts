@@ -87,7 +87,7 @@ export async function commitSettlement(
       return outcome.kind === 'replayed' && signedReceipts.has(outcome.response.receipt) ? { ...outcome, kind: 'committed' } : outcome;
     } catch (error) {
       const failure = classifyTransactionFailure(error);
-      if (failure.kind === 'fatal') throw error;
+      if (failure.kind === 'fatal') throw signerUnavailable(error, batch.batch_id) ?? error;
       if (failure.kind === 'outcome-unknown') {
         const readBack = await readBackAfterUnknownOutcome(db, input, signedReceipts);
         if (readBack !== undefined) return readBack;
@@ -153,6 +153,16 @@ async function readBackAfterUnknownOutcome(db: RegionalOrm, input: CommitInput, 
     if (isConnectionError(error)) return undefined;
     throw error;
   }
+}
+
+/**
+ * A remote signer (KMS) that failed after its own retries is an outage, not a bug: 503, so the
+ * edge delivers again later. The transaction rolled back; nothing was stored.
+ */
+function signerUnavailable(error: unknown, batchId: string): ProblemError | undefined {
+  const { kind, awsError } = error as { kind?: unknown; awsError?: unknown };
+  if (kind !== 'kms-signer' || awsError === undefined) return undefined;
+  return new ProblemError('unavailable', `settlement ${batchId} not committed: the receipt signer is unavailable; retry later`, {}, { cause: error });
 }
 
 async function checkedResponse(db: RegionalQueryable, stored: StoredSettlement, input: CommitInput): Promise<SettlementResponse> {

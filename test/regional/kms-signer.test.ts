@@ -238,6 +238,28 @@ describe.each(testDatabaseKinds())('receipts signed through KMS on %s', (kind) =
   });
 });
 
+describe.each(testDatabaseKinds())('KMS outage during a commit on %s', (kind) => {
+  it('answers 503 when KMS keeps throttling, stores nothing, and the redelivery commits', async () => {
+    const database = await openTestDatabase(kind, 'kms_outage');
+    const { keyId } = kms.createKey('ECC_NIST_P256');
+    const signer = await kmsSigner(keyId, { attemptsMax: 1 });
+    const testbed = await startTestbed(database, { signer, jurisdiction: freshJurisdiction() });
+    try {
+      const sealed = sampleBatch({ jurisdiction: testbed.jurisdiction });
+      kms.throttle(1, 'Sign');
+      const refused = await testbed.deliver(sealed);
+      expect(refused.status).toBe(503);
+      expect(await refused.json()).toMatchObject({ type: 'urn:meridian:problem:unavailable' });
+      expect(testbed.logged.some((line) => line.level === 'error' && /receipt signer is unavailable/.test(line.message))).toBe(true);
+      expect((await testbed.database.sql`select count(*)::int as batches from settlement_batches where digest = ${sealed.digest}`)[0]!.batches).toBe(0);
+      expect((await testbed.deliver(sealed)).status).toBe(201);
+    } finally {
+      await testbed.close();
+      await database.drop();
+    }
+  });
+});
+
 describe('SIGNER configuration', () => {
   const base = { REGION: 'eu-1', JURISDICTION: 'eu', PORT: '8701', DATABASE_URL: 'postgres://h/db', EDGE_JWKS_URL: 'http://127.0.0.1:8787/jwks' };
 
