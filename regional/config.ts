@@ -3,6 +3,7 @@
  * missing or malformed stops the process with one readable message naming every problem.
  */
 import type { SignerConfig } from './signer/create-signer.ts';
+import { localSignerAlgorithms, type LocalSignerAlgorithm } from './signer/local-signer.ts';
 
 const regionPattern = /^[a-z0-9][a-z0-9-]{0,63}$/;
 const jurisdictionPattern = /^[a-z]{2,16}$/;
@@ -26,6 +27,11 @@ export interface RegionalProcessConfig {
   signerKeyFile: string;
   /** SIGNER=local (default): the key file above; SIGNER=kms: an AWS KMS key. */
   signer: SignerConfig;
+  /**
+   * The Ed25519 key that signs log checkpoints (C2SP signed notes are Ed25519), when the receipt
+   * signer is not one: NOTE_KMS_KEY_ID or NOTE_SIGNER_KEY_FILE. Undefined: the receipt signer.
+   */
+  noteSigner: SignerConfig | undefined;
 }
 
 export class RegionalConfigError extends Error {
@@ -68,7 +74,9 @@ export function regionalConfigFromEnv(env: Record<string, string | undefined>): 
     }
   }
 
-  const signer = signerConfigFromEnv(value, required, problems, value('SIGNER_KEY_FILE') ?? `.data/keys/${region}.json`);
+  const signerKeyFile = value('SIGNER_KEY_FILE') ?? `.data/keys/${region}.json`;
+  const signer = signerConfigFromEnv(value, required, problems, signerKeyFile);
+  const noteSigner = noteSignerConfigFromEnv(value, problems, signer, signerKeyFile);
 
   if (problems.length > 0) throw new RegionalConfigError(`regional: invalid configuration:\n  - ${problems.join('\n  - ')}`);
   return {
@@ -80,13 +88,15 @@ export function regionalConfigFromEnv(env: Record<string, string | undefined>): 
     databaseConnectionsMax,
     edgeJwksUrl: edgeJwksUrl!,
     gatewayId: value('GATEWAY_ID') ?? defaultGatewayId,
-    signerKeyFile: value('SIGNER_KEY_FILE') ?? `.data/keys/${region}.json`,
+    signerKeyFile,
     signer,
+    noteSigner,
   };
 }
 
 /**
- * SIGNER=local|kms. For kms: KMS_KEY_ID (key id, ARN or alias/…), AWS_REGION, optionally
+ * SIGNER=local|kms. For local: SIGNER_ALG=EdDSA|ML-DSA-65 picks the algorithm of a new key file
+ * (an existing file keeps its own). For kms: KMS_KEY_ID (key id, ARN or alias/…), AWS_REGION, optionally
  * KMS_ENDPOINT. Credentials are not configured here: the SDK's default provider chain finds them
  * (AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, AWS_PROFILE, web identity, the instance role).
  */
@@ -97,7 +107,12 @@ function signerConfigFromEnv(
   keyFile: string,
 ): SignerConfig {
   const kind = value('SIGNER') ?? 'local';
-  if (kind === 'local') return { kind: 'local', keyFile };
+  if (kind === 'local') {
+    const alg = value('SIGNER_ALG');
+    if (alg === undefined) return { kind: 'local', keyFile };
+    if (!(localSignerAlgorithms as readonly string[]).includes(alg)) problems.push(`SIGNER_ALG ${JSON.stringify(alg)} is not one of ${localSignerAlgorithms.join(', ')}`);
+    return { kind: 'local', keyFile, alg: alg as LocalSignerAlgorithm };
+  }
   if (kind !== 'kms') {
     problems.push(`SIGNER ${JSON.stringify(kind)} is not local or kms`);
     return { kind: 'local', keyFile };
@@ -109,4 +124,26 @@ function signerConfigFromEnv(
   const endpoint = value('KMS_ENDPOINT');
   if (endpoint !== undefined && !/^https?:\/\/[^\s/]+/.test(endpoint)) problems.push(`KMS_ENDPOINT ${JSON.stringify(endpoint)} is not an http(s) URL`);
   return { kind: 'kms', keyId, region, ...(endpoint === undefined ? {} : { endpoint }) };
+}
+
+/**
+ * NOTE_KMS_KEY_ID (an ECC_NIST_EDWARDS25519 key, same region and endpoint as SIGNER=kms) or
+ * NOTE_SIGNER_KEY_FILE (a local Ed25519 key file). A local ML-DSA-65 receipt key gets a local
+ * Ed25519 note key beside it by default; a KMS key of another type needs one of the two
+ * (regional/server.ts refuses to start otherwise).
+ */
+function noteSignerConfigFromEnv(value: (name: string) => string | undefined, problems: string[], signer: SignerConfig, signerKeyFile: string): SignerConfig | undefined {
+  const kmsKeyId = value('NOTE_KMS_KEY_ID');
+  const keyFile = value('NOTE_SIGNER_KEY_FILE');
+  if (kmsKeyId !== undefined && keyFile !== undefined) problems.push('set NOTE_KMS_KEY_ID or NOTE_SIGNER_KEY_FILE, not both');
+  if (kmsKeyId !== undefined) {
+    if (signer.kind !== 'kms') {
+      problems.push('NOTE_KMS_KEY_ID needs SIGNER=kms (it uses the same AWS_REGION and KMS_ENDPOINT)');
+      return undefined;
+    }
+    return { kind: 'kms', keyId: kmsKeyId, region: signer.region, ...(signer.endpoint === undefined ? {} : { endpoint: signer.endpoint }) };
+  }
+  if (keyFile !== undefined) return { kind: 'local', keyFile, alg: 'EdDSA' };
+  if (signer.kind === 'local' && signer.alg === 'ML-DSA-65') return { kind: 'local', keyFile: signerKeyFile.replace(/(\.json)?$/, '.note.json'), alg: 'EdDSA' };
+  return undefined;
 }

@@ -11,11 +11,14 @@
  *   GATEWAY_ID       expected `iss` of edge tokens (default meridian-local)
  *   SIGNER           local (default) or kms
  *   SIGNER_KEY_FILE  local signer key file (default .data/keys/<REGION>.json; created if absent)
+ *   SIGNER_ALG       local signer algorithm for a new key file: EdDSA (default) or ML-DSA-65
  *   KMS_KEY_ID       with SIGNER=kms: the KMS key (id, ARN, alias/… or alias ARN); an
  *                    ECC_NIST_EDWARDS25519, ECC_NIST_P256 or ML_DSA_65 SIGN_VERIFY key
  *   AWS_REGION       with SIGNER=kms: the key's region
  *   KMS_ENDPOINT     with SIGNER=kms: endpoint override (VPC endpoint; a local server in tests)
  *                    AWS credentials come from the SDK's default provider chain.
+ *   NOTE_KMS_KEY_ID / NOTE_SIGNER_KEY_FILE  the Ed25519 key (KMS, or a local file) that signs log
+ *                    checkpoints when the receipt key is not Ed25519 (C2SP notes are Ed25519)
  *
  *   REGION=eu-1 JURISDICTION=eu PORT=8701 DATABASE_URL=… EDGE_JWKS_URL=… node regional/server.ts
  */
@@ -45,6 +48,12 @@ export async function startRegionalServer(config: RegionalProcessConfig): Promis
   const logger = consoleLogger(config.region);
   const signer = await createSigner(config.signer);
   logger.info('signer ready', { kind: config.signer.kind, kid: signer.kid, alg: signer.alg, created_at: signer.createdAt.toISOString() });
+  const noteSigner = config.noteSigner === undefined ? undefined : await createSigner(config.noteSigner);
+  if ((noteSigner ?? signer).alg !== 'EdDSA') {
+    throw new RegionalConfigError(
+      `regional: log checkpoints are C2SP signed notes, signed with Ed25519, but the ${noteSigner === undefined ? 'receipt' : 'note'} signer's key is ${(noteSigner ?? signer).alg}: set NOTE_KMS_KEY_ID to an ECC_NIST_EDWARDS25519 KMS key, or NOTE_SIGNER_KEY_FILE`,
+    );
+  }
   const database = connectRegionalDatabase(config.databaseUrl, {
     applicationName: `meridian-regional-${config.region}`,
     ...(config.databaseConnectionsMax === undefined ? {} : { connectionsMax: config.databaseConnectionsMax }),
@@ -55,7 +64,7 @@ export async function startRegionalServer(config: RegionalProcessConfig): Promis
     cooldownDuration: jwksCooldownMs,
     cacheMaxAge: jwksCacheMaxAgeMs,
   });
-  const app = createRegionalApp({ region: config.region, jurisdiction: config.jurisdiction, gatewayId: config.gatewayId, database, signer, edgeKeys, logger });
+  const app = createRegionalApp({ region: config.region, jurisdiction: config.jurisdiction, gatewayId: config.gatewayId, database, signer, ...(noteSigner === undefined ? {} : { noteSigner }), edgeKeys, logger });
   const server = await new Promise<ReturnType<typeof serve>>((resolve, reject) => {
     const listening = serve({ fetch: app.fetch, port: config.port, hostname: config.host }, () => resolve(listening));
     listening.once('error', reject);

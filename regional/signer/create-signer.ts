@@ -4,15 +4,15 @@
  * else holds a `Signer`.
  */
 import { createKmsSigner, type KmsSignerOptions } from './kms-signer.ts';
-import { loadOrCreateLocalSigner } from './local-signer.ts';
+import { loadOrCreateLocalSigner, type LocalSignerAlgorithm } from './local-signer.ts';
 import type { Signer } from './signer.ts';
 
-export type SignerConfig = { kind: 'local'; keyFile: string } | ({ kind: 'kms' } & KmsSignerOptions);
+export type SignerConfig = { kind: 'local'; keyFile: string; alg?: LocalSignerAlgorithm } | ({ kind: 'kms' } & KmsSignerOptions);
 
 export async function createSigner(config: SignerConfig): Promise<Signer> {
   switch (config.kind) {
     case 'local':
-      return loadOrCreateLocalSigner({ keyFile: config.keyFile });
+      return loadOrCreateLocalSigner({ keyFile: config.keyFile, ...(config.alg === undefined ? {} : { alg: config.alg }) });
     case 'kms': {
       const { kind: _kind, ...options } = config;
       return createKmsSigner(options);

@@ -1,16 +1,22 @@
 /**
- * Software Ed25519 signer for local runs and tests, standing in for KMS. The private key lives in
- * a JSON file (a JWK plus `created_at`), created on first start and loaded on every restart, so a
- * backend keeps its kid — and receipts it signed stay verifiable under GET /v1/keys — across
- * restarts. Threat model: dev only; anyone who can read the file can sign receipts.
+ * Software signer for local runs and tests, standing in for KMS: Ed25519 (the default) or
+ * ML-DSA-65. The private key lives in a JSON file (a JWK plus `created_at`), created on first start
+ * and loaded on every restart, so a backend keeps its kid — and receipts it signed stay verifiable
+ * under GET /v1/keys — across restarts. Threat model: dev only; anyone who can read the file can
+ * sign receipts.
  *
- * File layout: {"kty":"OKP","crv":"Ed25519","alg":"EdDSA","kid":<RFC 7638 thumbprint>,
- *               "x":<base64url public key>,"d":<base64url 32-byte seed>,"created_at":<RFC 3339>}
+ * File layouts (kid = RFC 7638 thumbprint of the public JWK):
+ *   Ed25519    {"kty":"OKP","crv":"Ed25519","alg":"EdDSA","kid","x":<base64url public key>,
+ *               "d":<base64url 32-byte seed>,"created_at":<RFC 3339>}
+ *   ML-DSA-65  {"kty":"AKP","alg":"ML-DSA-65","kid","pub":<base64url 1,952-byte public key>,
+ *               "priv":<base64url 32-byte FIPS 204 seed ξ>,"created_at":<RFC 3339>}
+ *              (draft-ietf-cose-dilithium AKP keys; the seed is the private key, expanded on load)
  */
 import { randomBytes } from 'node:crypto';
 import { link, mkdir, readFile, unlink, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { ed25519 } from '@noble/curves/ed25519.js';
+import { ml_dsa65 } from '@noble/post-quantum/ml-dsa.js';
 import { calculateJwkThumbprint } from 'jose';
 import { z } from 'zod';
 import { base64urlDecode, base64urlEncode } from '../../core/digest.ts';
@@ -19,7 +25,7 @@ import type { Signer } from './signer.ts';
 const seedBytes = 32;
 const keyFileMode = 0o600;
 
-const keyFileSchema = z.strictObject({
+const ed25519KeyFileSchema = z.strictObject({
   kty: z.literal('OKP'),
   crv: z.literal('Ed25519'),
   alg: z.literal('EdDSA'),
@@ -29,25 +35,55 @@ const keyFileSchema = z.strictObject({
   created_at: z.iso.datetime({ offset: true }),
 });
 
+const mlDsa65KeyFileSchema = z.strictObject({
+  kty: z.literal('AKP'),
+  alg: z.literal('ML-DSA-65'),
+  kid: z.string().min(1),
+  pub: z.string(),
+  priv: z.string(),
+  created_at: z.iso.datetime({ offset: true }),
+});
+
+const keyFileSchema = z.discriminatedUnion('alg', [ed25519KeyFileSchema, mlDsa65KeyFileSchema]);
+
 type LocalKeyFile = z.infer<typeof keyFileSchema>;
+
+/** The algorithms the local signer can hold. */
+export type LocalSignerAlgorithm = LocalKeyFile['alg'];
+export const localSignerAlgorithms: readonly LocalSignerAlgorithm[] = ['EdDSA', 'ML-DSA-65'];
 
 export interface LocalSignerOptions {
   keyFile: string;
   /** Creation date for a new key (tests back-date keys to exercise rotation_overdue). */
   now?: () => Date;
+  /**
+   * The algorithm of a new key (default EdDSA). An existing key file keeps its own; asking for
+   * another is an error rather than a silent key change.
+   */
+  alg?: LocalSignerAlgorithm;
 }
 
 /** Loads the key file, or creates it (with today's creation date) if it does not exist yet. */
 export async function loadOrCreateLocalSigner(options: LocalSignerOptions): Promise<Signer> {
   const existing = await readKeyFile(options.keyFile);
-  if (existing !== undefined) return localSigner(existing, options.keyFile);
-  const created = await newKeyFile((options.now ?? (() => new Date()))());
+  if (existing !== undefined) {
+    if (options.alg !== undefined && existing.alg !== options.alg) {
+      throw new Error(`local signer: key file ${options.keyFile} holds an ${existing.alg} key, not ${options.alg}; move it aside to create a new key`);
+    }
+    return localSigner(existing, options.keyFile);
+  }
+  const created = await newKeyFile(options.alg ?? 'EdDSA', (options.now ?? (() => new Date()))());
   const winner = await writeKeyFileOnce(options.keyFile, created);
   return localSigner(winner, options.keyFile);
 }
 
-async function newKeyFile(createdAt: Date): Promise<LocalKeyFile> {
+async function newKeyFile(alg: LocalSignerAlgorithm, createdAt: Date): Promise<LocalKeyFile> {
   const seed = new Uint8Array(randomBytes(seedBytes));
+  if (alg === 'ML-DSA-65') {
+    const pub = base64urlEncode(ml_dsa65.keygen(seed).publicKey);
+    const kid = await calculateJwkThumbprint({ kty: 'AKP', alg, pub }, 'sha256');
+    return { kty: 'AKP', alg, kid, pub, priv: base64urlEncode(seed), created_at: createdAt.toISOString() };
+  }
   const x = base64urlEncode(ed25519.getPublicKey(seed));
   const kid = await calculateJwkThumbprint({ kty: 'OKP', crv: 'Ed25519', x }, 'sha256');
   return { kty: 'OKP', crv: 'Ed25519', alg: 'EdDSA', kid, x, d: base64urlEncode(seed), created_at: createdAt.toISOString() };
@@ -97,18 +133,18 @@ async function writeKeyFileOnce(keyFile: string, keyFileContents: LocalKeyFile):
 }
 
 function localSigner(keyFileContents: LocalKeyFile, keyFile: string): Signer {
-  const seed = base64urlDecode(keyFileContents.d);
+  const seed = base64urlDecode(keyFileContents.alg === 'EdDSA' ? keyFileContents.d : keyFileContents.priv);
+  if (seed.length !== seedBytes) throw new Error(`local signer: key file ${keyFile}: the private key is ${seed.length} bytes, not ${seedBytes}`);
+  const createdAt = new Date(keyFileContents.created_at);
+  if (keyFileContents.alg === 'ML-DSA-65') {
+    const { publicKey, secretKey } = ml_dsa65.keygen(seed);
+    if (base64urlEncode(publicKey) !== keyFileContents.pub) throw new Error(`local signer: key file ${keyFile}: pub does not match the private key`);
+    // Hedged signing (FIPS 204 default): fresh randomness per signature.
+    return { kid: keyFileContents.kid, alg: 'ML-DSA-65', publicKey, createdAt, sign: async (bytes) => ml_dsa65.sign(bytes, secretKey) };
+  }
   const publicKey = base64urlDecode(keyFileContents.x);
-  if (seed.length !== seedBytes) throw new Error(`local signer: key file ${keyFile}: d is ${seed.length} bytes, not ${seedBytes}`);
-  const derived = ed25519.getPublicKey(seed);
-  if (base64urlEncode(derived) !== keyFileContents.x) {
+  if (base64urlEncode(ed25519.getPublicKey(seed)) !== keyFileContents.x) {
     throw new Error(`local signer: key file ${keyFile}: x does not match the private key`);
   }
-  return {
-    kid: keyFileContents.kid,
-    alg: 'EdDSA',
-    publicKey,
-    createdAt: new Date(keyFileContents.created_at),
-    sign: async (bytes) => ed25519.sign(bytes, seed),
-  };
+  return { kid: keyFileContents.kid, alg: 'EdDSA', publicKey, createdAt, sign: async (bytes) => ed25519.sign(bytes, seed) };
 }

@@ -12,6 +12,7 @@ import { GetPublicKeyCommand, KMSClient } from '@aws-sdk/client-kms';
 import { compactVerify, decodeProtectedHeader, exportJWK, importJWK, type JWK } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { base64Decode, base64urlEncode, utf8 } from '../../core/digest.ts';
+import { openNote, parseNoteVerifier } from '../../core/signed-note.ts';
 import type { SettlementReceiptClaims, SettlementResponse } from '../../core/settlement-batch.ts';
 import { regionalConfigFromEnv } from '../../regional/config.ts';
 import { keysRoutes } from '../../regional/routes/keys.ts';
@@ -273,6 +274,18 @@ describe('SIGNER configuration', () => {
     });
   });
 
+  it('gives a local ML-DSA-65 key a local Ed25519 note key beside it, and takes an explicit note key', () => {
+    expect(regionalConfigFromEnv({ ...base, SIGNER_ALG: 'ML-DSA-65' })).toMatchObject({
+      signer: { kind: 'local', keyFile: '.data/keys/eu-1.json', alg: 'ML-DSA-65' },
+      noteSigner: { kind: 'local', keyFile: '.data/keys/eu-1.note.json', alg: 'EdDSA' },
+    });
+    expect(regionalConfigFromEnv(base).noteSigner).toBeUndefined();
+    const kmsEnv = { ...base, SIGNER: 'kms', KMS_KEY_ID: 'alias/receipts', AWS_REGION: 'eu-central-1', KMS_ENDPOINT: 'http://127.0.0.1:4566' };
+    expect(regionalConfigFromEnv({ ...kmsEnv, NOTE_KMS_KEY_ID: 'alias/notes' }).noteSigner).toEqual({ kind: 'kms', keyId: 'alias/notes', region: 'eu-central-1', endpoint: 'http://127.0.0.1:4566' });
+    expect(regionalConfigFromEnv({ ...kmsEnv, NOTE_SIGNER_KEY_FILE: '/keys/notes.json' }).noteSigner).toEqual({ kind: 'local', keyFile: '/keys/notes.json', alg: 'EdDSA' });
+    expect(() => regionalConfigFromEnv({ ...base, NOTE_KMS_KEY_ID: 'alias/notes', SIGNER_ALG: 'RS256' })).toThrow(/SIGNER_ALG "RS256" is not one of EdDSA, ML-DSA-65[\s\S]*NOTE_KMS_KEY_ID needs SIGNER=kms/);
+  });
+
   it('names every missing or malformed KMS setting at once', () => {
     expect(() => regionalConfigFromEnv({ ...base, SIGNER: 'kms' })).toThrow(/KMS_KEY_ID is not set[\s\S]*AWS_REGION is not set/);
     expect(() => regionalConfigFromEnv({ ...base, SIGNER: 'kms', KMS_KEY_ID: 'k', AWS_REGION: 'Frankfurt', KMS_ENDPOINT: 'kms.local' })).toThrow(/AWS_REGION "Frankfurt"[\s\S]*KMS_ENDPOINT "kms.local"/);
@@ -284,6 +297,7 @@ describe('regional server process with SIGNER=kms', () => {
   it('signs with the configured KMS key, credentials from the default provider chain (environment)', async () => {
     const creationDate = new Date(Date.now() - 10 * dayMs);
     kms.createKey('ECC_NIST_P256', { alias: 'alias/meridian-eu-1', creationDate });
+    kms.createKey('ECC_NIST_EDWARDS25519', { alias: 'alias/meridian-eu-1-notes' });
     const [kind] = testDatabaseKinds();
     const database = await openTestDatabase(kind!, 'kms_server');
     const edge = await createTestEdge();
@@ -303,6 +317,7 @@ describe('regional server process with SIGNER=kms', () => {
         SIGNER_KEY_FILE: join(keyDirectory, 'unused.json'),
         SIGNER: 'kms',
         KMS_KEY_ID: 'alias/meridian-eu-1',
+        NOTE_KMS_KEY_ID: 'alias/meridian-eu-1-notes',
         KMS_ENDPOINT: kms.endpoint,
         AWS_REGION: kms.region,
         AWS_ACCESS_KEY_ID: kms.credentials.accessKeyId,
@@ -317,7 +332,7 @@ describe('regional server process with SIGNER=kms', () => {
     try {
       await expect.poll(() => output, { timeout: 20_000 }).toMatch(/listening on http/);
       const url = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(output)![1]!;
-      const keys = (await (await fetch(`${url}/v1/keys`)).json()) as { keys: PublishedKey[] };
+      const keys = (await (await fetch(`${url}/v1/keys`)).json()) as { keys: PublishedKey[]; note_verifiers: string[] };
       expect(keys.keys).toHaveLength(1);
       expect(keys.keys[0]).toMatchObject({ alg: 'ES256', created_at: creationDate.toISOString(), rotation_overdue: false });
       const sealed = sampleBatch();
@@ -326,6 +341,14 @@ describe('regional server process with SIGNER=kms', () => {
       expect(settled.status).toBe(201);
       const { receipt } = (await settled.json()) as SettlementResponse;
       await compactVerify(receipt, await importJWK(publishedJwk(keys.keys[0]!), 'ES256'), { algorithms: ['ES256'] });
+      // Checkpoints are signed through KMS with the Ed25519 note key listed in note_verifiers.
+      expect(keys.note_verifiers).toHaveLength(1);
+      const verifier = parseNoteVerifier(keys.note_verifiers[0]!);
+      expect(verifier.ok).toBe(true);
+      const checkpoint = await fetch(`${url}/v1/log/checkpoint`);
+      expect(checkpoint.status).toBe(200);
+      const opened = openNote(await checkpoint.text(), verifier.ok ? [verifier.value] : []);
+      expect(opened.ok).toBe(true);
     } finally {
       child.kill('SIGTERM');
       await exited;
@@ -333,6 +356,32 @@ describe('regional server process with SIGNER=kms', () => {
       await database.drop();
       await rm(keyDirectory, { recursive: true, force: true });
     }
+  });
+
+  it('refuses to start with a non-Ed25519 KMS key and no Ed25519 key for log checkpoints', async () => {
+    kms.createKey('ML_DSA_65', { alias: 'alias/meridian-eu-2' });
+    const child = spawn(resolve('node_modules/.bin/node'), [resolve('regional/server.ts')], {
+      env: {
+        PATH: process.env.PATH ?? '',
+        REGION: 'eu-2',
+        JURISDICTION: 'eu',
+        PORT: '0',
+        DATABASE_URL: 'postgres://postgres@127.0.0.1:1/never-reached',
+        EDGE_JWKS_URL: 'http://127.0.0.1:1/jwks.json',
+        SIGNER: 'kms',
+        KMS_KEY_ID: 'alias/meridian-eu-2',
+        KMS_ENDPOINT: kms.endpoint,
+        AWS_REGION: kms.region,
+        AWS_ACCESS_KEY_ID: kms.credentials.accessKeyId,
+        AWS_SECRET_ACCESS_KEY: kms.credentials.secretAccessKey,
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const code = await new Promise<number | null>((resolvePromise) => child.on('exit', (exitCode) => resolvePromise(exitCode)));
+    expect(code).toBe(1);
+    expect(stderr).toMatch(/log checkpoints are C2SP signed notes, signed with Ed25519, but the receipt signer's key is ML-DSA-65: set NOTE_KMS_KEY_ID/);
   });
 
   it('stops with a readable message when the KMS key does not exist', async () => {
