@@ -210,14 +210,21 @@ function printSummary(submitted: Submitted[], settled: Map<string, SettledStatus
 
 /** Audits the transparency logs as an auditor would, offline, with nothing but each backend's public API. */
 async function auditLogs(): Promise<{ ok: boolean; lines: string[] }> {
+  const lines: string[] = [];
   const reachable: string[] = [];
-  for (const backend of regionalBackends) {
-    const url = `http://127.0.0.1:${backend.port}`;
-    const health = await fetch(`${url}/healthz`, { signal: AbortSignal.timeout(2_000) }).catch(() => undefined);
-    if (health?.ok === true) reachable.push(url);
+  for (const jurisdiction of [...new Set(regionalBackends.map((backend) => backend.jurisdiction))]) {
+    const urls = regionalBackends.filter((backend) => backend.jurisdiction === jurisdiction).map((backend) => `http://127.0.0.1:${backend.port}`);
+    const down: string[] = [];
+    for (const url of urls) {
+      const health = await fetch(`${url}/healthz`, { signal: AbortSignal.timeout(2_000) }).catch(() => undefined);
+      if (health?.ok !== true) down.push(url);
+    }
+    // Every backend of a shared log signs leaves; an auditor needs each one's /v1/keys to verify them.
+    if (down.length > 0) lines.push(`  log of ${jurisdiction}: not audited — ${down.join(', ')} unreachable, and its published keys are needed to verify the leaves it signed`);
+    else reachable.push(...urls);
   }
   const report = await auditBackends(reachable);
-  const lines = report.logs.map((log) => `  log ${log.origin}: ${log.checks.filter((check) => check.ok).length}/${log.checks.length} checks ${log.ok ? 'pass' : 'FAIL'}`);
+  for (const log of report.logs) lines.push(`  log ${log.origin}: ${log.checks.filter((check) => check.ok).length}/${log.checks.length} checks ${log.ok ? 'pass' : 'FAIL'}`);
   for (const backend of report.backends) {
     const failed = backend.checks.filter((check) => !check.ok);
     lines.push(`  backend ${backend.url}: tree size ${backend.checkpoint?.treeSize ?? '?'}, ${backend.checks.length - failed.length}/${backend.checks.length} checks ${backend.ok ? 'pass' : 'FAIL'}`);

@@ -101,6 +101,7 @@ describe('npm start → demo', () => {
     process.kill(pid, 'SIGKILL');
     const demo = spawnSync(node, ['cli/meridian.ts', 'demo'], { env: { ...process.env, MERIDIAN_DEMO_PAYMENTS_PER_FLOW: '2' }, encoding: 'utf8', timeout: 150_000 });
     expect(demo.stdout + demo.stderr).toContain('demo: all 10 payments settled and verified');
+    expect(demo.stdout).toContain('log of eu: not audited — http://127.0.0.1:8701 unreachable');
     await waitForOutput(/carrying on without eu-1/, 5_000);
   }, 160_000);
 
