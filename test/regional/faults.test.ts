@@ -214,7 +214,9 @@ describe.each(testDatabaseKinds())('settlement faults on %s', (kind) => {
         expect(cut).toBe('connection lost');
         expect(await victimProcess.exited).toBe('SIGKILL');
         // Whatever the kill left is all or nothing (a COMMIT on the wire may or may not have
-        // landed); the edge then redelivers to the restarted process.
+        // landed); the edge then redelivers to the restarted process. Look only once the server
+        // has closed the dead process's sessions, i.e. has finished with what it was sent.
+        await expect.poll(() => proxy.openSockets(), { timeout: 10_000 }).toBe(0);
         const committedBeforeRestart = await storedCount(victim);
         if (killAt.source.startsWith('^insert')) expect(committedBeforeRestart).toBe(0);
         await expectLedgerExactlyOnce(observer.sql, jurisdiction, batches.slice(0, victimIndex + committedBeforeRestart));

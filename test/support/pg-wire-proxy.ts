@@ -34,6 +34,11 @@ export interface PgWireProxy {
   arm(statement: RegExp, action: WireFaultAction): WireFault;
   /** Cuts every open connection now, wherever its client is (between statements, say). */
   disconnectAll(): void;
+  /**
+   * Sockets still open, client and server side. After a client dies, its server side closes only
+   * once the server has read to the end of what it was sent (a COMMIT on the wire included).
+   */
+  openSockets(): number;
   /** Statements seen so far (text only), for assertions and debugging. */
   statements: string[];
   close(): Promise<void>;
@@ -132,6 +137,7 @@ export async function startPgWireProxy(targetUrl: string): Promise<PgWireProxy> 
   return {
     url: url.toString(),
     statements,
+    openSockets: () => sockets.size,
     disconnectAll() {
       for (const socket of sockets) socket.destroy();
     },
