@@ -8,6 +8,8 @@
  *   GET  /v1/log/leaves/:index       a leaf's exact bytes (DSSE envelope of a batch's in-toto statement)
  *   GET  /v1/log/inclusion           inclusion proof ?index=&size=
  *   GET  /v1/log/consistency         consistency proof ?from=&to=
+ *   GET  /v1/evidence                evidence bundle ?from=&to=: checkpoint, keys, leaves, proofs, receipts
+ *   GET  /metrics                    Prometheus text exposition (per-app registry)
  * Every failure, including unknown routes and methods, is application/problem+json.
  */
 import { Hono } from 'hono';
@@ -21,9 +23,12 @@ import { createCheckpointSource, logOrigin, noteSignerFor, noteVerifierFor } fro
 import { logLeafStore } from './log/store.ts';
 import { createLogTree } from './log/tree.ts';
 import { consoleLogger, type RegionalLogger } from './logger.ts';
+import { createRegionalMetrics } from './metrics.ts';
+import { evidenceRoutes } from './routes/evidence.ts';
 import { healthRoutes } from './routes/healthz.ts';
 import { keysRoutes } from './routes/keys.ts';
 import { logRoutes } from './routes/log.ts';
+import { metricsRoutes } from './routes/metrics.ts';
 import { settlementRoutes } from './routes/settlements.ts';
 import type { Signer } from './signer/signer.ts';
 
@@ -58,10 +63,13 @@ export function createRegionalApp(config: RegionalAppConfig): Hono {
     logger,
     now,
   });
+  const logStore = logLeafStore(config.database.orm, config.jurisdiction);
+  const metrics = createRegionalMetrics({ region: config.region, jurisdiction: config.jurisdiction, logTreeSize: () => logStore.treeSize() });
   const app = new Hono();
   app.onError(problemOnError(logger));
   app.notFound(problemNotFound);
   app.route('/', healthRoutes({ region: config.region, jurisdiction: config.jurisdiction, sql: config.database.sql, logger }));
+  app.route('/', metricsRoutes(metrics));
   app.route('/', settlementRoutes({
     region: config.region,
     jurisdiction: config.jurisdiction,
@@ -70,15 +78,27 @@ export function createRegionalApp(config: RegionalAppConfig): Hono {
     verifyEdgeToken,
     logger,
     commitOptions: { now, ...config.commitOptions },
+    metrics,
   }));
   const origin = config.logOrigin ?? logOrigin(config.jurisdiction);
   const noteSigningKey = config.noteSigner ?? config.signer;
   const noteSigner = noteSignerFor(noteSigningKey, origin);
   if (noteSigner === undefined) logger.error('no Ed25519 key to sign log checkpoints with; GET /v1/log/checkpoint answers 503', { kid: noteSigningKey.kid, alg: noteSigningKey.alg });
-  const logStore = logLeafStore(config.database.orm, config.jurisdiction);
   const logTree = createLogTree(logStore);
   const checkpoints = createCheckpointSource({ origin, store: logStore, tree: logTree, noteSigner });
   app.route('/', logRoutes({ store: logStore, tree: logTree, checkpoints, logger }));
-  app.route('/', keysRoutes({ signers: [config.signer], noteVerifiers: noteSigner === undefined ? [] : [noteVerifierFor(noteSigner)], now }));
+  const keys = keysRoutes({ signers: [config.signer], noteVerifiers: noteSigner === undefined ? [] : [noteVerifierFor(noteSigner)], now });
+  app.route('/', keys);
+  app.route('/', evidenceRoutes({
+    region: config.region,
+    jurisdiction: config.jurisdiction,
+    db: config.database.orm,
+    tree: logTree,
+    checkpoints,
+    // Asked of the keys routes themselves, so the bundle's `keys` is byte for byte the /v1/keys body.
+    publishedKeys: async () => (await keys.request('/v1/keys')).json(),
+    logger,
+    now,
+  }));
   return app;
 }

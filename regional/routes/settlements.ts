@@ -3,7 +3,8 @@
  *   edge token (401) → JSON body ≤ bodyBytesMax (415/413/400) → verifySettlementBatch against the
  *   token's batch_digest (422 batch-rejected) → residency: the batch's jurisdiction must be ours
  *   (403 residency-denied) → commitSettlement → 201 on first commit, 200 with the identical body
- *   on a repeat delivery (the edge treats both as settled).
+ *   on a repeat delivery (the edge treats both as settled). Every answer is counted in
+ *   ../metrics.ts: commits, replays and retries, the commit's duration, and problems by slug.
  * GET /v1/settlements/:batch_id — the committed settlement in the DESIGN shape, for auditors.
  */
 import { Hono } from 'hono';
@@ -17,6 +18,7 @@ import { methodNotAllowed } from '../http/problems.ts';
 import { requireEdgeToken, type EdgeTokenVariables } from '../http/require-edge-token.ts';
 import { findSettlementByBatchId, readStoredLegs, readStoredPositions } from '../ledger/read-settlement.ts';
 import type { RegionalLogger } from '../logger.ts';
+import { problemSlugOf, type RegionalMetrics } from '../metrics.ts';
 import type { Signer } from '../signer/signer.ts';
 
 const batchIdCharsMax = 64;
@@ -29,11 +31,28 @@ export interface SettlementRoutesConfig {
   verifyEdgeToken: EdgeTokenVerifier;
   logger: RegionalLogger;
   commitOptions: CommitOptions;
+  metrics: RegionalMetrics;
 }
 
 export function settlementRoutes(config: SettlementRoutesConfig): Hono<EdgeTokenVariables> {
   const routes = new Hono<EdgeTokenVariables>();
+  const { metrics } = config;
+  const commitOptions: CommitOptions = {
+    ...config.commitOptions,
+    onRetry: (event) => {
+      metrics.commitRetried();
+      config.commitOptions.onRetry?.(event);
+    },
+  };
 
+  // First in the chain, so it sees every problem below it: thrown ones (already turned into a
+  // response by onError) and those a middleware answers itself (413 from the body limit).
+  routes.post('/v1/settlements', async (c, next) => {
+    await next();
+    if (c.res.status < 400) return;
+    const problem = (await c.res.clone().json().catch(() => undefined)) as { type?: unknown } | undefined;
+    metrics.settlementRejected(problemSlugOf(problem?.type));
+  });
   routes.post('/v1/settlements', requireEdgeToken(config.verifyEdgeToken, config.logger), ...limitJsonBody(), async (c) => {
     const verified = verifySettlementBatch(await readJsonBody(c), c.get('edgeToken').batchDigest);
     if (!verified.ok) throw batchRejected(verified.reason);
@@ -41,7 +60,11 @@ export function settlementRoutes(config: SettlementRoutesConfig): Hono<EdgeToken
     if (batch.jurisdiction !== config.jurisdiction) {
       throw new ProblemError('residency-denied', `batch ${batch.batch_id} belongs to jurisdiction ${batch.jurisdiction}; this backend serves ${config.jurisdiction}`);
     }
-    const outcome = await commitSettlement(config.database.orm, batch, canonical, digest, config.region, config.signer, config.commitOptions);
+    const startedAtMs = performance.now();
+    const outcome = await commitSettlement(config.database.orm, batch, canonical, digest, config.region, config.signer, commitOptions);
+    const commitSeconds = (performance.now() - startedAtMs) / 1000;
+    if (outcome.kind === 'committed') metrics.settlementCommitted(commitSeconds);
+    else metrics.settlementReplayed(commitSeconds);
     config.logger.info(`settlement ${outcome.kind}`, { batch_id: batch.batch_id, digest, log_index: outcome.response.log_index });
     return c.json(outcome.response, outcome.kind === 'committed' ? 201 : 200);
   });
