@@ -32,7 +32,11 @@ export interface NetPosition {
 
 export interface SettlementBatch {
   version: 1;
-  /** `<corridor>.<jurisdiction>.<shard>.<window start, ms since epoch>`: one per netting window. */
+  /**
+   * `<corridor>.<jurisdiction>.<shard>.<window start, ms since epoch>`: one per netting window. The
+   * window's coordinator is shard 0, which seals the one batch netted over every shard, so the
+   * shard segment is 0 for every batch today; it stays in the id for a future coordinator choice.
+   */
   batch_id: string;
   corridor: string;
   jurisdiction: string;

@@ -7,7 +7,7 @@
  * The receipt is signed inside the transaction, before COMMIT, because it names the log index the
  * transaction is about to claim; if the transaction loses a serialization race, the receipt is
  * discarded with it and the retry signs a new one for its own index. (With KMS this holds the
- * transaction open for one Sign call, tens of milliseconds.)
+ * transaction open for two Sign calls — the receipt and the DSSE log leaf — tens of milliseconds.)
  *
  * Failures: 40001/40P01 (and a concurrent writer's 23505) → rerun with capped, jittered
  * exponential backoff. 40003, 08007 or a lost connection (including a terminated backend, 57P01)
