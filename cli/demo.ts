@@ -5,7 +5,7 @@
  * /v1/keys, and net positions recomputed independently from the committed legs.
  * Exits non-zero if anything it submitted did not settle or did not verify.
  */
-import { compactVerify, createLocalJWKSet, importJWK, type JSONWebKeySet } from 'jose';
+import { compactVerify, createLocalJWKSet, decodeProtectedHeader, importJWK, type JSONWebKeySet } from 'jose';
 import { loadDevPartners, type DevPartner } from '../dev/fixtures.ts';
 import { base64urlEncode, base64Decode } from '../core/digest.ts';
 import { netPositions } from '../core/netting.ts';
@@ -152,9 +152,9 @@ async function verifyBatches(settled: Map<string, SettledStatus>): Promise<{ bat
     const batch = (await (await fetch(`${base}/v1/settlements/${encodeURIComponent(batchId)}`)).json()) as RegionalBatch;
     batches.push(batch);
     if (!keysByRegion.has(region)) keysByRegion.set(region, await regionalKeys(base));
-    const header = JSON.parse(Buffer.from(batch.receipt.split('.')[0] as string, 'base64url').toString()) as { kid: string };
-    const key = keysByRegion.get(region)?.get(header.kid);
-    if (key === undefined) failures.push(`batch ${batchId}: receipt kid ${header.kid} is not in ${region} /v1/keys`);
+    const { kid } = decodeProtectedHeader(batch.receipt);
+    const key = kid === undefined ? undefined : keysByRegion.get(region)?.get(kid);
+    if (key === undefined) failures.push(`batch ${batchId}: receipt kid ${String(kid)} is not in ${region} /v1/keys`);
     else {
       const { payload } = await compactVerify(batch.receipt, key);
       const claims = JSON.parse(new TextDecoder().decode(payload)) as { digest: string; batch_id: string };

@@ -6,7 +6,7 @@
  */
 import { CompactSign, importJWK, type JWK } from 'jose';
 import { serializeSignatureParams, signatureBase } from '../../core/message-signature.ts';
-import { base64Encode, base64urlDecode, base64urlEncode, utf8 } from '../../core/digest.ts';
+import { base64Encode, base64urlDecode, base64urlEncode, sha256, utf8 } from '../../core/digest.ts';
 import { jwsSigningInput } from '../../core/hybrid-jws.ts';
 import { mlDsa65KeyPairFromSeed, signMlDsa65 } from '../../core/ml-dsa.ts';
 
@@ -61,13 +61,11 @@ export function isHybrid(credentials: PartnerCredentials): credentials is Partne
 }
 
 export function newNonce(): string {
-  const bytes = crypto.getRandomValues(new Uint8Array(18));
-  return base64Encode(bytes).replaceAll('+', '-').replaceAll('/', '_');
+  return base64urlEncode(crypto.getRandomValues(new Uint8Array(18)));
 }
 
 export async function contentDigest(body: string): Promise<string> {
-  const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', new TextEncoder().encode(body)));
-  return `sha-256=:${base64Encode(digest)}:`;
+  return `sha-256=:${base64Encode(sha256(body))}:`;
 }
 
 /** Builds a fetch Request signed per the partner protocol (sig1, and sig2 for hybrid partners). */
