@@ -20,8 +20,8 @@
 import { DurableObject } from 'cloudflare:workers';
 import { sha256Hex } from '../../core/digest.ts';
 import { err, ok, type Result } from '../../core/result.ts';
-import { corridorFile, corridorStateSchema, type CorridorConfig, type CorridorDirectory, type CorridorState } from '../../workers/config/corridors.ts';
-import type { Env } from '../../workers/env.ts';
+import { corridorFile, corridorStateSchema, type CorridorConfig, type CorridorDirectory, type CorridorState } from '../../core/corridor-config.ts';
+import type { DurableObjectsEnv as Env } from '../env.ts';
 
 export const controlObjectName = 'control';
 export const stateChangeActorCharsMax = 200;

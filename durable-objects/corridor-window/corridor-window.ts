@@ -20,13 +20,13 @@
  */
 import { DurableObject } from 'cloudflare:workers';
 import { coordinatorShard, nettingWindowBatchId } from '../../core/netting-window.ts';
-import type { Env } from '../../workers/env.ts';
+import type { DurableObjectsEnv as Env } from '../env.ts';
 import { deliverSettlementBatch } from './deliver-batch.ts';
 import { IntakeStore, type IntakeWindowRow } from './intake-store.ts';
 import { NettingStore, type NettingWindowRow, type NettingWindowSummary } from './netting-store.ts';
-import { assertWindowCorridor, corridorWindowName, type WindowCorridor, type WindowPart, type WindowPayment } from './window-corridor.ts';
+import { assertWindowCorridor, corridorWindowName, type WindowCorridor, type WindowPart, type WindowPayment } from '../../core/corridor-window-contract.ts';
 
-export type { WindowCorridor, WindowPart, WindowPayment } from './window-corridor.ts';
+export type { WindowCorridor, WindowPart, WindowPayment } from "../../core/corridor-window-contract.ts";
 
 export const deliveryBackoffBaseMs = 500;
 export const deliveryBackoffCapMs = 60_000;

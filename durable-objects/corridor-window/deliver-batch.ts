@@ -6,8 +6,8 @@
 import { SignJWT } from 'jose';
 import { z } from 'zod';
 import type { SettlementResponse } from '../../core/settlement-batch.ts';
-import { gatewayKey } from '../../workers/config/gateway-keys.ts';
-import type { Env } from '../../workers/env.ts';
+import { gatewayKey } from '../../core/gateway-key.ts';
+import type { DurableObjectsEnv as Env } from '../env.ts';
 
 export const settlementTokenTtlSeconds = 30;
 export const deliveryTimeoutMs = 15_000;

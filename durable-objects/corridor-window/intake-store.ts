@@ -19,7 +19,7 @@ import { canonicalJson } from '../../core/canonical-json.ts';
 import { sha256Hex } from '../../core/digest.ts';
 import { assignWindowStartMs, buildNettingWindowPart } from '../../core/netting-window.ts';
 import { sortLegs } from '../../core/netting.ts';
-import type { CloseReason, WindowCorridor, WindowPart, WindowPayment } from './window-corridor.ts';
+import type { CloseReason, WindowCorridor, WindowPart, WindowPayment } from '../../core/corridor-window-contract.ts';
 
 export type IntakeState = 'open' | 'closed' | 'handed';
 

@@ -22,7 +22,7 @@
 import type { ExactMinor } from '../../core/fx.ts';
 import { fxResidueBooking, sealNettingWindow, type FxResidueBooking, type NettingWindowPart } from '../../core/netting-window.ts';
 import type { SettlementLeg, SettlementResponse } from '../../core/settlement-batch.ts';
-import type { WindowCorridor, WindowPart } from './window-corridor.ts';
+import type { WindowCorridor, WindowPart } from '../../core/corridor-window-contract.ts';
 
 export type NettingState = 'collecting' | 'sealed' | 'settled';
 

@@ -15,10 +15,10 @@
  * steps is healed by the partner's retry without a second leg ever existing.
  */
 import { DurableObject } from 'cloudflare:workers';
-import { gatewayKey } from '../../workers/config/gateway-keys.ts';
-import type { Env } from '../../workers/env.ts';
-import { signAcceptanceReceipt } from '../../workers/receipts/acceptance-receipt.ts';
-import type { WindowCorridor, WindowPayment } from '../corridor-window/corridor-window.ts';
+import { gatewayKey } from '../../core/gateway-key.ts';
+import type { DurableObjectsEnv as Env } from '../env.ts';
+import { signAcceptanceReceipt } from '../../core/acceptance-receipt.ts';
+import type { WindowCorridor, WindowPayment } from '../../core/corridor-window-contract.ts';
 
 export type PaymentStatus = 'accepted' | 'held' | 'rejected' | 'settled';
 

@@ -11,7 +11,7 @@ import { describe, expect, it } from 'vitest';
 import { canonicalJson } from '../../core/canonical-json.ts';
 import type { SettlementBatch } from '../../core/settlement-batch.ts';
 import { deliverSettlementBatch } from '../../durable-objects/corridor-window/deliver-batch.ts';
-import type { WindowCorridor } from '../../durable-objects/corridor-window/window-corridor.ts';
+import type { WindowCorridor } from '../../core/corridor-window-contract.ts';
 import { shardOf } from '../../workers/payments/corridor-routing.ts';
 import type { Env } from '../../workers/env.ts';
 import { alpha, bravo } from './support.ts';

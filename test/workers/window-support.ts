@@ -4,7 +4,7 @@ import { expect } from 'vitest';
 import type { PartnerCredentials } from '../../cli/sdk/partner-client.ts';
 import type { SettlementBatch } from '../../core/settlement-batch.ts';
 import type { NettingWindowSummary } from '../../durable-objects/corridor-window/netting-store.ts';
-import { corridorWindowName, type WindowCorridor, type WindowPayment } from '../../durable-objects/corridor-window/window-corridor.ts';
+import { corridorWindowName, type WindowCorridor, type WindowPayment } from '../../core/corridor-window-contract.ts';
 import { clientFor } from './support.ts';
 
 export const settleTimeoutMs = 20_000;

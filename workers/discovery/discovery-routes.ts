@@ -1,7 +1,7 @@
 /** GET /.well-known/meridian (partner discovery) and /.well-known/jwks.json (receipt and settlement-token keys). */
 import { Hono } from 'hono';
 import { sessionSuite } from '../../core/pq-session.ts';
-import { gatewayKey } from '../config/gateway-keys.ts';
+import { gatewayKey } from '../../core/gateway-key.ts';
 import { tlsMinimum } from '../downgrade/tls-posture.ts';
 import type { Env } from '../env.ts';
 import { createdSkewMaxMs, nonceTtlMs } from '../message-signature/verify-message-signature.ts';

@@ -12,9 +12,9 @@ import { parseFxRate } from '../../core/fx.ts';
 import { ProblemError } from '../../core/problem.ts';
 import { sha256 } from '../../core/digest.ts';
 import { controlObjectName } from '../../durable-objects/control/control.ts';
-import type { WindowCorridor } from '../../durable-objects/corridor-window/window-corridor.ts';
-import { corridorWindowName } from '../../durable-objects/corridor-window/window-corridor.ts';
-import type { CorridorConfig, CorridorDirectory } from '../config/corridors.ts';
+import type { WindowCorridor } from '../../core/corridor-window-contract.ts';
+import { corridorWindowName } from '../../core/corridor-window-contract.ts';
+import type { CorridorConfig, CorridorDirectory } from '../../core/corridor-config.ts';
 import type { PartnerProfile } from '../config/partners.ts';
 import type { Env } from '../env.ts';
 

@@ -2,7 +2,7 @@
  * What a CorridorWindow is told with every payment, and how window objects are named. No runtime
  * imports: routing (edge Worker) and the Durable Object both use it.
  */
-import type { SettlementLeg } from '../../core/settlement-batch.ts';
+import type { SettlementLeg } from './settlement-batch.ts';
 
 /** One accepted payment, as the edge hands it to its shard. */
 export interface WindowPayment {

@@ -3,8 +3,8 @@
  * the live configuration and each corridor's state; routing reads it from there.
  */
 import { z } from 'zod';
-import { parseFxRate } from '../../core/fx.ts';
-import { batchLegsMax } from '../../core/settlement-batch-schema.ts';
+import { parseFxRate } from './fx.ts';
+import { batchLegsMax } from './settlement-batch-schema.ts';
 
 export const corridorStates = ['open', 'paused', 'draining'] as const;
 /** Shards per corridor × jurisdiction; also bounds the coordinator's fan-out per window. */

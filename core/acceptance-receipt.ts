@@ -4,7 +4,7 @@
  * JWKS at /.well-known/jwks.json.
  */
 import { CompactSign } from 'jose';
-import type { GatewayKey } from '../config/gateway-keys.ts';
+import type { GatewayKey } from './gateway-key.ts';
 
 export const acceptanceReceiptType = 'meridian-acceptance+jws';
 
