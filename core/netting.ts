@@ -1,4 +1,4 @@
-import type { NetPosition, SettlementLeg } from './settlement-batch.ts';
+import type { NetPosition, SettlementLeg } from './settlement-leg.ts';
 
 /*
  * Multilateral netting over a window's legs. Pure and deterministic: the same multiset of legs
@@ -19,10 +19,14 @@ function compareMinor(left: string, right: string): number {
   return left.length !== right.length ? left.length - right.length : compareText(left, right);
 }
 
-/** Canonical leg order: (uetr, currency, payer, payee), then amount so the order is total. */
+/**
+ * Canonical leg order: (uetr, instructing_agent, currency, payer, payee), then amount so the order
+ * is total. A payment is (instructing_agent, uetr), so its legs stay adjacent.
+ */
 export function compareLegs(left: SettlementLeg, right: SettlementLeg): number {
   return (
     compareText(left.uetr, right.uetr) ||
+    compareText(left.instructing_agent, right.instructing_agent) ||
     compareText(left.currency, right.currency) ||
     compareText(left.payer, right.payer) ||
     compareText(left.payee, right.payee) ||
@@ -44,7 +48,7 @@ function legAmountMinor(leg: SettlementLeg): bigint {
   // BigInt() also accepts " 12", "0x1f" and "1_0"-free forms we never emit; an amount that is not
   // a canonical positive integer here means a bug upstream, not bad input, so crash.
   if (!positiveMinorPattern.test(leg.amount_minor)) {
-    throw new Error(`netPositions: leg ${leg.uetr}/${leg.currency} has non-canonical amount_minor ${JSON.stringify(leg.amount_minor)}`);
+    throw new Error(`netPositions: leg ${leg.instructing_agent}/${leg.uetr}/${leg.currency} has non-canonical amount_minor ${JSON.stringify(leg.amount_minor)}`);
   }
   return BigInt(leg.amount_minor);
 }
@@ -108,6 +112,3 @@ export function positionSums(positions: readonly NetPosition[]): Map<string, big
   }
   return sums;
 }
-
-// The window imports leg construction from here, next to netting; it lives in its own file.
-export { checkPaymentLegs, paymentLegs, type CorridorFx, type PaymentForLegs, type PaymentLegsRejection } from './payment-legs.ts';

@@ -33,6 +33,8 @@ const timestampSchema = z.string().refine(isRfc3339DateTime, { error: 'not an RF
 
 export const settlementLegSchema = z.strictObject({
   uetr: z.string().regex(uuidPattern, { error: 'not a lowercase UUID' }),
+  /** BIC of the submitting partner: with `uetr`, the payment's identity. */
+  instructing_agent: bicSchema,
   payer: bicSchema,
   payee: bicSchema,
   currency: currencySchema,
@@ -46,7 +48,9 @@ export const netPositionSchema = z.strictObject({
 });
 
 export const settlementBatchSchema = z.strictObject({
-  version: z.literal(1),
+  // Version 2 only: version 1 legs had no instructing_agent, so two partners' legs for one gpi
+  // UETR were indistinguishable (core/settlement-batch.ts).
+  version: z.literal(2),
   batch_id: z.string().regex(batchIdPattern, { error: 'not <corridor>.<jurisdiction>.<shard>.<window start ms>' }),
   corridor: z.string().regex(corridorPattern, { error: 'not <source currency>-<target currency>' }),
   jurisdiction: z.string().regex(jurisdictionPattern, { error: 'not a jurisdiction id' }),
@@ -68,6 +72,6 @@ export function batchHeaderProblem(batch: z.infer<typeof settlementBatchSchema>)
     if (currencyExponent(code) === undefined) return `corridor currency ${code} is not a payable ISO 4217 currency`;
   }
   const stray = batch.legs.find((leg) => !corridorCurrencies.includes(leg.currency));
-  if (stray !== undefined) return `leg ${stray.uetr} in ${stray.currency} does not belong to corridor ${batch.corridor}`;
+  if (stray !== undefined) return `leg ${stray.instructing_agent}/${stray.uetr} in ${stray.currency} does not belong to corridor ${batch.corridor}`;
   return null;
 }

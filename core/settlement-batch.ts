@@ -3,35 +3,23 @@ import { sha256Hex } from './digest.ts';
 import { compareLegs, comparePositions, netPositions, positionSums, sortLegs } from './netting.ts';
 import { err, ok, type Result } from './result.ts';
 import { batchHeaderProblem, settlementBatchSchema } from './settlement-batch-schema.ts';
+import type { NetPosition, SettlementLeg } from './settlement-leg.ts';
 import { formatIssues } from './zod-issues.ts';
+
+export type { NetPosition, SettlementLeg } from './settlement-leg.ts';
 
 /**
  * The settlement batch: what a closed netting window hands to a regional backend.
  * Its canonical JSON (RFC 8785) bytes are hashed with SHA-256; that digest is the batch's identity.
  * Amounts are integer strings of minor units (never JSON numbers, never floats).
  */
-export interface SettlementLeg {
-  /** The payment this leg belongs to. An FX payment has two legs with the same UETR. */
-  uetr: string;
-  /** Participant BIC that pays. */
-  payer: string;
-  /** Participant BIC that receives. */
-  payee: string;
-  /** ISO 4217 alphabetic code. */
-  currency: string;
-  /** Positive integer string, minor units of `currency`. */
-  amount_minor: string;
-}
-
-export interface NetPosition {
-  participant: string;
-  currency: string;
-  /** Signed integer string: positive = participant receives, negative = participant pays. */
-  net_minor: string;
-}
-
 export interface SettlementBatch {
-  version: 1;
+  /**
+   * 2: legs carry `instructing_agent` (payment identity is (instructing agent, UETR)). The regional
+   * backend accepts version 2 only (core/settlement-batch-schema.ts); version 1 batches, whose legs
+   * were identified by UETR alone, are refused with 422 batch-rejected.
+   */
+  version: 2;
   /**
    * `<corridor>.<jurisdiction>.<shard>.<window start, ms since epoch>`: one per netting window. The
    * window's coordinator is shard 0, which seals the one batch netted over every shard, so the
@@ -41,7 +29,7 @@ export interface SettlementBatch {
   corridor: string;
   jurisdiction: string;
   window: { starts_at: string; ends_at: string };
-  /** Legs in canonical order: (uetr, currency, payer, payee). */
+  /** Legs in canonical order: (uetr, instructing_agent, currency, payer, payee); one per (uetr, instructing_agent, currency). */
   legs: SettlementLeg[];
   /** Positions in canonical order: (currency, participant). Sum to zero per currency. */
   positions: NetPosition[];
@@ -100,9 +88,16 @@ export type BatchRejection = {
  * verify itself is a bug, and crashing the close (the outbox retries) beats shipping it.
  */
 export function sealSettlementBatch(input: SettlementBatchInput): SealedSettlementBatch {
-  const legs = sortLegs(input.legs).map((leg) => ({ uetr: leg.uetr, payer: leg.payer, payee: leg.payee, currency: leg.currency, amount_minor: leg.amount_minor }));
+  const legs = sortLegs(input.legs).map((leg) => ({
+    uetr: leg.uetr,
+    instructing_agent: leg.instructing_agent,
+    payer: leg.payer,
+    payee: leg.payee,
+    currency: leg.currency,
+    amount_minor: leg.amount_minor,
+  }));
   const batch: SettlementBatch = {
-    version: 1,
+    version: 2,
     batch_id: input.batch_id,
     corridor: input.corridor,
     jurisdiction: input.jurisdiction,
@@ -123,13 +118,13 @@ function reject(kind: BatchRejection['kind'], detail: string): { ok: false; reas
   return err({ kind, detail });
 }
 
-/** Legs strictly increasing in canonical order, one leg per (uetr, currency). */
+/** Legs strictly increasing in canonical order, one leg per (uetr, instructing_agent, currency). */
 function legOrderProblem(legs: readonly SettlementLeg[]): BatchRejection | null {
   for (let index = 1; index < legs.length; index++) {
     const previous = legs[index - 1]!;
     const current = legs[index]!;
-    if (previous.uetr === current.uetr && previous.currency === current.currency) {
-      return { kind: 'malformed-batch', detail: `legs[${index}]: second leg for payment ${current.uetr} in ${current.currency}` };
+    if (previous.uetr === current.uetr && previous.instructing_agent === current.instructing_agent && previous.currency === current.currency) {
+      return { kind: 'malformed-batch', detail: `legs[${index}]: second leg for payment ${current.instructing_agent}/${current.uetr} in ${current.currency}` };
     }
     if (compareLegs(previous, current) > 0) {
       return { kind: 'not-canonical-order', detail: `legs[${index}] sorts before legs[${index - 1}]` };

@@ -6,8 +6,8 @@ import type { SettlementLeg } from '../../core/settlement-batch.ts';
 const uetrA = '0a000000-0000-4000-8000-000000000001';
 const uetrB = '0b000000-0000-4000-8000-000000000002';
 
-function leg(uetr: string, payer: string, payee: string, currency: string, amount_minor: string): SettlementLeg {
-  return { uetr, payer, payee, currency, amount_minor };
+function leg(uetr: string, payer: string, payee: string, currency: string, amount_minor: string, instructing_agent = payer): SettlementLeg {
+  return { uetr, instructing_agent, payer, payee, currency, amount_minor };
 }
 
 export const bicPool = ['AAAADEFF', 'BBBBUS33XXX', 'CCCCGB2L', 'DDDDJPJT', 'EEEESGSG', 'LQPRDEFFXXX'] as const;
@@ -15,6 +15,7 @@ export const bicPool = ['AAAADEFF', 'BBBBUS33XXX', 'CCCCGB2L', 'DDDDJPJT', 'EEEE
 /** Random legs: any pool BICs (payer may equal payee), any of three currencies, amounts up to 10^18 − 1. */
 export const legArbitrary = fc.record({
   uetr: fc.uuid({ version: 4 }),
+  instructing_agent: fc.constantFrom(...bicPool),
   payer: fc.constantFrom(...bicPool),
   payee: fc.constantFrom(...bicPool),
   currency: fc.constantFrom('EUR', 'USD', 'JPY'),
@@ -35,6 +36,15 @@ describe('sortLegs', () => {
       '0a USD AAAADEFF BBBBUS33XXX',
       '0b EUR AAAADEFF BBBBUS33XXX',
     ]);
+  });
+
+  it('orders one UETR by instructing agent before currency, payer and payee', () => {
+    const legs = [
+      leg(uetrA, 'AAAADEFF', 'BBBBUS33XXX', 'EUR', '1', 'CCCCGB2L'),
+      leg(uetrA, 'LQPRDEFFXXX', 'BBBBUS33XXX', 'USD', '1', 'AAAADEFF'),
+      leg(uetrA, 'AAAADEFF', 'LQPRDEFFXXX', 'EUR', '1', 'AAAADEFF'),
+    ];
+    expect(sortLegs(legs).map((item) => `${item.instructing_agent} ${item.currency}`)).toEqual(['AAAADEFF EUR', 'AAAADEFF USD', 'CCCCGB2L EUR']);
   });
 
   it('does not use locale order: uppercase sorts before lowercase', () => {
