@@ -2,7 +2,15 @@
 import { isInnerList, parseDictionary } from 'structured-headers';
 import { err, ok, type Result } from '../../core/result.ts';
 
-const supportedAlgorithms = { 'sha-256': 'SHA-256', 'sha-512': 'SHA-512' } as const;
+/**
+ * RFC 9530 algorithm key → WebCrypto name. A Map, not an object literal: the key is whatever the
+ * partner wrote, and `name in {...}` is also true for `constructor`, `toString`, … (Object.prototype),
+ * which once handed `Object` to crypto.subtle.digest and answered 500.
+ */
+const supportedAlgorithms: ReadonlyMap<string, 'SHA-256' | 'SHA-512'> = new Map([
+  ['sha-256', 'SHA-256'],
+  ['sha-512', 'SHA-512'],
+]);
 
 export type DigestFailure = { kind: 'malformed-digest'; detail: string } | { kind: 'digest-mismatch'; detail: string };
 
@@ -16,12 +24,13 @@ export async function verifyContentDigest(header: string | null, body: Uint8Arra
   }
   let checked = 0;
   for (const [algorithm, member] of members) {
-    if (!(algorithm in supportedAlgorithms)) continue;
+    const digestAlgorithm = supportedAlgorithms.get(algorithm);
+    if (digestAlgorithm === undefined) continue;
     if (isInnerList(member) || !(member[0] instanceof ArrayBuffer)) {
       return err({ kind: 'malformed-digest', detail: `Content-Digest ${algorithm} must be a byte sequence` });
     }
     const expected = new Uint8Array(member[0]);
-    const actual = new Uint8Array(await crypto.subtle.digest(supportedAlgorithms[algorithm as keyof typeof supportedAlgorithms], body));
+    const actual = new Uint8Array(await crypto.subtle.digest(digestAlgorithm, body));
     if (!bytesEqual(expected, actual)) return err({ kind: 'digest-mismatch', detail: `Content-Digest ${algorithm} does not match the body` });
     checked += 1;
   }
