@@ -21,14 +21,18 @@ const corridor = { fx_provider: 'LQPRDEFFXXX', fx_rate_scaled: 108_420_123n, fx_
 const banks = ['ALPHDEFFXXX', 'BRAVFRPPXXX', 'DEUTDEFFXXX', 'BNPAFRPPXXX', 'INGBNL2AXXX', 'COBADEFFXXX', 'SOGEFRPPXXX', 'UNCRITMMXXX'];
 
 const next = xorshift(0xc105e);
-const payments: PaymentForLegs[] = Array.from({ length: Math.ceil(legCount / 2) }, () => ({
-  uetr: uuidFrom(next),
-  amount_minor: BigInt(1 + (next() % 100_000_000)),
-  source_currency: 'EUR',
-  target_currency: 'USD',
-  debtor_agent_bic: banks[next() % banks.length]!,
-  creditor_agent_bic: banks[next() % banks.length]!,
-}));
+const payments: PaymentForLegs[] = Array.from({ length: Math.ceil(legCount / 2) }, () => {
+  const debtorAgent = banks[next() % banks.length]!;
+  return {
+    uetr: uuidFrom(next),
+    instructing_agent: debtorAgent,
+    amount_minor: BigInt(1 + (next() % 100_000_000)),
+    source_currency: 'EUR',
+    target_currency: 'USD',
+    debtor_agent_bic: debtorAgent,
+    creditor_agent_bic: banks[next() % banks.length]!,
+  };
+});
 const byShard: PaymentForLegs[][] = Array.from({ length: shards }, () => []);
 payments.forEach((payment, index) => byShard[index % shards]!.push(payment));
 const header = { corridor: 'EUR-USD', jurisdiction: 'eu', startMs: 1_795_000_000_000, endMs: 1_795_000_002_000, shards };

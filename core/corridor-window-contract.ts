@@ -2,12 +2,18 @@
  * What a CorridorWindow is told with every payment, and how window objects are named. No runtime
  * imports: routing (edge Worker) and the Durable Object both use it.
  */
-import type { SettlementLeg } from './settlement-batch.ts';
+import type { PaymentLegsRejection } from './payment-legs.ts';
+import type { SettlementLeg } from './settlement-leg.ts';
 
-/** One accepted payment, as the edge hands it to its shard. */
+/**
+ * One accepted payment, as the edge hands it to its shard. Its identity is (partner_id, uetr):
+ * gpi chains reuse one UETR at every hop, so two partners may submit the same UETR.
+ */
 export interface WindowPayment {
   uetr: string;
   partner_id: string;
+  /** The submitting partner's BIC; it is also the debtor agent (the edge checks that). */
+  instructing_agent: string;
   amount_minor: string;
   source_currency: string;
   target_currency: string;
@@ -66,3 +72,11 @@ export function assertWindowCorridor(corridor: WindowCorridor): void {
   if ((corridor.fx_provider === null) !== (corridor.fx_rate_scaled === null)) problems.push('fx_provider/fx_rate_scaled');
   if (problems.length > 0) throw new Error(`corridor window: invalid corridor snapshot (${problems.join(', ')}): ${JSON.stringify(corridor)}`);
 }
+
+/**
+ * What a shard answers to an enqueue: the payment is in a window (its batch id), or it cannot be
+ * settled at the rate that window fixed, so the edge refuses it before acknowledging anything.
+ */
+export type EnqueueOutcome =
+  | { kind: 'placed'; batchId: string }
+  | { kind: 'unsettleable'; reason: PaymentLegsRejection };

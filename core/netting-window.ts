@@ -1,6 +1,7 @@
 import { addExactMinor, exactMinorAtScale, type ExactMinor } from './fx.ts';
-import { paymentSettlement, type CorridorFx, type PaymentForLegs } from './payment-legs.ts';
-import { sealSettlementBatch, type SealedSettlementBatch, type SettlementLeg } from './settlement-batch.ts';
+import { paymentSettlement, type CorridorFx, type PaymentForLegs, type PaymentLegsRejection } from './payment-legs.ts';
+import { sealSettlementBatch, type SealedSettlementBatch } from './settlement-batch.ts';
+import type { SettlementLeg } from './settlement-leg.ts';
 
 /*
  * Netting windows, pure: which window a payment lands in, and how the parts that a sharded
@@ -52,6 +53,18 @@ export interface NettingWindowPart {
   fxResidue: ExactMinor | null;
 }
 
+/** A payment of a part that cannot settle at the part's fixed rate: it is rejected alone, never blocks the window. */
+export interface RejectedPayment {
+  uetr: string;
+  instructing_agent: string;
+  reason: PaymentLegsRejection;
+}
+
+export interface BuiltNettingWindowPart extends NettingWindowPart {
+  /** In the order the payments were given. */
+  rejected: RejectedPayment[];
+}
+
 export interface NettingWindowHeader {
   corridor: string;
   jurisdiction: string;
@@ -74,16 +87,17 @@ function assertWholeWindow(header: NettingWindowHeader, parts: readonly NettingW
   }
 }
 
-/** A payment lands in exactly one shard's part: the same UETR in two parts means it was enqueued twice. */
+/** A payment, (instructing agent, UETR), lands in exactly one shard's part: in two parts means it was enqueued twice. */
 function assertPaymentsInOnePart(header: NettingWindowHeader, parts: readonly NettingWindowPart[]): void {
   const shardOfPayment = new Map<string, number>();
   for (const part of parts) {
     for (const leg of part.legs) {
-      const shard = shardOfPayment.get(leg.uetr);
+      const payment = `${leg.instructing_agent}/${leg.uetr}`;
+      const shard = shardOfPayment.get(payment);
       if (shard !== undefined && shard !== part.shard) {
-        throw new Error(`sealNettingWindow: window ${header.corridor}.${header.jurisdiction}.${header.startMs}: payment ${leg.uetr} is in the parts of shards ${shard} and ${part.shard}`);
+        throw new Error(`sealNettingWindow: window ${header.corridor}.${header.jurisdiction}.${header.startMs}: payment ${payment} is in the parts of shards ${shard} and ${part.shard}`);
       }
-      shardOfPayment.set(leg.uetr, part.shard);
+      shardOfPayment.set(payment, part.shard);
     }
   }
 }
@@ -91,17 +105,25 @@ function assertPaymentsInOnePart(header: NettingWindowHeader, parts: readonly Ne
 /**
  * A shard's part of a window from the payments it took: each payment's legs (two through the FX
  * provider when currencies differ) at the window's fixed rate, and the sum of the exact remainders
- * the rounded-down payouts left. Deterministic in the payments, whatever their order.
+ * the rounded-down payouts left. A payment that cannot settle at that rate is set aside in
+ * `rejected` with its reason, so one payment can never stop its window from closing.
+ * Deterministic in the payments, whatever their order.
  */
-export function buildNettingWindowPart(shard: number, payments: readonly PaymentForLegs[], corridor: CorridorFx): NettingWindowPart {
+export function buildNettingWindowPart(shard: number, payments: readonly PaymentForLegs[], corridor: CorridorFx): BuiltNettingWindowPart {
   const legs: SettlementLeg[] = [];
+  const rejected: RejectedPayment[] = [];
   let fxResidue: ExactMinor | null = null;
   for (const payment of payments) {
     const settlement = paymentSettlement(payment, corridor);
-    for (const leg of settlement.legs) legs.push(leg);
-    if (settlement.fxResidue !== null) fxResidue = fxResidue === null ? settlement.fxResidue : addExactMinor(fxResidue, settlement.fxResidue);
+    if (!settlement.ok) {
+      rejected.push({ uetr: payment.uetr, instructing_agent: payment.instructing_agent, reason: settlement.reason });
+      continue;
+    }
+    for (const leg of settlement.value.legs) legs.push(leg);
+    const residue = settlement.value.fxResidue;
+    if (residue !== null) fxResidue = fxResidue === null ? residue : addExactMinor(fxResidue, residue);
   }
-  return { shard, legs, fxResidue };
+  return { shard, legs, fxResidue, rejected };
 }
 
 /**

@@ -19,14 +19,14 @@
  * regional commit is idempotent by digest, so nothing is settled twice.
  */
 import { DurableObject } from 'cloudflare:workers';
-import { coordinatorShard, nettingWindowBatchId } from '../../core/netting-window.ts';
+import { corridorWindowName, assertWindowCorridor, type EnqueueOutcome, type WindowCorridor, type WindowPart, type WindowPayment } from '../../core/corridor-window-contract.ts';
+import { coordinatorShard, lateSlicesMax, nettingWindowBatchId } from '../../core/netting-window.ts';
 import type { DurableObjectsEnv as Env } from '../env.ts';
 import { deliverSettlementBatch } from './deliver-batch.ts';
 import { IntakeStore, type IntakeWindowRow } from './intake-store.ts';
 import { NettingStore, type NettingWindowRow, type NettingWindowSummary } from './netting-store.ts';
-import { assertWindowCorridor, corridorWindowName, type WindowCorridor, type WindowPart, type WindowPayment } from '../../core/corridor-window-contract.ts';
 
-export type { WindowCorridor, WindowPart, WindowPayment } from "../../core/corridor-window-contract.ts";
+export type { WindowCorridor, WindowPart, WindowPayment } from '../../core/corridor-window-contract.ts';
 
 export const deliveryBackoffBaseMs = 500;
 export const deliveryBackoffCapMs = 60_000;
@@ -60,17 +60,44 @@ export class CorridorWindow extends DurableObject<Env> {
 
   // -- RPC: the edge ------------------------------------------------------------------------
 
-  /** Puts a payment into this shard's current window (idempotent on UETR) and returns that window's batch id. */
-  async enqueue(payment: WindowPayment, corridor: WindowCorridor): Promise<string> {
+  /**
+   * Puts a payment into this shard's current window (idempotent on partner × UETR) and returns that
+   * window's batch id, or refuses it when it cannot settle at the rate that window fixed. The
+   * first payment of a slice on this shard first joins the slice at the coordinator.
+   */
+  async enqueue(payment: WindowPayment, corridor: WindowCorridor): Promise<EnqueueOutcome> {
     assertWindowCorridor(corridor);
     this.rememberCorridor(corridor);
-    const nowMs = Date.now();
-    const placement = this.intake.place(payment, corridor, nowMs);
-    if (!placement.repeat) await this.wakeAt(placement.full ? nowMs : placement.endMs);
-    return nettingWindowBatchId(corridor.id, corridor.jurisdiction, placement.startMs);
+    for (let joins = 0; joins <= lateSlicesMax; joins++) {
+      const nowMs = Date.now();
+      const placement = this.intake.place(payment, corridor, nowMs);
+      if (placement.kind === 'unsettleable') return { kind: 'unsettleable', reason: placement.reason };
+      if (placement.kind === 'placed') {
+        if (!placement.repeat) await this.wakeAt(placement.full ? nowMs : placement.endMs);
+        return { kind: 'placed', batchId: nettingWindowBatchId(corridor.id, corridor.jurisdiction, placement.startMs) };
+      }
+      const answer = await this.joinCoordinator(corridor, placement.startMs, placement.endMs);
+      this.intake.recordJoin(placement.startMs, placement.endMs, corridor, answer);
+    }
+    throw new Error(`corridor window ${corridorWindowName(corridor.id, corridor.jurisdiction, corridor.shard)}: no slice would take payment ${payment.partner_id}/${payment.uetr} after ${lateSlicesMax + 1} joins`);
+  }
+
+  private async joinCoordinator(corridor: WindowCorridor, startMs: number, endMs: number): Promise<'joined' | 'sealed'> {
+    if (corridor.shard === coordinatorShard) return this.joinWindow(corridor, startMs, endMs);
+    return this.coordinatorStub(corridor).joinWindow(corridor, startMs, endMs);
   }
 
   // -- RPC: between shards ------------------------------------------------------------------
+
+  /** Coordinator (shard 0): a shard will take payments into a window; see NettingStore.join. */
+  async joinWindow(corridor: WindowCorridor, startMs: number, endMs: number): Promise<'joined' | 'sealed'> {
+    assertWindowCorridor(corridor);
+    this.assertCoordinatorFor(corridor);
+    this.rememberCoordinatorCorridor(corridor);
+    const answer = this.netting.join(startMs, endMs, corridor.shards, corridor.fx_provider);
+    if (answer === 'joined') await this.wakeAt(this.netting.window(startMs)?.next_collect_ms ?? endMs);
+    return answer;
+  }
 
   /** Coordinator (shard 0): a shard hands over its closed part of a window. Idempotent. */
   async submitPart(part: WindowPart): Promise<'stored' | 'repeat'> {
@@ -141,6 +168,23 @@ export class CorridorWindow extends DurableObject<Env> {
         const nextAttemptMs = Date.now() + retryDelayMs(row.handoff_attempts + 1);
         console.warn(JSON.stringify({ event: 'window-part-handoff-failed', corridor: corridor.id, jurisdiction: corridor.jurisdiction, shard: corridor.shard, start_ms: row.start_ms, attempts: row.handoff_attempts + 1, error: errorText(cause) }));
         this.intake.markHandoffFailed(row.start_ms, errorText(cause), nextAttemptMs);
+      }
+    }
+    await this.notifyRejections(corridor);
+  }
+
+  /** Tells each partner which of its payments were rejected at close (PartnerState.markRejected is idempotent). */
+  private async notifyRejections(corridor: WindowCorridor): Promise<void> {
+    for (const due of this.intake.rejectionsDue()) {
+      try {
+        const byPartner = new Map<string, Array<{ uetr: string; reason: string }>>();
+        for (const rejection of due.rejections) byPartner.set(rejection.partner_id, [...(byPartner.get(rejection.partner_id) ?? []), { uetr: rejection.uetr, reason: rejection.reason }]);
+        for (const [partnerId, payments] of byPartner) {
+          await this.env.PARTNER_STATE.get(this.env.PARTNER_STATE.idFromName(partnerId)).markRejected({ payments });
+        }
+        this.intake.markRejectionsNotified(due.start_ms);
+      } catch (cause) {
+        console.warn(JSON.stringify({ event: 'rejection-notification-failed', corridor: corridor.id, jurisdiction: corridor.jurisdiction, shard: corridor.shard, start_ms: due.start_ms, error: errorText(cause) }));
       }
     }
   }
@@ -225,7 +269,7 @@ export class CorridorWindow extends DurableObject<Env> {
 
   private async rescheduleFromState(): Promise<void> {
     const nowMs = Date.now();
-    const candidates = [this.intake.nextWakeMs(), this.netting.nextWakeMs(nowMs, deliveryBackoffBaseMs)].filter((at): at is number => at !== null);
+    const candidates = [this.intake.nextWakeMs(nowMs + deliveryBackoffBaseMs), this.netting.nextWakeMs(nowMs, deliveryBackoffBaseMs)].filter((at): at is number => at !== null);
     if (candidates.length === 0) await this.ctx.storage.deleteAlarm();
     else await this.ctx.storage.setAlarm(Math.max(Math.min(...candidates), nowMs));
   }

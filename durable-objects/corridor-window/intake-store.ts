@@ -2,24 +2,39 @@
  * The shard side of a CorridorWindow: the payments this shard took, and its part of each window.
  *
  * Tables (SQLite, in the object's storage):
- *   payments(uetr PK, window_start_ms, partner_id, amount_minor, debtor_agent, creditor_agent, accepted_at_ms)
+ *   intake_payments(partner_id, uetr, window_start_ms, instructing_agent, amount_minor, debtor_agent,
+ *                   creditor_agent, accepted_at_ms, rejection)                    PK (partner_id, uetr)
  *   intake_windows(start_ms PK, end_ms, state, shards, payment_count, payments_max, source_currency,
  *                  target_currency, fx_provider, fx_rate_scaled, fx_rate_scale, close_reason, part_digest,
- *                  leg_count, handoff_attempts, next_handoff_ms, last_error)
+ *                  leg_count, rejected_count, rejections_notified, handoff_attempts, next_handoff_ms,
+ *                  last_error, handed_at_ms)
+ *
+ * A payment is identified by (submitting partner, UETR): gpi chains reuse the UETR at every hop,
+ * so two partners' payments with one UETR are two payments (the v1 `payments` table keyed on the
+ * UETR alone silently dropped the second; it is left unread by this version, there being no
+ * deployment to migrate).
  *
  * States: open → closed (the part is fixed: no payment enters it again; late arrivals go to the next
- * slice) → handed (the coordinator has it stored). A closed part is re-derived from `payments` and
- * the rate fixed in its row whenever it is handed over, and must hash to the `part_digest` written
- * at close: the same payments always give the same part.
+ * slice) → handed (the coordinator has it stored). A slice is opened only after the coordinator
+ * agreed to wait for this shard's part (`join`), so a shard count raised mid-slice can never strand
+ * a part behind a window that sealed without it; a slice the coordinator already sealed is
+ * recorded here as handed and empty, and the payment goes to the next one. A closed part is
+ * re-derived from its payments and the rate fixed in its row whenever it is handed over, and must
+ * hash to the `part_digest` written at close: the same payments always give the same part.
+ *
+ * A payment that cannot settle at its slice's fixed rate is refused at placement (before the edge
+ * acknowledges it); should one still fail at close, it is rejected alone (`rejection` set, its
+ * partner told by the alarm) and the rest of the part settles.
  *
  * Everything here is synchronous SQLite, so a placement and a close can never interleave: the
  * Durable Object runs one synchronous section at a time.
  */
 import { canonicalJson } from '../../core/canonical-json.ts';
 import { sha256Hex } from '../../core/digest.ts';
-import { assignWindowStartMs, buildNettingWindowPart } from '../../core/netting-window.ts';
-import { sortLegs } from '../../core/netting.ts';
 import type { CloseReason, WindowCorridor, WindowPart, WindowPayment } from '../../core/corridor-window-contract.ts';
+import { assignWindowStartMs, buildNettingWindowPart, type RejectedPayment } from '../../core/netting-window.ts';
+import { sortLegs } from '../../core/netting.ts';
+import { paymentSettlement, type PaymentLegsRejection } from '../../core/payment-legs.ts';
 
 export type IntakeState = 'open' | 'closed' | 'handed';
 
@@ -38,14 +53,28 @@ export type IntakeWindowRow = {
   close_reason: CloseReason | null;
   part_digest: string | null;
   leg_count: number | null;
+  rejected_count: number;
+  rejections_notified: number;
   handoff_attempts: number;
   next_handoff_ms: number | null;
   last_error: string | null;
+  handed_at_ms: number | null;
 };
 
-export type Placement = { startMs: number; endMs: number; full: boolean; repeat: boolean };
+export type Placement =
+  | { kind: 'placed'; startMs: number; endMs: number; full: boolean; repeat: boolean }
+  /** The first payment of this slice here: the coordinator must agree to wait for this shard's part first. */
+  | { kind: 'join'; startMs: number; endMs: number }
+  | { kind: 'unsettleable'; reason: PaymentLegsRejection };
 
-type PaymentRow = { uetr: string; partner_id: string; amount_minor: string; debtor_agent: string; creditor_agent: string };
+/** A payment rejected at close, for its partner's PartnerState. */
+export type IntakeRejection = {
+  partner_id: string;
+  uetr: string;
+  reason: string;
+};
+
+type PaymentRow = { uetr: string; partner_id: string; instructing_agent: string; amount_minor: string; debtor_agent: string; creditor_agent: string };
 
 export class IntakeStore {
   private readonly sql: SqlStorage;
@@ -54,47 +83,71 @@ export class IntakeStore {
   constructor(storage: DurableObjectStorage) {
     this.storage = storage;
     this.sql = storage.sql;
-    this.sql.exec(`CREATE TABLE IF NOT EXISTS payments (
-      uetr TEXT PRIMARY KEY, window_start_ms INTEGER NOT NULL, partner_id TEXT NOT NULL, amount_minor TEXT NOT NULL,
-      debtor_agent TEXT NOT NULL, creditor_agent TEXT NOT NULL, accepted_at_ms INTEGER NOT NULL)`);
-    this.sql.exec(`CREATE INDEX IF NOT EXISTS payments_by_window ON payments (window_start_ms)`);
+    this.sql.exec(`CREATE TABLE IF NOT EXISTS intake_payments (
+      partner_id TEXT NOT NULL, uetr TEXT NOT NULL, window_start_ms INTEGER NOT NULL, instructing_agent TEXT NOT NULL,
+      amount_minor TEXT NOT NULL, debtor_agent TEXT NOT NULL, creditor_agent TEXT NOT NULL, accepted_at_ms INTEGER NOT NULL,
+      rejection TEXT, PRIMARY KEY (partner_id, uetr))`);
+    this.sql.exec(`CREATE INDEX IF NOT EXISTS intake_payments_by_window ON intake_payments (window_start_ms)`);
     this.sql.exec(`CREATE TABLE IF NOT EXISTS intake_windows (
       start_ms INTEGER PRIMARY KEY, end_ms INTEGER NOT NULL, state TEXT NOT NULL, shards INTEGER NOT NULL,
       payment_count INTEGER NOT NULL DEFAULT 0, payments_max INTEGER NOT NULL,
       source_currency TEXT NOT NULL, target_currency TEXT NOT NULL,
       fx_provider TEXT, fx_rate_scaled TEXT, fx_rate_scale INTEGER NOT NULL,
-      close_reason TEXT, part_digest TEXT, leg_count INTEGER,
-      handoff_attempts INTEGER NOT NULL DEFAULT 0, next_handoff_ms INTEGER, last_error TEXT)`);
+      close_reason TEXT, part_digest TEXT, leg_count INTEGER, rejected_count INTEGER NOT NULL DEFAULT 0,
+      rejections_notified INTEGER NOT NULL DEFAULT 1, handoff_attempts INTEGER NOT NULL DEFAULT 0, next_handoff_ms INTEGER,
+      last_error TEXT, handed_at_ms INTEGER)`);
+    this.sql.exec(`CREATE INDEX IF NOT EXISTS intake_windows_by_state ON intake_windows (state, start_ms)`);
   }
 
   /**
    * Puts a payment into the first window, from now on, that is still open and not full. Idempotent
-   * on UETR: a payment already taken stays where it is. Throws if `lateSlicesMax` slices in a row
-   * refuse it (closed or full), which means the alarm is not closing windows.
+   * on (partner, UETR): a payment already taken stays where it is. Answers `join` when the slice
+   * has no row here yet (the caller asks the coordinator, records the answer with `recordJoin`,
+   * and places again), and `unsettleable` when the payment's legs fail at the slice's fixed rate.
+   * Throws if `lateSlicesMax` slices in a row refuse it, which means the alarm is not closing windows.
    */
   place(payment: WindowPayment, corridor: WindowCorridor, nowMs: number): Placement {
-    const existing = this.sql.exec<{ window_start_ms: number }>(`SELECT window_start_ms FROM payments WHERE uetr = ?`, payment.uetr).toArray()[0];
+    const existing = this.sql
+      .exec<{ window_start_ms: number }>(`SELECT window_start_ms FROM intake_payments WHERE partner_id = ? AND uetr = ?`, payment.partner_id, payment.uetr)
+      .toArray()[0];
     if (existing !== undefined) {
       const row = this.window(existing.window_start_ms)!;
-      return { startMs: row.start_ms, endMs: row.end_ms, full: false, repeat: true };
+      return { kind: 'placed', startMs: row.start_ms, endMs: row.end_ms, full: false, repeat: true };
     }
     const startMs = assignWindowStartMs(nowMs, corridor.window_duration_ms, (candidateMs) => {
       const row = this.window(candidateMs);
       return row === undefined || (row.state === 'open' && row.payment_count < row.payments_max);
     });
     if (startMs === null) throw new Error(`corridor window ${corridor.id}|${corridor.jurisdiction}|${corridor.shard}: no open window within reach of ${nowMs}`);
+    const slice = this.window(startMs);
+    if (slice === undefined) return { kind: 'join', startMs, endMs: startMs + corridor.window_duration_ms };
+    const settlement = paymentSettlement(legInput(payment, slice), fxOf(slice));
+    if (!settlement.ok) return { kind: 'unsettleable', reason: settlement.reason };
     let placed: IntakeWindowRow | undefined;
     this.storage.transactionSync(() => {
-      this.openWindow(startMs, corridor);
       this.sql.exec(
-        `INSERT INTO payments (uetr, window_start_ms, partner_id, amount_minor, debtor_agent, creditor_agent, accepted_at_ms) VALUES (?, ?, ?, ?, ?, ?, ?)`,
-        payment.uetr, startMs, payment.partner_id, payment.amount_minor, payment.debtor_agent_bic, payment.creditor_agent_bic, nowMs,
+        `INSERT INTO intake_payments (partner_id, uetr, window_start_ms, instructing_agent, amount_minor, debtor_agent, creditor_agent, accepted_at_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+        payment.partner_id, payment.uetr, startMs, payment.instructing_agent, payment.amount_minor, payment.debtor_agent_bic, payment.creditor_agent_bic, nowMs,
       );
       this.sql.exec(`UPDATE intake_windows SET payment_count = payment_count + 1 WHERE start_ms = ? AND state = 'open'`, startMs);
       placed = this.window(startMs);
     });
-    if (placed === undefined || placed.state !== 'open') throw new Error(`corridor window: payment ${payment.uetr} placed into a window that is not open`);
-    return { startMs, endMs: placed.end_ms, full: placed.payment_count >= placed.payments_max, repeat: false };
+    if (placed === undefined || placed.state !== 'open') throw new Error(`corridor window: payment ${payment.partner_id}/${payment.uetr} placed into a window that is not open`);
+    return { kind: 'placed', startMs, endMs: placed.end_ms, full: placed.payment_count >= placed.payments_max, repeat: false };
+  }
+
+  /**
+   * The coordinator's answer to this shard's `join` of a slice: `joined` opens the slice here (the
+   * coordinator will collect this shard's part before it seals); `sealed` records the slice as
+   * handed and empty, so placement moves on to the next slice.
+   */
+  recordJoin(startMs: number, endMs: number, corridor: WindowCorridor, answer: 'joined' | 'sealed'): void {
+    if (answer === 'joined') {
+      this.openWindow(startMs, corridor, endMs);
+      return;
+    }
+    this.openWindow(startMs, corridor, endMs);
+    this.sql.exec(`UPDATE intake_windows SET state = 'handed', close_reason = 'coordinator', handed_at_ms = ? WHERE start_ms = ? AND state = 'open' AND payment_count = 0`, Date.now(), startMs);
   }
 
   /** Closes every open part whose slice has ended or that is full; returns the rows it closed (as they were open). */
@@ -119,7 +172,7 @@ export class IntakeStore {
     }
     if (row.state === 'open') this.close(row, 'coordinator', Date.now());
     const part = this.part(startMs, corridor);
-    this.sql.exec(`UPDATE intake_windows SET state = 'handed', next_handoff_ms = NULL WHERE start_ms = ? AND state = 'closed'`, startMs);
+    this.sql.exec(`UPDATE intake_windows SET state = 'handed', next_handoff_ms = NULL, handed_at_ms = ? WHERE start_ms = ? AND state = 'closed'`, Date.now(), startMs);
     return part;
   }
 
@@ -131,7 +184,24 @@ export class IntakeStore {
   }
 
   markHanded(startMs: number): void {
-    this.sql.exec(`UPDATE intake_windows SET state = 'handed', next_handoff_ms = NULL, last_error = NULL WHERE start_ms = ? AND state = 'closed'`, startMs);
+    this.sql.exec(`UPDATE intake_windows SET state = 'handed', next_handoff_ms = NULL, last_error = NULL, handed_at_ms = ? WHERE start_ms = ? AND state = 'closed'`, Date.now(), startMs);
+  }
+
+  /** Closed parts whose rejected payments' partners have not been told yet. */
+  rejectionsDue(): Array<{ start_ms: number; rejections: IntakeRejection[] }> {
+    return this.sql
+      .exec<{ start_ms: number }>(`SELECT start_ms FROM intake_windows WHERE state != 'open' AND rejections_notified = 0 ORDER BY start_ms`)
+      .toArray()
+      .map(({ start_ms: startMs }) => ({
+        start_ms: startMs,
+        rejections: this.sql
+          .exec<IntakeRejection>(`SELECT partner_id, uetr, rejection AS reason FROM intake_payments WHERE window_start_ms = ? AND rejection IS NOT NULL ORDER BY partner_id, uetr`, startMs)
+          .toArray(),
+      }));
+  }
+
+  markRejectionsNotified(startMs: number): void {
+    this.sql.exec(`UPDATE intake_windows SET rejections_notified = 1 WHERE start_ms = ?`, startMs);
   }
 
   markHandoffFailed(startMs: number, error: string, nextAttemptMs: number): void {
@@ -145,7 +215,7 @@ export class IntakeStore {
   part(startMs: number, corridor: WindowCorridor): WindowPart {
     const row = this.window(startMs);
     if (row === undefined || row.state === 'open' || row.part_digest === null) throw new Error(`corridor window: part ${startMs} of shard ${corridor.shard} is not closed`);
-    const content = this.partContent(row);
+    const { rejected: _rejected, ...content } = this.partContent(row);
     if (content.part_digest !== row.part_digest) {
       throw new Error(`corridor window: part ${startMs} of shard ${corridor.shard} re-derives to digest ${content.part_digest}, closed as ${row.part_digest}`);
     }
@@ -160,13 +230,15 @@ export class IntakeStore {
     return this.sql.exec<IntakeWindowRow>(`SELECT * FROM intake_windows ORDER BY start_ms DESC`).toArray();
   }
 
-  /** The earliest moment this shard has intake work: an open part's end, or a failed hand-off's retry. */
-  nextWakeMs(): number | null {
+  /** The earliest moment this shard has intake work: an open part's end, a failed hand-off's retry, or a rejection to tell. */
+  nextWakeMs(notifyRetryAtMs: number): number | null {
     return this.sql
       .exec<{ at: number | null }>(
         `SELECT min(at) AS at FROM (
            SELECT end_ms AS at FROM intake_windows WHERE state = 'open'
-           UNION ALL SELECT coalesce(next_handoff_ms, 0) FROM intake_windows WHERE state = 'closed' AND payment_count > 0)`,
+           UNION ALL SELECT coalesce(next_handoff_ms, 0) FROM intake_windows WHERE state = 'closed' AND payment_count > 0
+           UNION ALL SELECT ? FROM intake_windows WHERE state != 'open' AND rejections_notified = 0)`,
+        notifyRetryAtMs,
       )
       .one().at;
   }
@@ -185,30 +257,49 @@ export class IntakeStore {
 
   private close(row: IntakeWindowRow, reason: CloseReason, nowMs: number): void {
     const content = this.partContent(row);
-    this.sql.exec(
-      `UPDATE intake_windows SET state = 'closed', close_reason = ?, part_digest = ?, leg_count = ?, next_handoff_ms = ? WHERE start_ms = ? AND state = 'open'`,
-      reason, content.part_digest, content.legs.length, nowMs, row.start_ms,
-    );
+    this.storage.transactionSync(() => {
+      for (const rejected of content.rejected) {
+        this.sql.exec(`UPDATE intake_payments SET rejection = ? WHERE window_start_ms = ? AND instructing_agent = ? AND uetr = ?`, `${rejected.reason.kind}: ${rejected.reason.detail}`, row.start_ms, rejected.instructing_agent, rejected.uetr);
+      }
+      this.sql.exec(
+        `UPDATE intake_windows SET state = 'closed', close_reason = ?, part_digest = ?, leg_count = ?, rejected_count = ?, rejections_notified = ?, next_handoff_ms = ? WHERE start_ms = ? AND state = 'open'`,
+        reason, content.part_digest, content.legs.length, content.rejected.length, content.rejected.length === 0 ? 1 : 0, nowMs, row.start_ms,
+      );
+    });
+    if (content.rejected.length > 0) {
+      console.error(JSON.stringify({ event: 'payments-rejected-at-close', start_ms: row.start_ms, rejected: content.rejected.map((rejected) => ({ uetr: rejected.uetr, instructing_agent: rejected.instructing_agent, reason: rejected.reason.kind })) }));
+    }
   }
 
-  /** Legs, payments and residue of a part, from its payments and the parameters fixed in its row. */
-  private partContent(row: IntakeWindowRow): Pick<WindowPart, 'legs' | 'payments' | 'fx_residue' | 'part_digest'> {
+  /** Legs, payments, residue and rejections of a part, from its payments and the parameters fixed in its row. */
+  private partContent(row: IntakeWindowRow): Pick<WindowPart, 'legs' | 'payments' | 'fx_residue' | 'part_digest'> & { rejected: RejectedPayment[] } {
     const payments = this.sql
-      .exec<PaymentRow>(`SELECT uetr, partner_id, amount_minor, debtor_agent, creditor_agent FROM payments WHERE window_start_ms = ? ORDER BY uetr`, row.start_ms)
+      .exec<PaymentRow>(
+        `SELECT uetr, partner_id, instructing_agent, amount_minor, debtor_agent, creditor_agent FROM intake_payments WHERE window_start_ms = ? ORDER BY partner_id, uetr`, row.start_ms,
+      )
       .toArray();
-    const built = buildNettingWindowPart(
-      0,
-      payments.map((payment) => ({
-        uetr: payment.uetr, amount_minor: BigInt(payment.amount_minor), source_currency: row.source_currency, target_currency: row.target_currency,
-        debtor_agent_bic: payment.debtor_agent, creditor_agent_bic: payment.creditor_agent,
-      })),
-      { fx_provider: row.fx_provider, fx_rate_scaled: row.fx_rate_scaled === null ? null : BigInt(row.fx_rate_scaled), fx_rate_scale: row.fx_rate_scale },
-    );
+    const built = buildNettingWindowPart(0, payments.map((payment) => legInput({ ...payment, debtor_agent_bic: payment.debtor_agent, creditor_agent_bic: payment.creditor_agent }, row)), fxOf(row));
     const legs = sortLegs(built.legs);
     const fxResidue = built.fxResidue === null ? null : { numerator: built.fxResidue.numerator.toString(), denominator: built.fxResidue.denominator.toString() };
-    const partners = payments.map((payment) => ({ uetr: payment.uetr, partner_id: payment.partner_id }));
+    const rejected = new Set(built.rejected.map((payment) => `${payment.instructing_agent}/${payment.uetr}`));
+    const partners = payments
+      .filter((payment) => !rejected.has(`${payment.instructing_agent}/${payment.uetr}`))
+      .map((payment) => ({ uetr: payment.uetr, partner_id: payment.partner_id }));
     // The digest covers what the coordinator will book (legs, payments, residue), not who carried it.
     const partDigest = sha256Hex(canonicalJson({ start_ms: row.start_ms, end_ms: row.end_ms, fx_rate_scaled: row.fx_rate_scaled, legs, payments: partners, fx_residue: fxResidue }));
-    return { legs, payments: partners, fx_residue: fxResidue, part_digest: partDigest };
+    return { legs, payments: partners, fx_residue: fxResidue, part_digest: partDigest, rejected: built.rejected };
   }
+}
+
+type LegPayment = Pick<WindowPayment, 'uetr' | 'instructing_agent' | 'amount_minor' | 'debtor_agent_bic' | 'creditor_agent_bic'>;
+
+function legInput(payment: LegPayment, row: Pick<IntakeWindowRow, 'source_currency' | 'target_currency'>) {
+  return {
+    uetr: payment.uetr, instructing_agent: payment.instructing_agent, amount_minor: BigInt(payment.amount_minor), source_currency: row.source_currency,
+    target_currency: row.target_currency, debtor_agent_bic: payment.debtor_agent_bic, creditor_agent_bic: payment.creditor_agent_bic,
+  };
+}
+
+function fxOf(row: Pick<IntakeWindowRow, 'fx_provider' | 'fx_rate_scaled' | 'fx_rate_scale'>) {
+  return { fx_provider: row.fx_provider, fx_rate_scaled: row.fx_rate_scaled === null ? null : BigInt(row.fx_rate_scaled), fx_rate_scale: row.fx_rate_scale };
 }

@@ -9,13 +9,17 @@
  *                   region, log_index, receipt, settled_at_ms, partners_notified)
  *   netting_parts(start_ms, shard, part_digest, leg_count, fx_rate_scaled, fx_residue_numerator,
  *                 fx_residue_denominator, close_reason, received_at_ms)              PK (start_ms, shard)
- *   netting_part_legs(start_ms, shard, uetr, payer, payee, currency, amount_minor)  until the window seals
- *   netting_payments(start_ms, uetr, shard, partner_id)                             PK (start_ms, uetr)
+ *   netting_window_part_legs(start_ms, shard, uetr, instructing_agent, payer, payee, currency, amount_minor)
+ *                                                                                   until the window seals
+ *   netting_window_payments(start_ms, partner_id, uetr, shard)                      PK (start_ms, partner_id, uetr)
  *   netting_batch_chunks(start_ms, chunk_index, text)                               PK (start_ms, chunk_index)
  *
- * States: collecting (parts arrive, pushed by shards or pulled from them) → sealed (all `shards`
- * parts stored; the canonical batch bytes are written in chunks before the first delivery) →
- * settled (the regional receipt is recorded). A part is stored once; a repeated hand-off must
+ * States: collecting (shards join it with their shard count before they take its first payment;
+ * parts arrive, pushed by shards or pulled from them) → sealed (all `shards` parts stored; the
+ * canonical batch bytes are written in chunks before the first delivery) → settled (the regional
+ * receipt is recorded). A window whose parts hold no leg at all (every payment rejected at close)
+ * goes from collecting to empty: there is nothing to deliver. A payment is (partner, UETR): the
+ * v1 `netting_payments` table keyed on the UETR alone is left unread. A part is stored once; a repeated hand-off must
  * carry the same digest. The batch bytes are kept in chunks because one SQLite value holds at
  * most 2 MB and a window may hold up to 200,000 legs.
  */
@@ -24,7 +28,7 @@ import { fxResidueBooking, sealNettingWindow, type FxResidueBooking, type Nettin
 import type { SettlementLeg, SettlementResponse } from '../../core/settlement-batch.ts';
 import type { WindowCorridor, WindowPart } from '../../core/corridor-window-contract.ts';
 
-export type NettingState = 'collecting' | 'sealed' | 'settled';
+export type NettingState = 'collecting' | 'sealed' | 'settled' | 'empty';
 
 export type NettingWindowRow = {
   start_ms: number;
@@ -78,12 +82,13 @@ export class NettingStore {
       start_ms INTEGER NOT NULL, shard INTEGER NOT NULL, part_digest TEXT NOT NULL, leg_count INTEGER NOT NULL, fx_rate_scaled TEXT,
       fx_residue_numerator TEXT, fx_residue_denominator TEXT, close_reason TEXT NOT NULL, received_at_ms INTEGER NOT NULL,
       PRIMARY KEY (start_ms, shard))`);
-    this.sql.exec(`CREATE TABLE IF NOT EXISTS netting_part_legs (
-      start_ms INTEGER NOT NULL, shard INTEGER NOT NULL, uetr TEXT NOT NULL, payer TEXT NOT NULL, payee TEXT NOT NULL,
+    this.sql.exec(`CREATE TABLE IF NOT EXISTS netting_window_part_legs (
+      start_ms INTEGER NOT NULL, shard INTEGER NOT NULL, uetr TEXT NOT NULL, instructing_agent TEXT NOT NULL, payer TEXT NOT NULL, payee TEXT NOT NULL,
       currency TEXT NOT NULL, amount_minor TEXT NOT NULL)`);
-    this.sql.exec(`CREATE INDEX IF NOT EXISTS netting_part_legs_by_window ON netting_part_legs (start_ms, shard)`);
-    this.sql.exec(`CREATE TABLE IF NOT EXISTS netting_payments (
-      start_ms INTEGER NOT NULL, uetr TEXT NOT NULL, shard INTEGER NOT NULL, partner_id TEXT NOT NULL, PRIMARY KEY (start_ms, uetr))`);
+    this.sql.exec(`CREATE INDEX IF NOT EXISTS netting_window_part_legs_by_window ON netting_window_part_legs (start_ms, shard)`);
+    this.sql.exec(`CREATE TABLE IF NOT EXISTS netting_window_payments (
+      start_ms INTEGER NOT NULL, partner_id TEXT NOT NULL, uetr TEXT NOT NULL, shard INTEGER NOT NULL, PRIMARY KEY (start_ms, partner_id, uetr))`);
+    this.sql.exec(`CREATE INDEX IF NOT EXISTS netting_windows_by_state ON netting_windows (state, start_ms)`);
     this.sql.exec(`CREATE TABLE IF NOT EXISTS netting_batch_chunks (
       start_ms INTEGER NOT NULL, chunk_index INTEGER NOT NULL, text TEXT NOT NULL, PRIMARY KEY (start_ms, chunk_index))`);
   }
@@ -120,16 +125,33 @@ export class NettingStore {
       );
       for (const leg of part.legs) {
         this.sql.exec(
-          `INSERT INTO netting_part_legs (start_ms, shard, uetr, payer, payee, currency, amount_minor) VALUES (?, ?, ?, ?, ?, ?, ?)`,
-          part.start_ms, part.shard, leg.uetr, leg.payer, leg.payee, leg.currency, leg.amount_minor,
+          `INSERT INTO netting_window_part_legs (start_ms, shard, uetr, instructing_agent, payer, payee, currency, amount_minor) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+          part.start_ms, part.shard, leg.uetr, leg.instructing_agent, leg.payer, leg.payee, leg.currency, leg.amount_minor,
         );
       }
       for (const payment of part.payments) {
-        // The primary key makes a UETR in two parts of one window fail the whole hand-off, loudly.
-        this.sql.exec(`INSERT INTO netting_payments (start_ms, uetr, shard, partner_id) VALUES (?, ?, ?, ?)`, part.start_ms, payment.uetr, part.shard, payment.partner_id);
+        // The primary key makes a payment in two parts of one window fail the whole hand-off, loudly.
+        this.sql.exec(`INSERT INTO netting_window_payments (start_ms, partner_id, uetr, shard) VALUES (?, ?, ?, ?)`, part.start_ms, payment.partner_id, payment.uetr, part.shard);
       }
     });
     return 'stored';
+  }
+
+  /**
+   * A shard asks to take payments into a window: `joined` means the window is still collecting and
+   * will not seal before it holds that shard's part (its shard count is widened to the shard's);
+   * `sealed` means it is past taking parts, and the shard must use a later slice. This is what
+   * lets a corridor's shard count be raised while a slice is open without stranding a part.
+   */
+  join(startMs: number, endMs: number, shards: number, fxProvider: string | null): 'joined' | 'sealed' {
+    this.sql.exec(
+      `INSERT INTO netting_windows (start_ms, end_ms, shards, state, next_collect_ms, fx_provider) VALUES (?, ?, ?, 'collecting', ?, ?) ON CONFLICT DO NOTHING`,
+      startMs, endMs, shards, endMs, fxProvider,
+    );
+    const window = this.window(startMs)!;
+    if (window.state !== 'collecting') return 'sealed';
+    this.sql.exec(`UPDATE netting_windows SET shards = max(shards, ?), end_ms = max(end_ms, ?) WHERE start_ms = ?`, shards, endMs, startMs);
+    return 'joined';
   }
 
   /** Collecting windows whose collection is due: their slice ended, a part closed on size, or a retry is due. */
@@ -166,6 +188,11 @@ export class NettingStore {
       // Each payment was converted once, at the rate its window part fixed; the batch is still exact and zero-sum.
       console.warn(JSON.stringify({ event: 'netting-window-fx-rate-split', corridor: corridor.id, jurisdiction: corridor.jurisdiction, start_ms: startMs, rates: [...rates] }));
     }
+    if (parts.every((part) => part.legs.length === 0)) {
+      this.sql.exec(`UPDATE netting_windows SET state = 'empty', leg_count = 0, next_collect_ms = NULL, last_error = NULL WHERE start_ms = ? AND state = 'collecting'`, startMs);
+      this.sql.exec(`DELETE FROM netting_window_part_legs WHERE start_ms = ?`, startMs);
+      return this.window(startMs)!;
+    }
     const { sealed, fxResidue } = sealNettingWindow({ corridor: corridor.id, jurisdiction: corridor.jurisdiction, startMs, endMs: window.end_ms, shards: window.shards }, parts);
     const [, targetCurrency] = corridor.id.split('-') as [string, string];
     this.storage.transactionSync(() => {
@@ -179,7 +206,7 @@ export class NettingStore {
         sealed.batch.batch_id, sealed.digest, sealed.batch.legs.length, chunkCount, fxResidue === null ? null : targetCurrency,
         fxResidue?.numerator.toString() ?? null, fxResidue?.denominator.toString() ?? null, startMs,
       );
-      this.sql.exec(`DELETE FROM netting_part_legs WHERE start_ms = ?`, startMs);
+      this.sql.exec(`DELETE FROM netting_window_part_legs WHERE start_ms = ?`, startMs);
     });
     const stored = this.window(startMs)!;
     if (this.sealedBatch(startMs) !== sealed.canonical) throw new Error(`netting window ${startMs}: stored batch bytes differ from the sealed ones`);
@@ -221,7 +248,7 @@ export class NettingStore {
   /** UETRs of a window by the partner that submitted them. */
   paymentsByPartner(startMs: number): Map<string, string[]> {
     const byPartner = new Map<string, string[]>();
-    for (const row of this.sql.exec<{ partner_id: string; uetr: string }>(`SELECT partner_id, uetr FROM netting_payments WHERE start_ms = ? ORDER BY partner_id, uetr`, startMs)) {
+    for (const row of this.sql.exec<{ partner_id: string; uetr: string }>(`SELECT partner_id, uetr FROM netting_window_payments WHERE start_ms = ? ORDER BY partner_id, uetr`, startMs)) {
       const uetrs = byPartner.get(row.partner_id);
       if (uetrs === undefined) byPartner.set(row.partner_id, [row.uetr]);
       else uetrs.push(row.uetr);
@@ -271,9 +298,11 @@ export class NettingStore {
       .toArray();
     return headers.map((header) => {
       const legs = this.sql
-        .exec<{ uetr: string; payer: string; payee: string; currency: string; amount_minor: string }>(`SELECT uetr, payer, payee, currency, amount_minor FROM netting_part_legs WHERE start_ms = ? AND shard = ?`, startMs, header.shard)
+        .exec<{ uetr: string; instructing_agent: string; payer: string; payee: string; currency: string; amount_minor: string }>(
+          `SELECT uetr, instructing_agent, payer, payee, currency, amount_minor FROM netting_window_part_legs WHERE start_ms = ? AND shard = ?`, startMs, header.shard,
+        )
         .toArray()
-        .map((row) => ({ uetr: row.uetr, payer: row.payer, payee: row.payee, currency: row.currency, amount_minor: row.amount_minor }));
+        .map((row) => ({ uetr: row.uetr, instructing_agent: row.instructing_agent, payer: row.payer, payee: row.payee, currency: row.currency, amount_minor: row.amount_minor }));
       if (legs.length !== header.leg_count) throw new Error(`netting window ${startMs}: shard ${header.shard} stored ${legs.length} of ${header.leg_count} legs`);
       const fxResidue = header.fx_residue_numerator === null || header.fx_residue_denominator === null
         ? null

@@ -5,20 +5,27 @@
  * Storage (SQLite):
  *   nonces(keyid, nonce, expires_at_ms)        PK (keyid, nonce); purged by alarm after 24 h
  *   payments(uetr PK, instruction_sha256, jws, corridor, jurisdiction, window_id, status,
- *            answer, batch_id, region, log_index, accepted_at_ms, settled_at_ms)
+ *            answer, batch_id, region, log_index, accepted_at_ms, settled_at_ms,
+ *            window_name, enqueue, rejection)
+ *                                              window_name + enqueue: the shard and the exact payment a
+ *                                              pending admission was sent to, so a retry finishes it there
  *   security_events(id PK autoincrement, at_ms, kind, slug, detail, context JSON)
  *                                              newest securityEventsMax rows kept (ops console, evidence)
  *   security_event_counts(kind PK, count)      monotonic per-kind counters, never pruned
  *
- * Admission is idempotent on UETR: a row is written `pending` before the window is asked to
- * enqueue, and the window's enqueue is itself idempotent on UETR, so a crash between the two
- * steps is healed by the partner's retry without a second leg ever existing.
+ * Admission is idempotent on UETR: a row is written `pending`, with the shard and payment chosen,
+ * before the window is asked to enqueue, and the window's enqueue is itself idempotent on
+ * (partner, UETR), so a crash between the two steps is healed by the partner's retry without a
+ * second leg ever existing. The retry finishes the admission at the shard stored in the row, never
+ * at one routed anew: routing (shard count, corridor state) may have changed in between, and the
+ * first enqueue may already have landed.
  */
 import { DurableObject } from 'cloudflare:workers';
 import { gatewayKey } from '../../core/gateway-key.ts';
 import type { DurableObjectsEnv as Env } from '../env.ts';
 import { signAcceptanceReceipt } from '../../core/acceptance-receipt.ts';
 import type { WindowCorridor, WindowPayment } from '../../core/corridor-window-contract.ts';
+import type { PaymentLegsRejection } from '../../core/payment-legs.ts';
 
 export type PaymentStatus = 'accepted' | 'held' | 'rejected' | 'settled';
 
@@ -41,7 +48,22 @@ export interface AdmissionRequest {
   payment: WindowPayment;
 }
 
-export type AdmissionResult = { kind: 'accepted'; answer: PaymentAnswer; repeat: boolean } | { kind: 'uetr-mismatch' };
+export type AdmissionResult =
+  | { kind: 'accepted'; answer: PaymentAnswer; repeat: boolean }
+  | { kind: 'uetr-mismatch' }
+  /** The window cannot settle it at the rate it fixed; nothing was admitted. */
+  | { kind: 'unsettleable'; reason: PaymentLegsRejection };
+
+/** What a UETR already means for this partner, before anything about a new admission is decided. */
+export type PriorAnswer =
+  | { kind: 'none' }
+  | { kind: 'answered'; answer: PaymentAnswer }
+  | { kind: 'uetr-mismatch' }
+  | { kind: 'unsettleable'; reason: PaymentLegsRejection };
+
+export interface RejectionNotice {
+  payments: Array<{ uetr: string; reason: string }>;
+}
 
 export interface PaymentRecord {
   uetr: string;
@@ -50,6 +72,8 @@ export interface PaymentRecord {
   jurisdiction: string | null;
   region: string | null;
   log_index: number | null;
+  /** Why a payment reads `rejected` (absent otherwise). */
+  reason?: string;
 }
 
 export interface SettlementNotice {
@@ -113,6 +137,7 @@ export class PartnerState extends DurableObject<Env> {
       uetr TEXT PRIMARY KEY, instruction_sha256 TEXT NOT NULL, jws TEXT NOT NULL, corridor TEXT NOT NULL,
       jurisdiction TEXT NOT NULL, window_id TEXT, status TEXT NOT NULL, answer TEXT, batch_id TEXT, region TEXT,
       log_index INTEGER, accepted_at_ms INTEGER, settled_at_ms INTEGER)`);
+    for (const column of ['window_name TEXT', 'enqueue TEXT', 'rejection TEXT']) addColumnIfMissing(this.sql, 'payments', column);
     this.sql.exec(`CREATE TABLE IF NOT EXISTS security_events (
       id INTEGER PRIMARY KEY AUTOINCREMENT, at_ms INTEGER NOT NULL, kind TEXT NOT NULL, slug TEXT NOT NULL, detail TEXT NOT NULL, context TEXT NOT NULL)`);
     this.sql.exec(`CREATE TABLE IF NOT EXISTS security_event_counts (kind TEXT PRIMARY KEY, count INTEGER NOT NULL)`);
@@ -194,6 +219,22 @@ export class PartnerState extends DurableObject<Env> {
     if (remaining > 0) await this.ctx.storage.setAlarm(Date.now() + nonceSweepIntervalMs);
   }
 
+  /**
+   * The pipeline's `priorAnswer`: what this UETR already means, before routing or any limit sees a
+   * repeat. A stored answer is returned whatever has changed since (corridor state, limits); a
+   * different instruction under the UETR is a mismatch; a pending admission (a crash or a lost
+   * answer between the row and the enqueue) is finished at the shard it chose.
+   */
+  async priorAnswer(uetr: string, instructionSha256: string): Promise<PriorAnswer> {
+    const stored = this.paymentRow(uetr);
+    if (stored === undefined) return { kind: 'none' };
+    if (stored.instruction_sha256 !== instructionSha256) return { kind: 'uetr-mismatch' };
+    if (stored.answer != null) return { kind: 'answered', answer: JSON.parse(stored.answer) as PaymentAnswer };
+    const result = await this.admit(JSON.parse(stored.enqueue!) as AdmissionRequest);
+    if (result.kind === 'accepted') return { kind: 'answered', answer: result.answer };
+    return result;
+  }
+
   /** Admits a verified instruction exactly once per UETR; concurrent repeats share one admission. */
   async admit(request: AdmissionRequest): Promise<AdmissionResult> {
     const inflight = this.admissions.get(request.uetr);
@@ -214,19 +255,25 @@ export class PartnerState extends DurableObject<Env> {
     return { kind: 'accepted', answer: result.answer, repeat: true };
   }
 
-  private async admitOnce(request: AdmissionRequest): Promise<AdmissionResult> {
-    const stored = this.paymentRow(request.uetr);
-    if (stored !== undefined && stored.instruction_sha256 !== request.instructionSha256) return { kind: 'uetr-mismatch' };
+  private async admitOnce(fresh: AdmissionRequest): Promise<AdmissionResult> {
+    const stored = this.paymentRow(fresh.uetr);
+    if (stored !== undefined && stored.instruction_sha256 !== fresh.instructionSha256) return { kind: 'uetr-mismatch' };
     if (stored?.answer != null) return { kind: 'accepted', answer: JSON.parse(stored.answer) as PaymentAnswer, repeat: true };
+    // A pending row goes back to the shard it chose with the payment it sent, never to a new route.
+    const request = stored?.enqueue != null ? (JSON.parse(stored.enqueue) as AdmissionRequest) : fresh;
     if (stored === undefined) {
       this.sql.exec(
-        `INSERT INTO payments (uetr, instruction_sha256, jws, corridor, jurisdiction, status) VALUES (?, ?, ?, ?, ?, 'pending')`,
-        request.uetr, request.instructionSha256, request.jws, request.corridor, request.jurisdiction,
+        `INSERT INTO payments (uetr, instruction_sha256, jws, corridor, jurisdiction, status, window_name, enqueue) VALUES (?, ?, ?, ?, ?, 'pending', ?, ?)`,
+        request.uetr, request.instructionSha256, request.jws, request.corridor, request.jurisdiction, request.windowName, JSON.stringify({ ...request, jws: '' }),
       );
     }
     const windows = this.env.CORRIDOR_WINDOW;
-    const window = windows.get(windows.idFromName(request.windowName));
-    const windowId = await window.enqueue(request.payment, request.corridorConfig);
+    const outcome = await windows.get(windows.idFromName(request.windowName)).enqueue(request.payment, request.corridorConfig);
+    if (outcome.kind === 'unsettleable') {
+      // Nothing was placed, and the partner has been told nothing yet: forget the attempt.
+      this.sql.exec(`DELETE FROM payments WHERE uetr = ? AND status = 'pending'`, request.uetr);
+      return { kind: 'unsettleable', reason: outcome.reason };
+    }
     const acceptedAt = new Date();
     const receipt = await signAcceptanceReceipt(await gatewayKey(this.env.GATEWAY_SIGNING_JWK), {
       gateway: this.env.GATEWAY_ID,
@@ -234,16 +281,27 @@ export class PartnerState extends DurableObject<Env> {
       uetr: request.uetr,
       instruction_sha256: request.instructionSha256,
       status: 'accepted',
-      window: windowId,
+      window: outcome.batchId,
       accepted_at: acceptedAt.toISOString(),
     });
-    const answer: PaymentAnswer = { uetr: request.uetr, status: 'accepted', window: windowId, receipt };
-    // A settlement notice can overtake this write only if the window closed within this call; never downgrade it.
+    const answer: PaymentAnswer = { uetr: request.uetr, status: 'accepted', window: outcome.batchId, receipt };
+    // A settlement or rejection notice can overtake this write only if the window closed within this call; never undo it.
     this.sql.exec(
-      `UPDATE payments SET window_id = ?, answer = ?, accepted_at_ms = ?, status = CASE WHEN status = 'settled' THEN status ELSE 'accepted' END WHERE uetr = ?`,
-      windowId, JSON.stringify(answer), acceptedAt.getTime(), request.uetr,
+      `UPDATE payments SET window_id = ?, answer = ?, accepted_at_ms = ?, status = CASE WHEN status IN ('settled', 'rejected') THEN status ELSE 'accepted' END WHERE uetr = ?`,
+      outcome.batchId, JSON.stringify(answer), acceptedAt.getTime(), request.uetr,
     );
     return { kind: 'accepted', answer, repeat: false };
+  }
+
+  /** Called by a CorridorWindow shard for payments that could not settle at close. Idempotent; never undoes `settled`. */
+  async markRejected(notice: RejectionNotice): Promise<number> {
+    let updated = 0;
+    this.ctx.storage.transactionSync(() => {
+      for (const payment of notice.payments) {
+        updated += this.sql.exec(`UPDATE payments SET status = 'rejected', rejection = ? WHERE uetr = ? AND status NOT IN ('settled', 'rejected')`, payment.reason, payment.uetr).rowsWritten;
+      }
+    });
+    return updated;
   }
 
   async getPayment(uetr: string): Promise<PaymentRecord | null> {
@@ -257,6 +315,7 @@ export class PartnerState extends DurableObject<Env> {
       jurisdiction: settled ? row.jurisdiction : null,
       region: settled ? row.region : null,
       log_index: settled ? row.log_index : null,
+      ...(row.status === 'rejected' ? { reason: row.rejection ?? 'rejected' } : {}),
     };
   }
 
@@ -277,9 +336,16 @@ export class PartnerState extends DurableObject<Env> {
 
   private paymentRow(uetr: string) {
     return this.sql
-      .exec<{ uetr: string; instruction_sha256: string; status: string; answer: string | null; batch_id: string | null; jurisdiction: string; region: string | null; log_index: number | null }>(
-        `SELECT uetr, instruction_sha256, status, answer, batch_id, jurisdiction, region, log_index FROM payments WHERE uetr = ?`, uetr,
+      .exec<{ uetr: string; instruction_sha256: string; status: string; answer: string | null; batch_id: string | null; jurisdiction: string; region: string | null; log_index: number | null; enqueue: string | null; rejection: string | null }>(
+        `SELECT uetr, instruction_sha256, status, answer, batch_id, jurisdiction, region, log_index, enqueue, rejection FROM payments WHERE uetr = ?`, uetr,
       )
       .toArray()[0];
   }
+}
+
+/** SQLite has no ADD COLUMN IF NOT EXISTS: storage created by an earlier version gains the column once. */
+function addColumnIfMissing(sql: SqlStorage, table: string, columnDefinition: string): void {
+  const column = columnDefinition.split(' ')[0]!;
+  const present = sql.exec<{ name: string }>(`SELECT name FROM pragma_table_info(?)`, table).toArray().some((row) => row.name === column);
+  if (!present) sql.exec(`ALTER TABLE ${table} ADD COLUMN ${columnDefinition}`);
 }

@@ -6,7 +6,7 @@
 import { env } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
 import corridorsJson from '../../dev/corridors.json';
-import { corridorDirectoryTtlMs } from '../../workers/payments/corridor-routing.ts';
+import { corridorDirectoryTtlMs } from '../../workers/payments/route-to-corridor.ts';
 import { alpha, clientFor, eurPayment } from './support.ts';
 import { parseWindowId, sleep, waitForStatus, waitForWindow } from './window-support.ts';
 

@@ -12,10 +12,10 @@ import { canonicalJson } from '../../core/canonical-json.ts';
 import type { SettlementBatch } from '../../core/settlement-batch.ts';
 import { deliverSettlementBatch } from '../../durable-objects/corridor-window/deliver-batch.ts';
 import type { WindowCorridor } from '../../core/corridor-window-contract.ts';
-import { shardOf } from '../../workers/payments/corridor-routing.ts';
+import { shardOf } from '../../workers/payments/route-to-corridor.ts';
 import type { Env } from '../../workers/env.ts';
 import { alpha, bravo } from './support.ts';
-import { directCorridor, directPayment, expectPositionsReproduce, parseWindowId, regionalSettlement, sleep, waitFor, waitForWindow, windowStub } from './window-support.ts';
+import { directCorridor, directPayment, expectPositionsReproduce, parseWindowId, regionalSettlement, sleep, waitFor, waitForWindow, windowStub, enqueuePlaced } from './window-support.ts';
 
 const deadBackends = JSON.stringify({ eu: [{ region: 'eu-down', url: 'http://127.0.0.1:9' }] });
 
@@ -33,7 +33,7 @@ async function enqueueSpread(corridor: WindowCorridor, count: number, amountMino
     const uetr = crypto.randomUUID();
     const shard = shardOf(uetr, corridor.shards);
     const shardCorridor = { ...corridor, shard };
-    const windowId = await windowStub(corridor.id, corridor.jurisdiction, shard).enqueue(directPayment(shardCorridor, amountMinor(index), alpha.bic, creditors[index % creditors.length]!, uetr), shardCorridor);
+    const windowId = await enqueuePlaced(windowStub(corridor.id, corridor.jurisdiction, shard), directPayment(shardCorridor, amountMinor(index), alpha.bic, creditors[index % creditors.length]!, uetr), shardCorridor);
     return { uetr, windowId };
   }));
 }
@@ -43,14 +43,14 @@ describe('CorridorWindow durability', () => {
     const corridor = directCorridor('HUF-HUF', { window_duration_ms: 2_000 });
     const stub = windowStub(corridor.id, corridor.jurisdiction, 0);
     const payment = directPayment(corridor, '5000', alpha.bic, bravo.bic);
-    const first = await stub.enqueue(payment, corridor);
+    const first = await enqueuePlaced(stub, payment, corridor);
     await evictDurableObject(stub);
-    expect(await stub.enqueue(payment, corridor)).toBe(first);
-    expect(await stub.enqueue({ ...payment, amount_minor: '1' }, corridor)).toBe(first);
+    expect(await enqueuePlaced(stub, payment, corridor)).toBe(first);
+    expect(await enqueuePlaced(stub, { ...payment, amount_minor: '1' }, corridor)).toBe(first);
     const window = await waitForWindow(corridor.id, corridor.jurisdiction, parseWindowId(first).startMs, 'settled');
     expect(window.leg_count).toBe(1);
     // After its window settled, a retried enqueue still names the same window and adds nothing.
-    expect(await stub.enqueue(payment, corridor)).toBe(first);
+    expect(await enqueuePlaced(stub, payment, corridor)).toBe(first);
     const batch = JSON.parse((await stub.sealedBatch(window.start_ms))!) as SettlementBatch;
     expect(batch.legs).toEqual([{ uetr: payment.uetr, payer: alpha.bic, payee: bravo.bic, currency: 'HUF', amount_minor: '5000' }]);
   });
@@ -86,7 +86,7 @@ describe('CorridorWindow durability', () => {
   it('retries a failed and a thrown delivery on its alarm, then settles once the backend answers', async () => {
     const corridor = directCorridor('DKK-DKK', { window_duration_ms: 1_000 });
     const coordinator = windowStub(corridor.id, corridor.jurisdiction, 0);
-    const windowId = await coordinator.enqueue(directPayment(corridor, '70000', alpha.bic, bravo.bic), corridor);
+    const windowId = await enqueuePlaced(coordinator, directPayment(corridor, '70000', alpha.bic, bravo.bic), corridor);
     const { startMs } = parseWindowId(windowId);
     await swapBackends(coordinator, deadBackends);
 
@@ -119,7 +119,7 @@ describe('CorridorWindow durability', () => {
   it('settles exactly once when the backend committed but its answer never reached the window', async () => {
     const corridor = directCorridor('PLN-PLN', { window_duration_ms: 1_000 });
     const coordinator = windowStub(corridor.id, corridor.jurisdiction, 0);
-    const windowId = await coordinator.enqueue(directPayment(corridor, '12345', alpha.bic, bravo.bic), corridor);
+    const windowId = await enqueuePlaced(coordinator, directPayment(corridor, '12345', alpha.bic, bravo.bic), corridor);
     const { startMs } = parseWindowId(windowId);
     await swapBackends(coordinator, deadBackends);
     const sealed = await waitFor('a failed delivery', async () => {
@@ -148,16 +148,16 @@ describe('CorridorWindow durability', () => {
         if (shardOf(uetr, corridor.shards) === shard) return directPayment(shardCorridor(shard), '250', alpha.bic, bravo.bic, uetr);
       }
     };
-    const early = await windowStub(corridor.id, 'eu', 1).enqueue(paymentFor(1), shardCorridor(1));
+    const early = await enqueuePlaced(windowStub(corridor.id, 'eu', 1), paymentFor(1), shardCorridor(1));
     // Shard 0 fills its part (legs_max 2): the coordinator closes the whole window at once, collecting shard 1's part too.
-    await windowStub(corridor.id, 'eu', 0).enqueue(paymentFor(0), shardCorridor(0));
-    await windowStub(corridor.id, 'eu', 0).enqueue(paymentFor(0), shardCorridor(0));
+    await enqueuePlaced(windowStub(corridor.id, 'eu', 0), paymentFor(0), shardCorridor(0));
+    await enqueuePlaced(windowStub(corridor.id, 'eu', 0), paymentFor(0), shardCorridor(0));
     const { startMs } = parseWindowId(early);
     const window = await waitForWindow(corridor.id, 'eu', startMs, 'settled');
     expect(window).toMatchObject({ leg_count: 3, parts_received: 2, close_requested: 1 });
     expect(window.settled_at_ms! - startMs).toBeLessThan(corridor.window_duration_ms);
 
-    const late = await windowStub(corridor.id, 'eu', 1).enqueue(paymentFor(1), shardCorridor(1));
+    const late = await enqueuePlaced(windowStub(corridor.id, 'eu', 1), paymentFor(1), shardCorridor(1));
     expect(parseWindowId(late).startMs).toBe(startMs + corridor.window_duration_ms);
     const intake = await windowStub(corridor.id, 'eu', 1).describeIntake();
     expect(intake.find((row) => row.start_ms === startMs)).toMatchObject({ state: 'handed', close_reason: 'coordinator', payment_count: 1 });

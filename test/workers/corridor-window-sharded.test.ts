@@ -9,7 +9,7 @@ import { buildInstruction } from '../../cli/sdk/instruction-builder.ts';
 import { sha256Hex } from '../../core/digest.ts';
 import { sealNettingWindow, type NettingWindowPart } from '../../core/netting-window.ts';
 import type { SettlementBatch } from '../../core/settlement-batch.ts';
-import { shardOf } from '../../workers/payments/corridor-routing.ts';
+import { shardOf } from '../../workers/payments/route-to-corridor.ts';
 import { alpha, bravo, clientFor } from './support.ts';
 import { expectPositionsReproduce, parseWindowId, regionalSettlement, sleep, waitForStatus, waitForWindow, windowStub } from './window-support.ts';
 

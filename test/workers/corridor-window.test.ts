@@ -8,7 +8,7 @@ import { evictDurableObject } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
 import type { SettlementBatch } from '../../core/settlement-batch.ts';
 import { alpha, bravo, clientFor, eurPayment } from './support.ts';
-import { directCorridor, directPayment, parseWindowId, waitFor, waitForStatus, waitForWindow, windowStub } from './window-support.ts';
+import { directCorridor, directPayment, parseWindowId, waitFor, waitForStatus, waitForWindow, windowStub, enqueuePlaced } from './window-support.ts';
 
 describe('CorridorWindow', () => {
   it('closes on its alarm and settles through failover, even after eviction mid-window', async () => {
@@ -49,10 +49,10 @@ describe('CorridorWindow', () => {
     const corridor = directCorridor('SEK-SEK', { window_duration_ms: 60_000, legs_max: 2 });
     const stub = windowStub(corridor.id, corridor.jurisdiction, 0);
     const payment = () => directPayment(corridor, '100', alpha.bic, bravo.bic);
-    const first = await stub.enqueue(payment(), corridor);
-    const second = await stub.enqueue(payment(), corridor);
+    const first = await enqueuePlaced(stub, payment(), corridor);
+    const second = await enqueuePlaced(stub, payment(), corridor);
     expect(second).toBe(first);
-    const third = await stub.enqueue(payment(), corridor);
+    const third = await enqueuePlaced(stub, payment(), corridor);
     const firstStart = parseWindowId(first).startMs;
     expect(parseWindowId(third).startMs).toBe(firstStart + corridor.window_duration_ms);
     // The full window closes at once on its alarm, long before its 60 s slice ends, and settles.

@@ -4,7 +4,7 @@ import { expect } from 'vitest';
 import type { PartnerCredentials } from '../../cli/sdk/partner-client.ts';
 import type { SettlementBatch } from '../../core/settlement-batch.ts';
 import type { NettingWindowSummary } from '../../durable-objects/corridor-window/netting-store.ts';
-import { corridorWindowName, type WindowCorridor, type WindowPayment } from '../../core/corridor-window-contract.ts';
+import { corridorWindowName, type EnqueueOutcome, type WindowCorridor, type WindowPayment } from '../../core/corridor-window-contract.ts';
 import { clientFor } from './support.ts';
 
 export const settleTimeoutMs = 20_000;
@@ -60,7 +60,14 @@ export function directCorridor(id: string, overrides: Partial<WindowCorridor> = 
 
 export function directPayment(corridor: WindowCorridor, amountMinor: string, debtorBic: string, creditorBic: string, uetr: string = crypto.randomUUID()): WindowPayment {
   const [source, target] = corridor.id.split('-') as [string, string];
-  return { uetr, partner_id: 'alpha-bank', amount_minor: amountMinor, source_currency: source, target_currency: target, debtor_agent_bic: debtorBic, creditor_agent_bic: creditorBic };
+  return { uetr, partner_id: 'alpha-bank', instructing_agent: debtorBic, amount_minor: amountMinor, source_currency: source, target_currency: target, debtor_agent_bic: debtorBic, creditor_agent_bic: creditorBic };
+}
+
+/** Enqueues directly into a shard and returns the batch id of the window that took the payment; fails the test if it was refused. */
+export async function enqueuePlaced(stub: { enqueue(payment: WindowPayment, corridor: WindowCorridor): Promise<EnqueueOutcome> }, payment: WindowPayment, corridor: WindowCorridor): Promise<string> {
+  const outcome = await stub.enqueue(payment, corridor);
+  if (outcome.kind !== 'placed') throw new Error(`enqueue of ${payment.uetr} was refused: ${JSON.stringify(outcome)}`);
+  return outcome.batchId;
 }
 
 /** The committed settlement as the regional backend's auditor API returns it. */

@@ -1,41 +1,41 @@
 /**
- * Which corridor window takes a payment: the corridor must exist and be open, the submitting
- * partner's jurisdiction must be one the corridor may process in (data residency), and the shard
- * is a stable function of the UETR so a retried payment always reaches the same Durable Object.
+ * Stage `routeToCorridor`: which corridor window takes a new payment. The corridor must exist and
+ * be open, the submitting partner's jurisdiction must be one the corridor may process in (data
+ * residency), and the shard is a stable function of the UETR. Only new admissions reach this
+ * stage: a repeat was answered by `priorAnswer` whatever the corridor's state is now.
  *
  * The corridor configuration and state come from the Control DO. Reading it on every payment
  * would put one object on every request's path, so each isolate keeps it for
  * `corridorDirectoryTtlMs`: a state change (pause, drain) takes effect at the edge within that
  * time, which is the documented contract of `Control.setCorridorState`.
  */
-import { parseFxRate } from '../../core/fx.ts';
-import { ProblemError } from '../../core/problem.ts';
-import { sha256 } from '../../core/digest.ts';
-import { controlObjectName } from '../../durable-objects/control/control.ts';
-import type { WindowCorridor } from '../../core/corridor-window-contract.ts';
-import { corridorWindowName } from '../../core/corridor-window-contract.ts';
 import type { CorridorConfig, CorridorDirectory } from '../../core/corridor-config.ts';
+import { corridorWindowName, type WindowCorridor } from '../../core/corridor-window-contract.ts';
+import { sha256 } from '../../core/digest.ts';
+import { parseFxRate } from '../../core/fx.ts';
+import { err, ok, type Result } from '../../core/result.ts';
+import { controlObjectName } from '../../durable-objects/control/control.ts';
 import type { PartnerProfile } from '../config/partners.ts';
 import type { Env } from '../env.ts';
+import type { PaymentRefusal } from './payment-refusal.ts';
 
 export const corridorDirectoryTtlMs = 2_000;
 let cachedDirectory: { fetchedAtMs: number; directory: CorridorDirectory } | undefined;
 
 export interface CorridorRoute {
+  /** The CorridorWindow shard's Durable Object name. */
   windowName: string;
   corridor: WindowCorridor;
 }
 
-export async function routePayment(env: Env, partner: PartnerProfile, corridorId: string, uetr: string): Promise<CorridorRoute> {
+export async function routeToCorridor(env: Env, partner: PartnerProfile, corridorId: string, uetr: string): Promise<Result<CorridorRoute, PaymentRefusal>> {
   const directory = await corridorDirectory(env);
   const config = directory.corridors.find((candidate) => candidate.id === corridorId);
-  if (config === undefined) throw new ProblemError('corridor-closed', `no corridor ${corridorId}`);
-  if (config.state !== 'open') throw new ProblemError('corridor-closed', `corridor ${corridorId} is ${config.state}`);
-  if (!config.jurisdictions.includes(partner.jurisdiction)) {
-    throw new ProblemError('residency-denied', `corridor ${corridorId} may not process data of jurisdiction ${partner.jurisdiction}`);
-  }
+  if (config === undefined) return err({ kind: 'unknown-corridor', corridor: corridorId });
+  if (config.state !== 'open') return err({ kind: 'corridor-not-open', corridor: corridorId, state: config.state });
+  if (!config.jurisdictions.includes(partner.jurisdiction)) return err({ kind: 'jurisdiction-not-served', corridor: corridorId, jurisdiction: partner.jurisdiction });
   const shard = shardOf(uetr, config.shards);
-  return { windowName: corridorWindowName(corridorId, partner.jurisdiction, shard), corridor: windowCorridor(config, partner.jurisdiction, shard, directory.fx_rate_scale) };
+  return ok({ windowName: corridorWindowName(corridorId, partner.jurisdiction, shard), corridor: windowCorridor(config, partner.jurisdiction, shard, directory.fx_rate_scale) });
 }
 
 /** The shard a UETR is ingested by: first byte of its SHA-256, modulo the corridor's shard count. */

@@ -1,0 +1,72 @@
+/**
+ * Stages `priorAnswer` and `admit`, both in the submitting partner's PartnerState.
+ *
+ * `priorAnswer` runs before routing and every limit: a repeat of an admitted UETR with the same
+ * instruction gets its original answer whatever has changed since (corridor state, limits,
+ * policies), and nothing is charged twice. `admit` places a new payment exactly once into the
+ * shard routing chose; PartnerState persists that choice before the enqueue, so a retry of a
+ * partial admission finishes at the same shard. The answer carries the acceptance receipt, which
+ * PartnerState signs once the window has placed the payment (the `receipt` stage).
+ */
+import type { WindowPayment } from '../../core/corridor-window-contract.ts';
+import { err, ok, type Result } from '../../core/result.ts';
+import type { PaymentAnswer } from '../../durable-objects/partner-state/partner-state.ts';
+import type { PartnerProfile } from '../config/partners.ts';
+import type { Env } from '../env.ts';
+import type { OpenedInstruction } from './open-instruction.ts';
+import type { PaymentRefusal } from './payment-refusal.ts';
+import type { CorridorRoute } from './route-to-corridor.ts';
+
+/** `none`: no admission exists for this UETR, so the new-admission stages run. */
+export type Prior = { kind: 'none' } | { kind: 'answered'; answer: PaymentAnswer };
+
+function partnerStateOf(env: Env, partner: PartnerProfile) {
+  return env.PARTNER_STATE.get(env.PARTNER_STATE.idFromName(partner.partner_id));
+}
+
+export async function priorAnswer(env: Env, partner: PartnerProfile, opened: OpenedInstruction): Promise<Result<Prior, PaymentRefusal>> {
+  const prior = await partnerStateOf(env, partner).priorAnswer(opened.instruction.uetr, opened.instructionSha256);
+  switch (prior.kind) {
+    case 'none':
+      return ok({ kind: 'none' });
+    case 'answered':
+      return ok({ kind: 'answered', answer: prior.answer });
+    case 'uetr-mismatch':
+      return err({ kind: 'uetr-mismatch', uetr: opened.instruction.uetr });
+    case 'unsettleable':
+      return err({ kind: 'unsettleable', reason: prior.reason });
+  }
+}
+
+export async function admit(env: Env, partner: PartnerProfile, opened: OpenedInstruction, route: CorridorRoute): Promise<Result<PaymentAnswer, PaymentRefusal>> {
+  const { instruction } = opened;
+  const payment: WindowPayment = {
+    uetr: instruction.uetr,
+    partner_id: partner.partner_id,
+    instructing_agent: partner.bic,
+    amount_minor: opened.amountMinor.toString(),
+    source_currency: instruction.amount.currency,
+    target_currency: instruction.target_currency,
+    debtor_agent_bic: instruction.debtor_agent.bic,
+    creditor_agent_bic: instruction.creditor_agent.bic,
+  };
+  const admission = await partnerStateOf(env, partner).admit({
+    partnerId: partner.partner_id,
+    uetr: instruction.uetr,
+    instructionSha256: opened.instructionSha256,
+    jws: opened.jws,
+    corridor: opened.corridor,
+    jurisdiction: partner.jurisdiction,
+    windowName: route.windowName,
+    corridorConfig: route.corridor,
+    payment,
+  });
+  switch (admission.kind) {
+    case 'accepted':
+      return ok(admission.answer);
+    case 'uetr-mismatch':
+      return err({ kind: 'uetr-mismatch', uetr: instruction.uetr });
+    case 'unsettleable':
+      return err({ kind: 'unsettleable', reason: admission.reason });
+  }
+}
