@@ -25,7 +25,10 @@ export interface DevPartner {
 
 export interface DevGateway {
   gateway_id: string;
+  /** Signs acceptance receipts (published at /.well-known/jwks.json). */
   signing_jwk: JWK & { kid: string };
+  /** Signs the settlement tokens sent to regional backends (published at /.well-known/settlement-token-jwks.json). */
+  settlement_token_jwk: JWK & { kid: string };
   xwing: { kid: string; seed: string; public_key: string };
   ticket_key: string;
 }
@@ -70,10 +73,13 @@ export function gatewayDevBindings(directory = devDirectory): Record<string, str
   const gateway = loadDevGateway(directory);
   return {
     GATEWAY_SIGNING_JWK: JSON.stringify(gateway.signing_jwk),
+    GATEWAY_SETTLEMENT_TOKEN_JWK: JSON.stringify(gateway.settlement_token_jwk),
     GATEWAY_XWING_KEY: JSON.stringify({ kid: gateway.xwing.kid, seed: gateway.xwing.seed }),
     SESSION_TICKET_KEYS: JSON.stringify({ current: { kid: devTicketKeyId, key: gateway.ticket_key } }),
-    // No Cloudflare edge in front of wrangler dev or the workerd tests: see workers/downgrade/tls-posture.ts.
-    TRANSPORT_POSTURE: 'local-dev',
+    // The explicit local-dev posture: no Cloudflare edge in front of wrangler dev or the workerd tests
+    // (workers/downgrade/tls-posture.ts), plain-http regional backends on 127.0.0.1 and the committed
+    // dev keys above. Anywhere else the Worker refuses all three (workers/downgrade/deployment-posture.ts).
+    MERIDIAN_POSTURE: 'local-dev',
     PARTNERS: JSON.stringify(loadDevPartners(directory).map(publicPartnerProfile)),
     CORRIDORS: JSON.stringify(JSON.parse(readFileSync(join(directory, 'corridors.json'), 'utf8'))),
   };

@@ -1,37 +1,122 @@
 /**
  * Delivers a sealed settlement batch to the regional backends of its jurisdiction, in failover
- * order. Each call carries a fresh token (JWT, EdDSA, aud = region, ≤ 60 s, single-use jti) that
- * the backend verifies against the gateway's published JWKS: no standing secret between the two.
+ * order. Each call carries a fresh token (JWT, EdDSA, aud = region, ≤ 60 s, single-use jti) signed
+ * with the gateway's settlement-token key (GATEWAY_SETTLEMENT_TOKEN_JWK, never the receipt key),
+ * which the backend verifies against /.well-known/settlement-token-jwks.json: no standing secret.
+ *
+ * A delivery counts as settled only when the backend's settlement receipt verifies: a compact JWS
+ * (regional/receipt.ts) under a key that backend publishes at GET /v1/keys, whose claims name
+ * exactly what was delivered (batch_id, digest, jurisdiction, region, log_index, leg_count).
+ * Without that check a backend that answered 201 with anything — a bug, a misrouted proxy, an
+ * impostor on the path — would have partners told `settled` on its word alone. A receipt that
+ * fails is a failed delivery to that backend: the outbox fails over and retries, never settles.
+ *
+ * A replay answered by a sibling carries the receipt of the region that first committed (see
+ * verifySettlementReceipt). Backend keys are cached per backend URL for `backendKeysTtlMs` and refetched once when a receipt
+ * names a kid the cache does not hold (a backend rotated its signer).
+ *
+ * Outside MERIDIAN_POSTURE=local-dev a backend URL must be https: (and not loopback); the token
+ * and every receipt would otherwise cross the network in the clear.
  */
+import { p256 } from '@noble/curves/nist.js';
 import { SignJWT } from 'jose';
 import { z } from 'zod';
-import type { SettlementResponse } from '../../core/settlement-batch.ts';
-import { gatewayKey } from '../../core/gateway-key.ts';
-import type { DurableObjectsEnv as Env } from '../env.ts';
+import { base64Decode, base64urlDecode, utf8 } from '../../core/digest.ts';
+import { gatewaySigningKeys, isLocalDev, isMisconfiguredError, MisconfiguredError } from '../../core/gateway-key.ts';
+import { verifyMlDsa65 } from '../../core/ml-dsa.ts';
+import { err, ok, type Result } from '../../core/result.ts';
+import type { SettlementReceiptClaims, SettlementResponse } from '../../core/settlement-batch.ts';
+import { parseStrictJson } from '../../core/strict-json.ts';
+import type { DurableObjectsEnv } from '../env.ts';
+
+/**
+ * Until durable-objects/env.ts declares them (see the edge-trust report): the settlement-token key
+ * and the deployment posture. Read through this type, never assumed present.
+ */
+type Env = DurableObjectsEnv & { GATEWAY_SETTLEMENT_TOKEN_JWK?: string; MERIDIAN_POSTURE?: string };
 
 export const settlementTokenTtlSeconds = 30;
 export const deliveryTimeoutMs = 15_000;
+export const backendKeysFetchTimeoutMs = 5_000;
+/** How long a backend's published keys are trusted before they are fetched again. */
+export const backendKeysTtlMs = 5 * 60_000;
+const backendKeysCacheEntriesMax = 64;
+const backendKeysMax = 64;
+const receiptBytesMax = 16 * 1024;
+const keysResponseBytesMax = 256 * 1024;
 
-const backendsSchema = z.record(z.string(), z.array(z.strictObject({ region: z.string(), url: z.url() })).min(1));
+const backendsSchema = z.record(z.string(), z.array(z.strictObject({ region: z.string().min(1), url: z.url() })).min(1));
 const settlementResponseSchema = z.object({
   batch_id: z.string(),
   digest: z.string(),
   region: z.string(),
   log_index: z.number().int().nonnegative(),
-  receipt: z.string(),
+  receipt: z.string().max(receiptBytesMax),
 });
+const receiptClaimsSchema = z.strictObject({
+  batch_id: z.string(),
+  digest: z.string(),
+  jurisdiction: z.string(),
+  region: z.string(),
+  log_index: z.number().int().nonnegative(),
+  leg_count: z.number().int().nonnegative(),
+  committed_at: z.string(),
+});
+const receiptAlgorithms = ['EdDSA', 'ES256', 'ML-DSA-65'] as const;
+type ReceiptAlgorithm = (typeof receiptAlgorithms)[number];
+const publishedKeysSchema = z.object({
+  keys: z.array(z.looseObject({ kid: z.string().min(1).max(256), alg: z.string(), public_key: z.string() })).max(backendKeysMax),
+});
+
+export interface RegionalBackend {
+  region: string;
+  url: string;
+}
 
 export type DeliveryOutcome = { kind: 'settled'; response: SettlementResponse } | { kind: 'failed'; errors: string[] };
 
-export function regionalBackends(env: Env, jurisdiction: string): Array<{ region: string; url: string }> {
-  const backends = backendsSchema.parse(JSON.parse(env.REGIONAL_BACKENDS))[jurisdiction];
-  if (backends === undefined) throw new Error(`REGIONAL_BACKENDS has no backend for jurisdiction ${jurisdiction}`);
+/**
+ * The jurisdiction's backends in failover order. Throws MisconfiguredError (REGIONAL_BACKENDS) on
+ * a malformed value, a jurisdiction without backends, or — outside local-dev — a plain-http or
+ * loopback URL.
+ */
+export function regionalBackends(env: Env, jurisdiction: string): RegionalBackend[] {
+  const all = checkedRegionalBackends(env.REGIONAL_BACKENDS, env.MERIDIAN_POSTURE);
+  // Own members only: a jurisdiction named `constructor` is not a key of every object.
+  const backends = Object.hasOwn(all, jurisdiction) ? all[jurisdiction] : undefined;
+  if (backends === undefined) throw new MisconfiguredError('REGIONAL_BACKENDS', `has no backend for jurisdiction ${jurisdiction}`);
   return backends;
 }
 
+/** Parses REGIONAL_BACKENDS and applies the transport rule of the posture (shared with the Worker's deployment check). */
+export function checkedRegionalBackends(source: string, posture: string | undefined): Record<string, RegionalBackend[]> {
+  let parsed;
+  try {
+    parsed = backendsSchema.parse(JSON.parse(source));
+  } catch (cause) {
+    throw new MisconfiguredError('REGIONAL_BACKENDS', `must be JSON {"<jurisdiction>": [{"region", "url"}, …]}: ${String(cause).slice(0, 300)}`);
+  }
+  if (!isLocalDev(posture)) {
+    for (const [jurisdiction, backends] of Object.entries(parsed)) {
+      for (const backend of backends) {
+        const url = new URL(backend.url);
+        if (url.protocol !== 'https:') throw new MisconfiguredError('REGIONAL_BACKENDS', `${jurisdiction}/${backend.region} is ${url.protocol}//${url.host}; outside MERIDIAN_POSTURE=local-dev every regional backend must be https:`);
+        if (isLoopbackHost(url.hostname)) throw new MisconfiguredError('REGIONAL_BACKENDS', `${jurisdiction}/${backend.region} points at loopback (${url.host}); set the backends' public https URLs`);
+      }
+    }
+  }
+  return parsed;
+}
+
+export function isLoopbackHost(hostname: string): boolean {
+  return hostname === 'localhost' || hostname.endsWith('.localhost') || /^127\./.test(hostname) || hostname === '[::1]' || hostname === '0.0.0.0';
+}
+
 export async function deliverSettlementBatch(env: Env, jurisdiction: string, canonical: string, digest: string): Promise<DeliveryOutcome> {
+  const delivered = deliveredBatch(canonical, digest, jurisdiction);
   const errors: string[] = [];
-  for (const backend of regionalBackends(env, jurisdiction)) {
+  const backends = regionalBackends(env, jurisdiction);
+  for (const backend of backends) {
     try {
       const token = await mintSettlementToken(env, backend.region, digest);
       const response = await fetch(new URL('/v1/settlements', backend.url), {
@@ -46,12 +131,14 @@ export async function deliverSettlementBatch(env: Env, jurisdiction: string, can
         continue;
       }
       const settled = settlementResponseSchema.parse(JSON.parse(text));
-      if (settled.digest !== digest) {
-        errors.push(`${backend.region}: receipt digest ${settled.digest} is not the sealed digest ${digest}`);
+      const verified = await verifySettlementReceipt(backends, backend, settled, delivered);
+      if (!verified.ok) {
+        errors.push(`${backend.region}: settlement receipt refused: ${verified.reason.kind}: ${verified.reason.detail}`);
         continue;
       }
       return { kind: 'settled', response: settled };
     } catch (cause) {
+      if (isMisconfiguredError(cause)) throw cause;
       errors.push(`${backend.region}: ${(cause as Error).message}`);
     }
   }
@@ -59,7 +146,7 @@ export async function deliverSettlementBatch(env: Env, jurisdiction: string, can
 }
 
 async function mintSettlementToken(env: Env, region: string, digest: string): Promise<string> {
-  const key = await gatewayKey(env.GATEWAY_SIGNING_JWK);
+  const { settlementToken: key } = await gatewaySigningKeys(env);
   const issuedAt = Math.floor(Date.now() / 1000);
   return new SignJWT({ batch_digest: digest })
     .setProtectedHeader({ alg: 'EdDSA', kid: key.kid, typ: 'JWT' })
@@ -69,4 +156,194 @@ async function mintSettlementToken(env: Env, region: string, digest: string): Pr
     .setExpirationTime(issuedAt + settlementTokenTtlSeconds)
     .setJti(crypto.randomUUID())
     .sign(key.privateKey);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Settlement receipts
+
+/** What the edge delivered, which the receipt must name exactly. */
+export interface DeliveredBatch {
+  batch_id: string;
+  digest: string;
+  jurisdiction: string;
+  leg_count: number;
+}
+
+function deliveredBatch(canonical: string, digest: string, jurisdiction: string): DeliveredBatch {
+  const batch = JSON.parse(canonical) as { batch_id?: unknown; jurisdiction?: unknown; legs?: unknown };
+  if (typeof batch.batch_id !== 'string' || !Array.isArray(batch.legs) || batch.jurisdiction !== jurisdiction) {
+    throw new Error(`deliverSettlementBatch: the sealed batch ${digest} has no batch_id, legs or jurisdiction ${jurisdiction}`);
+  }
+  return { batch_id: batch.batch_id, digest, jurisdiction, leg_count: batch.legs.length };
+}
+
+export type ReceiptFailure =
+  | { kind: 'malformed-receipt'; detail: string }
+  | { kind: 'unknown-key'; detail: string }
+  | { kind: 'bad-receipt-signature'; detail: string }
+  | { kind: 'claims-mismatch'; detail: string }
+  | { kind: 'keys-unavailable'; detail: string };
+
+/**
+ * Verifies `settled.receipt`: signed by a key a backend of this jurisdiction publishes, claims equal
+ * to what was delivered. `region` is the region that committed the batch: the answering backend for
+ * a first commit, but a replay (commit is idempotent by digest, and the backends of a jurisdiction
+ * share one database) returns the original receipt, signed in the region that first committed it.
+ * So the region must be one of the jurisdiction's configured backends, and the key is looked up at
+ * the answering backend first (DESIGN: every backend lists its siblings' keys), then at the backend
+ * of the receipt's region. A receipt whose key neither publishes fails.
+ */
+export async function verifySettlementReceipt(
+  backends: readonly RegionalBackend[],
+  answering: RegionalBackend,
+  settled: SettlementResponse,
+  delivered: DeliveredBatch,
+): Promise<Result<SettlementReceiptClaims, ReceiptFailure>> {
+  const parsed = parseCompactReceipt(settled.receipt);
+  if (!parsed.ok) return parsed;
+  const { header, claims, signingInput, signature } = parsed.value;
+  const signer = backends.find((backend) => backend.region === claims.region);
+  if (signer === undefined) return err({ kind: 'claims-mismatch', detail: `receipt region ${JSON.stringify(claims.region)} is no ${delivered.jurisdiction} backend` });
+  const expected: Array<[keyof SettlementReceiptClaims, string | number]> = [
+    ['batch_id', delivered.batch_id],
+    ['digest', delivered.digest],
+    ['jurisdiction', delivered.jurisdiction],
+    ['region', settled.region],
+    ['log_index', settled.log_index],
+    ['leg_count', delivered.leg_count],
+  ];
+  for (const [name, value] of expected) {
+    if (claims[name] !== value) return err({ kind: 'claims-mismatch', detail: `receipt ${name} is ${JSON.stringify(claims[name])}, expected ${JSON.stringify(value)}` });
+  }
+  if (settled.batch_id !== delivered.batch_id || settled.digest !== delivered.digest) {
+    return err({ kind: 'claims-mismatch', detail: `answer names batch ${settled.batch_id} (${settled.digest}), expected ${delivered.batch_id} (${delivered.digest})` });
+  }
+  let key = await publishedKey(answering, header.kid);
+  if (!key.ok && signer.url !== answering.url) key = await publishedKey(signer, header.kid);
+  if (!key.ok) return key;
+  if (key.value.alg !== header.alg) return err({ kind: 'bad-receipt-signature', detail: `receipt alg ${header.alg} is not the ${key.value.alg} of key ${header.kid}` });
+  if (!(await verifyReceiptSignature(key.value.alg, key.value.publicKey, signingInput, signature))) {
+    return err({ kind: 'bad-receipt-signature', detail: `receipt signature does not verify under ${answering.region}'s published key ${header.kid}` });
+  }
+  return ok(claims);
+}
+
+interface ParsedReceipt {
+  header: { alg: ReceiptAlgorithm; kid: string };
+  claims: SettlementReceiptClaims;
+  signingInput: Uint8Array;
+  signature: Uint8Array;
+}
+
+function parseCompactReceipt(receipt: string): Result<ParsedReceipt, ReceiptFailure> {
+  const segments = receipt.split('.');
+  if (segments.length !== 3) return err({ kind: 'malformed-receipt', detail: 'receipt is not a compact JWS (three segments)' });
+  const [headerSegment, payloadSegment, signatureSegment] = segments as [string, string, string];
+  let headerJson: unknown;
+  let claimsJson: unknown;
+  let signature: Uint8Array;
+  try {
+    headerJson = strictJsonOf(headerSegment);
+    claimsJson = strictJsonOf(payloadSegment);
+    signature = base64urlDecode(signatureSegment);
+  } catch (cause) {
+    return err({ kind: 'malformed-receipt', detail: (cause as Error).message });
+  }
+  const header = z.looseObject({ alg: z.enum(receiptAlgorithms), kid: z.string().min(1).max(256) }).safeParse(headerJson);
+  if (!header.success) return err({ kind: 'malformed-receipt', detail: 'receipt header must name alg (EdDSA, ES256 or ML-DSA-65) and kid' });
+  if (Object.hasOwn(header.data, 'crit') || Object.hasOwn(header.data, 'b64')) return err({ kind: 'malformed-receipt', detail: 'receipt header must not use crit or b64' });
+  const claims = receiptClaimsSchema.safeParse(claimsJson);
+  if (!claims.success) return err({ kind: 'malformed-receipt', detail: `receipt claims: ${claims.error.issues.slice(0, 4).map((issue) => `${issue.path.join('.')}: ${issue.message}`).join('; ')}` });
+  return ok({ header: { alg: header.data.alg, kid: header.data.kid }, claims: claims.data, signingInput: utf8(`${headerSegment}.${payloadSegment}`), signature });
+}
+
+function strictJsonOf(segment: string): unknown {
+  const parsed = parseStrictJson(new TextDecoder('utf-8', { fatal: true, ignoreBOM: false }).decode(base64urlDecode(segment)));
+  if (!parsed.ok) throw new Error(`receipt segment is not strict JSON: ${parsed.reason.detail}`);
+  return parsed.value;
+}
+
+async function verifyReceiptSignature(alg: ReceiptAlgorithm, publicKey: Uint8Array, message: Uint8Array, signature: Uint8Array): Promise<boolean> {
+  try {
+    switch (alg) {
+      case 'EdDSA': {
+        if (publicKey.length !== 32 || signature.length !== 64) return false;
+        const key = await crypto.subtle.importKey('raw', publicKey, { name: 'Ed25519' }, false, ['verify']);
+        return await crypto.subtle.verify({ name: 'Ed25519' }, key, signature, message);
+      }
+      case 'ES256':
+        // Like regional/signer/verify-signature.ts: KMS does not normalise to low S, and JWS accepts either.
+        return publicKey.length === 65 && signature.length === 64 && p256.verify(signature, message, publicKey, { prehash: true, lowS: false, format: 'compact' });
+      case 'ML-DSA-65':
+        return verifyMlDsa65(publicKey, message, signature);
+    }
+  } catch {
+    return false;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Backend keys: GET /v1/keys, cached per backend URL
+
+interface PublishedKey {
+  alg: ReceiptAlgorithm;
+  publicKey: Uint8Array;
+}
+
+interface CachedKeys {
+  fetchedAtMs: number;
+  keys: Map<string, PublishedKey>;
+}
+
+/** Per isolate: a CorridorWindow delivers to a handful of backends, so this stays small. */
+const backendKeysCache = new Map<string, CachedKeys>();
+
+async function publishedKey(backend: RegionalBackend, kid: string): Promise<Result<PublishedKey, ReceiptFailure>> {
+  const nowMs = Date.now();
+  let cachedKeys = backendKeysCache.get(backend.url);
+  let fresh = false;
+  if (cachedKeys === undefined || nowMs - cachedKeys.fetchedAtMs > backendKeysTtlMs) {
+    const fetched = await fetchBackendKeys(backend);
+    if (!fetched.ok) return fetched;
+    cachedKeys = fetched.value;
+    fresh = true;
+  }
+  let key = cachedKeys.keys.get(kid);
+  if (key === undefined && !fresh) {
+    // An unknown kid may be a key the backend rotated in since we cached: refetch once.
+    const fetched = await fetchBackendKeys(backend);
+    if (!fetched.ok) return fetched;
+    key = fetched.value.keys.get(kid);
+  }
+  if (key === undefined) return err({ kind: 'unknown-key', detail: `${backend.region} does not publish a key ${kid.slice(0, 64)} at /v1/keys` });
+  return ok(key);
+}
+
+async function fetchBackendKeys(backend: RegionalBackend): Promise<Result<CachedKeys, ReceiptFailure>> {
+  let body: unknown;
+  try {
+    const response = await fetch(new URL('/v1/keys', backend.url), { headers: { accept: 'application/json' }, signal: AbortSignal.timeout(backendKeysFetchTimeoutMs) });
+    const text = await response.text();
+    if (!response.ok) return err({ kind: 'keys-unavailable', detail: `GET /v1/keys answered HTTP ${response.status}` });
+    if (text.length > keysResponseBytesMax) return err({ kind: 'keys-unavailable', detail: `GET /v1/keys exceeds ${keysResponseBytesMax} bytes` });
+    body = JSON.parse(text);
+  } catch (cause) {
+    return err({ kind: 'keys-unavailable', detail: `GET /v1/keys: ${(cause as Error).message}` });
+  }
+  const parsed = publishedKeysSchema.safeParse(body);
+  if (!parsed.success) return err({ kind: 'keys-unavailable', detail: 'GET /v1/keys is not {keys: [{kid, alg, public_key}]}' });
+  const keys = new Map<string, PublishedKey>();
+  for (const entry of parsed.data.keys) {
+    const alg = receiptAlgorithms.find((known) => known === entry.alg);
+    if (alg === undefined) continue; // an algorithm this edge does not verify: its receipts fail as unknown-key
+    try {
+      keys.set(entry.kid, { alg, publicKey: base64Decode(entry.public_key) });
+    } catch {
+      return err({ kind: 'keys-unavailable', detail: `GET /v1/keys: key ${entry.kid.slice(0, 64)} public_key is not base64` });
+    }
+  }
+  const cachedKeys = { fetchedAtMs: Date.now(), keys };
+  if (backendKeysCache.size >= backendKeysCacheEntriesMax) backendKeysCache.clear();
+  backendKeysCache.set(backend.url, cachedKeys);
+  return ok(cachedKeys);
 }

@@ -291,7 +291,7 @@ const handshakeCases: HostileCase[] = [
 ];
 
 // "No TLS" (an empty cf.tlsVersion) is refused in production, but the workerd tests run with
-// TRANSPORT_POSTURE=local-dev, where an empty observation means "no Cloudflare in front": not testable here.
+// MERIDIAN_POSTURE=local-dev, where an empty observation means "no Cloudflare in front": not testable here.
 const transportCases: HostileCase[] = [
   hostile('payment over TLS 1.2 without an exception', 'downgrade-detected', async () => craftRequest({ body: await signInstruction(alpha, eurPayment()) }), { cf: { tlsVersion: 'TLSv1.2' } }),
   hostile('payment over TLS 1.1', 'downgrade-detected', async () => craftRequest({ body: await signInstruction(alpha, eurPayment()) }), { cf: { tlsVersion: 'TLSv1.1' } }),

@@ -63,6 +63,8 @@ export type TlsException = z.infer<typeof tlsExceptionSchema>;
 export interface PartnerRegistry {
   byKeyId(keyid: string): { partner: PartnerProfile; key: PartnerKey } | undefined;
   byId(partnerId: string): PartnerProfile | undefined;
+  /** Every registered key with its partner (the deployment check looks for committed dev keys). */
+  entries(): IterableIterator<{ partner: PartnerProfile; key: PartnerKey }>;
 }
 
 let cached: { source: string; registry: PartnerRegistry } | undefined;
@@ -83,7 +85,7 @@ export function partnerRegistry(source: string): PartnerRegistry {
       keys.set(key.keyid, { partner, key });
     }
   }
-  const registry: PartnerRegistry = { byKeyId: (keyid) => keys.get(keyid), byId: (id) => partners.get(id) };
+  const registry: PartnerRegistry = { byKeyId: (keyid) => keys.get(keyid), byId: (id) => partners.get(id), entries: () => keys.values() };
   cached = { source, registry };
   return registry;
 }

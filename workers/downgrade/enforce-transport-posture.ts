@@ -20,7 +20,8 @@ export interface TransportVariables extends SignedRequestVariables {
 export function enforceTransportPosture(options: { nowMs?: () => number } = {}) {
   const nowMs = options.nowMs ?? Date.now;
   return createMiddleware<{ Bindings: Env; Variables: TransportVariables }>(async (c, next) => {
-    const observation = observeTls(c.req.raw, c.env.TRANSPORT_POSTURE);
+    // MERIDIAN_POSTURE until workers/env.ts declares it (it replaces TRANSPORT_POSTURE).
+    const observation = observeTls(c.req.raw, (c.env as Env & { MERIDIAN_POSTURE?: string }).MERIDIAN_POSTURE);
     const downgrade = tlsDowngrade(c.var.partner, observation, nowMs());
     if (downgrade !== null) {
       await refuseWithSecurityEvent(c, 'tls-below-minimum', 'downgrade-detected', downgrade, { observed_tls: observation.kind === 'observed' ? observation.raw : null });

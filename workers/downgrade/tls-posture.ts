@@ -8,10 +8,11 @@
  *
  * Local runs have no Cloudflare in front: under `wrangler dev` `cf` is a placeholder copied from a
  * canned object (its tlsVersion describes nothing), and in the workerd tests `cf` is absent unless
- * a test passes one. Only when the deployment says so (TRANSPORT_POSTURE=local-dev, set by
+ * a test passes one. Only when the deployment says so (MERIDIAN_POSTURE=local-dev, set by
  * dev/fixtures.ts) is such a request "unobserved" and the TLS checks skipped; in production no
  * observation means no TLS, and the request is refused.
  */
+import { isLocalDev } from '../../core/gateway-key.ts';
 import type { PartnerProfile, TlsException } from '../config/partners.ts';
 
 export const tlsVersions = ['none', 'TLSv1', 'TLSv1.1', 'TLSv1.2', 'TLSv1.3'] as const;
@@ -22,9 +23,9 @@ export type TlsObservation = { kind: 'observed'; version: TlsVersion | 'unrecogn
 export const tlsFloorWithException: TlsVersion = 'TLSv1.2';
 export const tlsMinimum: TlsVersion = 'TLSv1.3';
 
-export function observeTls(request: Request, transportPosture: string | undefined): TlsObservation {
+export function observeTls(request: Request, meridianPosture: string | undefined): TlsObservation {
   const raw = (request as { cf?: { tlsVersion?: unknown } }).cf?.tlsVersion;
-  if (transportPosture === 'local-dev') {
+  if (isLocalDev(meridianPosture)) {
     if (new URL(request.url).protocol === 'http:') return { kind: 'unobserved', reason: 'local-dev: plain http behind no Cloudflare edge' };
     if (typeof raw !== 'string' || raw === '') return { kind: 'unobserved', reason: 'local-dev: no cf.tlsVersion' };
   }

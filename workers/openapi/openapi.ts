@@ -194,7 +194,19 @@ export const openApiDocument: OpenApiDocument = {
       get: {
         operationId: 'getJwks',
         summary: "The gateway's public keys",
-        description: 'Verifies acceptance receipts (and the settlement tokens the edge mints for regional backends).',
+        description: 'Verifies acceptance receipts. Settlement tokens are signed with a separate key: /.well-known/settlement-token-jwks.json.',
+        tags: ['discovery'],
+        responses: {
+          '200': { description: 'JWK Set.', content: { 'application/json': { schema: ref('Jwks') } } },
+          ...problemResponses(alwaysPossible),
+        },
+      },
+    },
+    '/.well-known/settlement-token-jwks.json': {
+      get: {
+        operationId: 'getSettlementTokenJwks',
+        summary: "The gateway's settlement-token keys",
+        description: 'Verifies the short-lived settlement tokens the edge mints per call to a regional backend (POST /v1/settlements). Regional backends point EDGE_JWKS_URL here; it never verifies acceptance receipts.',
         tags: ['discovery'],
         responses: {
           '200': { description: 'JWK Set.', content: { 'application/json': { schema: ref('Jwks') } } },

@@ -1,11 +1,16 @@
 /** One place turns every failure into RFC 9457 problem+json. An unexpected error is a bug: logged with context, answered 500. */
 import type { Context, ErrorHandler, NotFoundHandler } from 'hono';
 import { HTTPException } from 'hono/http-exception';
-import { isProblemError, ProblemError } from '../../core/problem.ts';
+import { isMisconfiguredError, type MisconfiguredError } from '../../core/gateway-key.ts';
+import { isProblemError, ProblemError, problemTypePrefix } from '../../core/problem.ts';
 import { allowedMethods } from '../openapi/openapi-routes.ts';
 
 export const problemOnError: ErrorHandler = (error, c) => {
   if (isProblemError(error)) return error.getResponse(new URL(c.req.url).pathname);
+  if (isMisconfiguredError(error)) {
+    console.error(JSON.stringify({ event: 'gateway-misconfigured', method: c.req.method, path: new URL(c.req.url).pathname, setting: error.setting, detail: error.message }));
+    return misconfiguredResponse(error, new URL(c.req.url).pathname);
+  }
   if (error instanceof HTTPException && error.status === 413) {
     return new ProblemError('payload-too-large', error.message).getResponse(new URL(c.req.url).pathname);
   }
@@ -29,3 +34,13 @@ export const problemNotFound: NotFoundHandler = (c: Context) => {
   }
   return new ProblemError('not-found', `no route for ${c.req.method} ${pathname}`).getResponse(pathname);
 };
+
+/**
+ * 503 `misconfigured`: this deployment must not serve (workers/downgrade/deployment-posture.ts).
+ * `detail` and `setting` name what the operator must fix; no stack, no key material. Written out
+ * here because core/problem.ts has no `misconfigured` slug yet (see the edge-trust report).
+ */
+export function misconfiguredResponse(error: MisconfiguredError, instance: string): Response {
+  const body = { type: `${problemTypePrefix}misconfigured`, title: 'misconfigured', status: 503, detail: `the gateway is misconfigured: ${error.message}`, setting: error.setting, instance };
+  return new Response(JSON.stringify(body), { status: 503, headers: { 'content-type': 'application/problem+json', 'retry-after': '300' } });
+}
