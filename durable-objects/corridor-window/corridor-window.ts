@@ -123,6 +123,11 @@ export class CorridorWindow extends DurableObject<Env> {
 
   // -- RPC: operators and tests -------------------------------------------------------------
 
+  /** Runs the retention prune as of `nowMs` (tests, and an operator catching up after a long outage). Returns what it removed. */
+  async pruneRetained(nowMs: number): Promise<{ windows: number; parts: number }> {
+    return { windows: this.netting.prune(nowMs), parts: this.intake.prune(nowMs) };
+  }
+
   /** This shard's intake windows, newest first. */
   async describeIntake(): Promise<IntakeWindowRow[]> {
     return this.intake.windows();
@@ -146,6 +151,7 @@ export class CorridorWindow extends DurableObject<Env> {
     try {
       await this.runIntake(corridor);
       if (corridor.shard === coordinatorShard) await this.runCoordinator(corridor);
+      this.prune(Date.now());
     } finally {
       await this.rescheduleFromState();
     }
@@ -267,9 +273,18 @@ export class CorridorWindow extends DurableObject<Env> {
     }
   }
 
+  /** Retention: finished windows and handed parts leave storage after their named periods (intake-store.ts, netting-store.ts). */
+  private prune(nowMs: number): void {
+    const windows = this.netting.prune(nowMs);
+    const parts = this.intake.prune(nowMs);
+    if (windows + parts > 0) console.log(JSON.stringify({ event: 'corridor-window-pruned', windows, parts }));
+  }
+
   private async rescheduleFromState(): Promise<void> {
     const nowMs = Date.now();
-    const candidates = [this.intake.nextWakeMs(nowMs + deliveryBackoffBaseMs), this.netting.nextWakeMs(nowMs, deliveryBackoffBaseMs)].filter((at): at is number => at !== null);
+    const candidates = [
+      this.intake.nextWakeMs(nowMs + deliveryBackoffBaseMs), this.netting.nextWakeMs(nowMs, deliveryBackoffBaseMs), this.intake.nextPruneMs(), this.netting.nextPruneMs(),
+    ].filter((at): at is number => at !== null);
     if (candidates.length === 0) await this.ctx.storage.deleteAlarm();
     else await this.ctx.storage.setAlarm(Math.max(Math.min(...candidates), nowMs));
   }

@@ -26,6 +26,10 @@
  * acknowledges it); should one still fail at close, it is rejected alone (`rejection` set, its
  * partner told by the alarm) and the rest of the part settles.
  *
+ * Retention: a part the coordinator holds (handed) is kept `handedPartRetentionMs` after the
+ * hand-off — long enough for any repeated collect — then pruned with its payments, and the
+ * `intake_retired_before_ms` watermark (meta) refuses any later request for a slice before it.
+ *
  * Everything here is synchronous SQLite, so a placement and a close can never interleave: the
  * Durable Object runs one synchronous section at a time.
  */
@@ -37,6 +41,11 @@ import { sortLegs } from '../../core/netting.ts';
 import { paymentSettlement, type PaymentLegsRejection } from '../../core/payment-legs.ts';
 
 export type IntakeState = 'open' | 'closed' | 'handed';
+
+/** How long a handed part stays on its shard after the coordinator stored it. */
+export const handedPartRetentionMs = 24 * 60 * 60 * 1000;
+/** Windows one prune removes, with their payments. */
+export const intakePruneWindowsMax = 100;
 
 export type IntakeWindowRow = {
   start_ms: number;
@@ -97,6 +106,7 @@ export class IntakeStore {
       rejections_notified INTEGER NOT NULL DEFAULT 1, handoff_attempts INTEGER NOT NULL DEFAULT 0, next_handoff_ms INTEGER,
       last_error TEXT, handed_at_ms INTEGER)`);
     this.sql.exec(`CREATE INDEX IF NOT EXISTS intake_windows_by_state ON intake_windows (state, start_ms)`);
+    this.sql.exec(`CREATE TABLE IF NOT EXISTS intake_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)`);
   }
 
   /**
@@ -165,6 +175,7 @@ export class IntakeStore {
    * return it. The coordinator stores it, so the part counts as handed.
    */
   collect(startMs: number, endMs: number, corridor: WindowCorridor): WindowPart {
+    if (startMs < this.retiredBeforeMs()) throw new Error(`corridor window: part ${startMs} of shard ${corridor.shard} was pruned (slices before ${this.retiredBeforeMs()} are retired)`);
     let row = this.window(startMs);
     if (row === undefined) {
       this.openWindow(startMs, corridor, endMs);
@@ -220,6 +231,41 @@ export class IntakeStore {
       throw new Error(`corridor window: part ${startMs} of shard ${corridor.shard} re-derives to digest ${content.part_digest}, closed as ${row.part_digest}`);
     }
     return { corridor, start_ms: row.start_ms, end_ms: row.end_ms, shard: corridor.shard, close_reason: row.close_reason ?? 'time', fx_rate_scaled: row.fx_rate_scaled, ...content };
+  }
+
+  /**
+   * Drops handed parts older than the retention, with their payments, and raises the watermark
+   * past them. Returns how many windows went. A part still closed (not yet handed) is never pruned.
+   */
+  prune(nowMs: number): number {
+    const due = this.sql
+      .exec<{ start_ms: number }>(
+        `SELECT start_ms FROM intake_windows WHERE state = 'handed' AND rejections_notified = 1 AND coalesce(handed_at_ms, 0) < ? ORDER BY start_ms LIMIT ?`,
+        nowMs - handedPartRetentionMs, intakePruneWindowsMax,
+      )
+      .toArray();
+    if (due.length === 0) return 0;
+    this.storage.transactionSync(() => {
+      for (const { start_ms: startMs } of due) {
+        this.sql.exec(`DELETE FROM intake_payments WHERE window_start_ms = ?`, startMs);
+        this.sql.exec(`DELETE FROM intake_windows WHERE start_ms = ?`, startMs);
+      }
+      // Never past a part still open or closed: it must still be collectable.
+      const unfinished = this.sql.exec<{ at: number | null }>(`SELECT min(start_ms) AS at FROM intake_windows WHERE state != 'handed' OR rejections_notified = 0`).one().at;
+      const watermark = Math.max(this.retiredBeforeMs(), Math.min(due[due.length - 1]!.start_ms + 1, unfinished ?? Number.MAX_SAFE_INTEGER));
+      this.sql.exec(`INSERT INTO intake_meta (key, value) VALUES ('retired_before_ms', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value`, String(watermark));
+    });
+    return due.length;
+  }
+
+  /** When the oldest handed part becomes due for pruning, or null when none is kept. */
+  nextPruneMs(): number | null {
+    const oldest = this.sql.exec<{ at: number | null }>(`SELECT min(coalesce(handed_at_ms, 0)) AS at FROM intake_windows WHERE state = 'handed' AND rejections_notified = 1`).one().at;
+    return oldest === null ? null : oldest + handedPartRetentionMs;
+  }
+
+  private retiredBeforeMs(): number {
+    return Number(this.sql.exec<{ value: string }>(`SELECT value FROM intake_meta WHERE key = 'retired_before_ms'`).toArray()[0]?.value ?? 0);
   }
 
   window(startMs: number): IntakeWindowRow | undefined {

@@ -20,7 +20,13 @@
  * receipt is recorded). A window whose parts hold no leg at all (every payment rejected at close)
  * goes from collecting to empty: there is nothing to deliver. A payment is (partner, UETR): the
  * v1 `netting_payments` table keyed on the UETR alone is left unread. A part is stored once; a repeated hand-off must
- * carry the same digest. The batch bytes are kept in chunks because one SQLite value holds at
+ * carry the same digest.
+ *
+ * Retention: a window that is settled with its partners told, or empty, is kept
+ * `finishedWindowRetentionMs` after it finished (the regional ledger holds the batch for good), then
+ * pruned with its parts, payments and batch bytes; the `retired_before_ms` watermark (netting_meta)
+ * then refuses a part or a join for any slice before it, so a pruned window can never be rebuilt
+ * and settled a second time. The batch bytes are kept in chunks because one SQLite value holds at
  * most 2 MB and a window may hold up to 200,000 legs.
  */
 import type { ExactMinor } from '../../core/fx.ts';
@@ -62,6 +68,11 @@ export interface NettingWindowSummary extends Omit<NettingWindowRow, 'receipt' |
   fx_residue: (FxResidueBooking & { numerator: string; denominator: string }) | null;
 }
 
+/** How long a finished (settled and notified, or empty) window stays with its coordinator. */
+export const finishedWindowRetentionMs = 24 * 60 * 60 * 1000;
+/** Windows one prune removes. */
+export const nettingPruneWindowsMax = 50;
+
 /** Characters per stored chunk of batch bytes: ASCII JSON here, and far below SQLite's 2 MB value limit even at 3 bytes a character. */
 export const batchChunkCharsMax = 512 * 1024;
 
@@ -89,6 +100,7 @@ export class NettingStore {
     this.sql.exec(`CREATE TABLE IF NOT EXISTS netting_window_payments (
       start_ms INTEGER NOT NULL, partner_id TEXT NOT NULL, uetr TEXT NOT NULL, shard INTEGER NOT NULL, PRIMARY KEY (start_ms, partner_id, uetr))`);
     this.sql.exec(`CREATE INDEX IF NOT EXISTS netting_windows_by_state ON netting_windows (state, start_ms)`);
+    this.sql.exec(`CREATE TABLE IF NOT EXISTS netting_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)`);
     this.sql.exec(`CREATE TABLE IF NOT EXISTS netting_batch_chunks (
       start_ms INTEGER NOT NULL, chunk_index INTEGER NOT NULL, text TEXT NOT NULL, PRIMARY KEY (start_ms, chunk_index))`);
   }
@@ -100,6 +112,7 @@ export class NettingStore {
    * already sealed without it; the sender keeps the part and retries, and the error is in its log.
    */
   acceptPart(part: WindowPart, nowMs: number): 'stored' | 'repeat' {
+    if (part.start_ms < this.retiredBeforeMs()) throw new Error(`netting window ${part.start_ms}: part of shard ${part.shard} arrived for a retired slice (before ${this.retiredBeforeMs()})`);
     const stored = this.sql.exec<{ part_digest: string }>(`SELECT part_digest FROM netting_parts WHERE start_ms = ? AND shard = ?`, part.start_ms, part.shard).toArray()[0];
     if (stored !== undefined) {
       if (stored.part_digest !== part.part_digest) {
@@ -144,6 +157,7 @@ export class NettingStore {
    * lets a corridor's shard count be raised while a slice is open without stranding a part.
    */
   join(startMs: number, endMs: number, shards: number, fxProvider: string | null): 'joined' | 'sealed' {
+    if (startMs < this.retiredBeforeMs()) return 'sealed';
     this.sql.exec(
       `INSERT INTO netting_windows (start_ms, end_ms, shards, state, next_collect_ms, fx_provider) VALUES (?, ?, ?, 'collecting', ?, ?) ON CONFLICT DO NOTHING`,
       startMs, endMs, shards, endMs, fxProvider,
@@ -258,6 +272,41 @@ export class NettingStore {
 
   markPartnersNotified(startMs: number): void {
     this.sql.exec(`UPDATE netting_windows SET partners_notified = 1 WHERE start_ms = ?`, startMs);
+  }
+
+  /** Drops finished windows older than the retention with everything they hold, and raises the watermark past them. */
+  prune(nowMs: number): number {
+    const due = this.sql
+      .exec<{ start_ms: number }>(
+        `SELECT start_ms FROM netting_windows WHERE ((state = 'settled' AND partners_notified = 1 AND settled_at_ms < ?) OR (state = 'empty' AND end_ms < ?)) ORDER BY start_ms LIMIT ?`,
+        nowMs - finishedWindowRetentionMs, nowMs - finishedWindowRetentionMs, nettingPruneWindowsMax,
+      )
+      .toArray();
+    if (due.length === 0) return 0;
+    this.storage.transactionSync(() => {
+      for (const { start_ms: startMs } of due) {
+        for (const table of ['netting_batch_chunks', 'netting_window_payments', 'netting_window_part_legs', 'netting_parts', 'netting_windows']) {
+          this.sql.exec(`DELETE FROM ${table} WHERE start_ms = ?`, startMs);
+        }
+      }
+      // Never past a window still in flight: its missing parts must still be accepted.
+      const unfinished = this.sql.exec<{ at: number | null }>(`SELECT min(start_ms) AS at FROM netting_windows WHERE state IN ('collecting', 'sealed') OR (state = 'settled' AND partners_notified = 0)`).one().at;
+      const watermark = Math.max(this.retiredBeforeMs(), Math.min(due[due.length - 1]!.start_ms + 1, unfinished ?? Number.MAX_SAFE_INTEGER));
+      this.sql.exec(`INSERT INTO netting_meta (key, value) VALUES ('retired_before_ms', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value`, String(watermark));
+    });
+    return due.length;
+  }
+
+  /** When the oldest finished window becomes due for pruning, or null when none is kept. */
+  nextPruneMs(): number | null {
+    const oldest = this.sql
+      .exec<{ at: number | null }>(`SELECT min(coalesce(settled_at_ms, end_ms)) AS at FROM netting_windows WHERE (state = 'settled' AND partners_notified = 1) OR state = 'empty'`)
+      .one().at;
+    return oldest === null ? null : oldest + finishedWindowRetentionMs;
+  }
+
+  private retiredBeforeMs(): number {
+    return Number(this.sql.exec<{ value: string }>(`SELECT value FROM netting_meta WHERE key = 'retired_before_ms'`).toArray()[0]?.value ?? 0);
   }
 
   window(startMs: number): NettingWindowRow | undefined {

@@ -13,6 +13,13 @@
  *                                              newest securityEventsMax rows kept (ops console, evidence)
  *   security_event_counts(kind PK, count)      monotonic per-kind counters, never pruned
  *
+ * Retention: a payment that is settled or rejected stays here, JWS and all, for
+ * `finishedPaymentRetentionMs` after it finished (`settled_at_ms`, also set on rejection), then the
+ * alarm deletes it in batches of `pruneBatchRowsMax`. That period is also the idempotency horizon:
+ * within it a repeated UETR gets its original answer; the regional ledger and its transparency log
+ * hold the settlement for good, and the evidence export reads the instruction JWS from here within
+ * the horizon. Pending and accepted payments are never pruned.
+ *
  * Admission is idempotent on UETR: a row is written `pending`, with the shard and payment chosen,
  * before the window is asked to enqueue, and the window's enqueue is itself idempotent on
  * (partner, UETR), so a crash between the two steps is healed by the partner's retry without a
@@ -85,6 +92,10 @@ export interface SettlementNotice {
 }
 
 const nonceSweepIntervalMs = 60 * 60 * 1000;
+/** How long a finished (settled or rejected) payment stays in the hot object: the idempotency horizon. */
+export const finishedPaymentRetentionMs = 30 * 24 * 60 * 60 * 1000;
+/** Rows one alarm deletes, so a prune never holds the object for long. */
+export const pruneBatchRowsMax = 1_000;
 const nonceClaimsMax = 4;
 /** Evidence rows kept per partner; the counters keep the exact totals beyond it. */
 export const securityEventsMax = 10_000;
@@ -138,6 +149,7 @@ export class PartnerState extends DurableObject<Env> {
       jurisdiction TEXT NOT NULL, window_id TEXT, status TEXT NOT NULL, answer TEXT, batch_id TEXT, region TEXT,
       log_index INTEGER, accepted_at_ms INTEGER, settled_at_ms INTEGER)`);
     for (const column of ['window_name TEXT', 'enqueue TEXT', 'rejection TEXT']) addColumnIfMissing(this.sql, 'payments', column);
+    this.sql.exec(`CREATE INDEX IF NOT EXISTS payments_finished ON payments (settled_at_ms) WHERE status IN ('settled', 'rejected')`);
     this.sql.exec(`CREATE TABLE IF NOT EXISTS security_events (
       id INTEGER PRIMARY KEY AUTOINCREMENT, at_ms INTEGER NOT NULL, kind TEXT NOT NULL, slug TEXT NOT NULL, detail TEXT NOT NULL, context TEXT NOT NULL)`);
     this.sql.exec(`CREATE TABLE IF NOT EXISTS security_event_counts (kind TEXT PRIMARY KEY, count INTEGER NOT NULL)`);
@@ -214,9 +226,24 @@ export class PartnerState extends DurableObject<Env> {
   }
 
   override async alarm(): Promise<void> {
-    this.sql.exec(`DELETE FROM nonces WHERE expires_at_ms <= ?`, Date.now());
-    const remaining = this.sql.exec<{ count: number }>(`SELECT count(*) AS count FROM nonces`).one().count;
-    if (remaining > 0) await this.ctx.storage.setAlarm(Date.now() + nonceSweepIntervalMs);
+    const nowMs = Date.now();
+    this.sql.exec(`DELETE FROM nonces WHERE expires_at_ms <= ?`, nowMs);
+    const pruned = this.pruneFinishedPayments(nowMs);
+    const remaining = this.sql.exec<{ count: number }>(`SELECT (SELECT count(*) FROM nonces) + (SELECT count(*) FROM payments) AS count`).one().count;
+    // A full batch means more may be due: come back soon rather than in an hour.
+    if (pruned === pruneBatchRowsMax) await this.ctx.storage.setAlarm(nowMs + 1_000);
+    else if (remaining > 0) await this.ctx.storage.setAlarm(nowMs + nonceSweepIntervalMs);
+  }
+
+  /** Deletes up to `pruneBatchRowsMax` payments that finished more than `finishedPaymentRetentionMs` before `nowMs`. */
+  pruneFinishedPayments(nowMs: number): number {
+    const due = this.sql
+      .exec<{ uetr: string }>(`SELECT uetr FROM payments WHERE status IN ('settled', 'rejected') AND settled_at_ms < ? ORDER BY settled_at_ms LIMIT ?`, nowMs - finishedPaymentRetentionMs, pruneBatchRowsMax)
+      .toArray();
+    this.ctx.storage.transactionSync(() => {
+      for (const { uetr } of due) this.sql.exec(`DELETE FROM payments WHERE uetr = ?`, uetr);
+    });
+    return due.length;
   }
 
   /**
@@ -290,6 +317,7 @@ export class PartnerState extends DurableObject<Env> {
       `UPDATE payments SET window_id = ?, answer = ?, accepted_at_ms = ?, status = CASE WHEN status IN ('settled', 'rejected') THEN status ELSE 'accepted' END WHERE uetr = ?`,
       outcome.batchId, JSON.stringify(answer), acceptedAt.getTime(), request.uetr,
     );
+    if ((await this.ctx.storage.getAlarm()) === null) await this.ctx.storage.setAlarm(Date.now() + nonceSweepIntervalMs);
     return { kind: 'accepted', answer, repeat: false };
   }
 
@@ -298,7 +326,9 @@ export class PartnerState extends DurableObject<Env> {
     let updated = 0;
     this.ctx.storage.transactionSync(() => {
       for (const payment of notice.payments) {
-        updated += this.sql.exec(`UPDATE payments SET status = 'rejected', rejection = ? WHERE uetr = ? AND status NOT IN ('settled', 'rejected')`, payment.reason, payment.uetr).rowsWritten;
+        updated += this.sql.exec(
+          `UPDATE payments SET status = 'rejected', rejection = ?, settled_at_ms = ? WHERE uetr = ? AND status NOT IN ('settled', 'rejected')`, payment.reason, Date.now(), payment.uetr,
+        ).rowsWritten;
       }
     });
     return updated;
