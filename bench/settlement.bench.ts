@@ -77,8 +77,9 @@ function sealedBatch(jurisdiction: string, legCount: number): SealedSettlementBa
   for (let index = 0; index < legCount / 2; index++) {
     const uetr = uuidFrom(next);
     const eurMinor = 1 + (next() % 100_000_000);
-    legs.push({ uetr, payer: banks[next() % 5]!, payee: fxProvider, currency: 'EUR', amount_minor: String(eurMinor) });
-    legs.push({ uetr, payer: fxProvider, payee: banks[5 + (next() % 5)]!, currency: 'USD', amount_minor: String(Math.floor((eurMinor * 108) / 100)) });
+    const debtorAgent = banks[next() % 5]!;
+    legs.push({ uetr, instructing_agent: debtorAgent, payer: debtorAgent, payee: fxProvider, currency: 'EUR', amount_minor: String(eurMinor) });
+    legs.push({ uetr, instructing_agent: debtorAgent, payer: fxProvider, payee: banks[5 + (next() % 5)]!, currency: 'USD', amount_minor: String(Math.floor((eurMinor * 108) / 100)) });
   }
   const startsAtMs = Date.UTC(2026, 0, 1) + windowCounter++ * 60_000;
   return sealSettlementBatch({

@@ -68,6 +68,13 @@ export const settlementLegs = pgTable(
       .references(() => settlementBatches.digest),
     legIndex: integer('leg_index').notNull(),
     uetr: uuid('uetr').notNull(),
+    /**
+     * BIC of the submitting partner; with `uetr`, the payment's identity (gpi reuses one UETR at
+     * every hop). The '' default exists only for legs of version-1 batches that were stored before
+     * this column (migrations/0001_*: CockroachDB cannot backfill a column in the transaction that
+     * adds it); every insert names the agent, and the read-back assertion compares it.
+     */
+    instructingAgent: varchar('instructing_agent', { length: bicCharsMax }).notNull().default(''),
     payer: varchar('payer', { length: bicCharsMax }).notNull(),
     payee: varchar('payee', { length: bicCharsMax }).notNull(),
     currency: char('currency', { length: currencyChars }).notNull(),
@@ -75,7 +82,9 @@ export const settlementLegs = pgTable(
   },
   (table) => [
     unique('settlement_legs_batch_digest_leg_index_key').on(table.batchDigest, table.legIndex),
-    index('settlement_legs_uetr_idx').on(table.uetr),
+    // One leg per (payment, currency) in a batch, a payment being (instructing agent, UETR).
+    unique('settlement_legs_batch_digest_payment_currency_key').on(table.batchDigest, table.instructingAgent, table.uetr, table.currency),
+    index('settlement_legs_instructing_agent_uetr_idx').on(table.instructingAgent, table.uetr),
     check('settlement_legs_amount_positive', sql`${table.amountMinor} > 0`),
     check('settlement_legs_leg_index_nonnegative', sql`${table.legIndex} >= 0`),
   ],

@@ -16,6 +16,7 @@ export function assertStoredSettlementMatches(stored: StoredSettlement, storedLe
     const storedLeg = storedLegs[legIndex]!;
     const same =
       storedLeg.uetr === leg.uetr &&
+      storedLeg.instructing_agent === leg.instructing_agent &&
       storedLeg.payer === leg.payer &&
       storedLeg.payee === leg.payee &&
       storedLeg.currency === leg.currency &&

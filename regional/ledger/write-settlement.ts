@@ -47,6 +47,7 @@ export async function insertSettlement(tx: RegionalQueryable, record: Settlement
     batchDigest: digest,
     legIndex,
     uetr: leg.uetr,
+    instructingAgent: leg.instructing_agent,
     payer: leg.payer,
     payee: leg.payee,
     currency: leg.currency,

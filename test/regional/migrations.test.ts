@@ -19,7 +19,7 @@ describe.each(testDatabaseKinds())('migrations on %s', (kind) => {
   it('can run again without changing anything', async () => {
     await migrateDatabase(database.url);
     const applied = await sql`select count(*)::int as migrations from drizzle.__drizzle_migrations`;
-    expect(applied[0]!.migrations).toBe(1);
+    expect(applied[0]!.migrations).toBe(2);
   });
 
   it('creates the ledger tables with UUID keys defaulting to gen_random_uuid() and no sequences', async () => {
@@ -41,7 +41,7 @@ describe.each(testDatabaseKinds())('migrations on %s', (kind) => {
     // Constraints are the last line of defence behind assertJournalBalanced.
     await expect(sql`insert into journal_entries (batch_digest, leg_index, entry_index, account, currency, debit_minor, credit_minor)
       values (${'a'.repeat(64)}, 0, 0, 'settlement:X:EUR', 'EUR', 1, 1)`).rejects.toMatchObject({ code: expect.stringMatching(/^23(514|503)$/) });
-    await expect(sql`insert into settlement_legs (batch_digest, leg_index, uetr, payer, payee, currency, amount_minor)
-      values (${'a'.repeat(64)}, 0, gen_random_uuid(), 'DEUTDEFF', 'CHASUS33', 'EUR', 0)`).rejects.toMatchObject({ code: expect.stringMatching(/^23(514|503)$/) });
+    await expect(sql`insert into settlement_legs (batch_digest, leg_index, uetr, instructing_agent, payer, payee, currency, amount_minor)
+      values (${'a'.repeat(64)}, 0, gen_random_uuid(), 'DEUTDEFF', 'DEUTDEFF', 'CHASUS33', 'EUR', 0)`).rejects.toMatchObject({ code: expect.stringMatching(/^23(514|503)$/) });
   });
 });

@@ -30,8 +30,9 @@ export function sampleBatch(options: SampleBatchOptions = {}): SealedSettlementB
     const uetr = randomUUID();
     const amountMinor = options.amountsMinor?.[index] ?? String(10_000 + index * 2_501);
     const usdMinor = ((BigInt(amountMinor) * 108n) / 100n).toString();
-    legs.push({ uetr, payer: debtorAgents[index % debtorAgents.length]!, payee: fxProviderBic, currency: 'EUR', amount_minor: amountMinor });
-    legs.push({ uetr, payer: fxProviderBic, payee: creditorAgents[index % creditorAgents.length]!, currency: 'USD', amount_minor: usdMinor });
+    const debtorAgent = debtorAgents[index % debtorAgents.length]!;
+    legs.push({ uetr, instructing_agent: debtorAgent, payer: debtorAgent, payee: fxProviderBic, currency: 'EUR', amount_minor: amountMinor });
+    legs.push({ uetr, instructing_agent: debtorAgent, payer: fxProviderBic, payee: creditorAgents[index % creditorAgents.length]!, currency: 'USD', amount_minor: usdMinor });
   }
   return sealSettlementBatch({
     batch_id: `EUR-USD.${jurisdiction}.0.${startsAtMs}`,
