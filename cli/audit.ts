@@ -29,6 +29,12 @@ import { openNote, parseCheckpoint, parseNoteVerifier, type Checkpoint, type Not
 export const requestTimeoutMs = 15_000;
 export const responseBytesMax = 1 << 20;
 export const leafFetchConcurrency = 8;
+/**
+ * A backend sheds auditor load with 503 + Retry-After (regional/http/limit-auditor-reads.ts);
+ * the auditor honours it, up to this many attempts per request and this long a wait each.
+ */
+export const busyAttemptsMax = 4;
+export const busyRetryAfterMsMax = 5_000;
 /** Failure details listed per check; the rest are counted. */
 export const detailsListedMax = 10;
 
@@ -100,16 +106,30 @@ function endpoint(baseUrl: string, path: string): string {
 
 async function fetchBytes(baseUrl: string, path: string): Promise<Uint8Array> {
   const url = endpoint(baseUrl, path);
-  let response: Response;
-  try {
-    response = await fetch(url, { signal: AbortSignal.timeout(requestTimeoutMs), redirect: 'error' });
-  } catch (error) {
-    throw new AuditFailure(`GET ${url}: ${(error as Error).message}`);
+  for (let attempt = 1; ; attempt++) {
+    let response: Response;
+    try {
+      response = await fetch(url, { signal: AbortSignal.timeout(requestTimeoutMs), redirect: 'error' });
+    } catch (error) {
+      throw new AuditFailure(`GET ${url}: ${(error as Error).message}`);
+    }
+    const bytes = new Uint8Array(await response.arrayBuffer());
+    if (bytes.length > responseBytesMax) throw new AuditFailure(`GET ${url}: answer larger than ${responseBytesMax} bytes`);
+    const retryAfterMs = busyRetryAfterMs(response);
+    if (retryAfterMs !== undefined && attempt < busyAttemptsMax) {
+      await new Promise((resolve) => setTimeout(resolve, retryAfterMs));
+      continue;
+    }
+    if (response.status !== 200) throw new AuditFailure(`GET ${url}: HTTP ${response.status} ${new TextDecoder().decode(bytes.slice(0, 300))}`);
+    return bytes;
   }
-  const bytes = new Uint8Array(await response.arrayBuffer());
-  if (bytes.length > responseBytesMax) throw new AuditFailure(`GET ${url}: answer larger than ${responseBytesMax} bytes`);
-  if (response.status !== 200) throw new AuditFailure(`GET ${url}: HTTP ${response.status} ${new TextDecoder().decode(bytes.slice(0, 300))}`);
-  return bytes;
+}
+
+/** The wait a 503 with a delta-seconds Retry-After asks for, capped; undefined for anything else. */
+function busyRetryAfterMs(response: Response): number | undefined {
+  const retryAfter = response.headers.get('retry-after');
+  if (response.status !== 503 || retryAfter === null || !/^[0-9]{1,4}$/.test(retryAfter)) return undefined;
+  return Math.min(Number(retryAfter) * 1000, busyRetryAfterMsMax);
 }
 
 function utf8Text(bytes: Uint8Array, what: string): string {

@@ -23,7 +23,8 @@ const amountMinorPattern = new RegExp(`^[1-9][0-9]{0,${amountDigitsMax - 1}}$`);
 const netMinorPattern = new RegExp(`^(0|-?[1-9][0-9]{0,${netMinorDigitsMax - 1}})$`);
 const corridorPattern = /^[A-Z]{3}-[A-Z]{3}$/;
 const jurisdictionPattern = /^[a-z]{2,16}$/;
-const batchIdPattern = /^([A-Z]{3}-[A-Z]{3})\.([a-z]{2,16})\.(0|[1-9][0-9]{0,3})\.(0|[1-9][0-9]{0,15})$/;
+/** `<corridor>.<jurisdiction>.<shard>.<window start ms>`; at most 46 characters. */
+export const batchIdPattern = /^([A-Z]{3}-[A-Z]{3})\.([a-z]{2,16})\.(0|[1-9][0-9]{0,3})\.(0|[1-9][0-9]{0,15})$/;
 
 const currencySchema = z.string().refine((code) => currencyExponent(code) !== undefined, {
   error: 'not a payable ISO 4217 currency',

@@ -11,15 +11,22 @@
  *   GET  /v1/evidence                evidence bundle ?from=&to=: checkpoint, keys, leaves, proofs, receipts
  *   GET  /metrics                    Prometheus text exposition (per-app registry)
  * Every failure, including unknown routes and methods, is application/problem+json.
+ *
+ * Two database pools: `database` for commits (and the token claims they need), `readDatabase` for
+ * the unauthenticated auditor API, behind one bounded read limit (http/limit-auditor-reads.ts),
+ * so a burst of evidence or proof requests cannot take the connections a commit needs. Every
+ * read answers for this backend's jurisdiction only: one database may hold them all.
  */
 import { Hono } from 'hono';
 import type { JWTVerifyGetKey } from 'jose';
 import type { CommitOptions } from './commit.ts';
 import type { RegionalDatabase } from './db/client.ts';
 import { createEdgeTokenVerifier } from './edge-token.ts';
+import { limitAuditorReads } from './http/limit-auditor-reads.ts';
 import { problemNotFound, problemOnError } from './http/problems.ts';
 import { consumedTokenStore } from './ledger/consumed-tokens.ts';
 import { createCheckpointSource, logOrigin, noteSignerFor, noteVerifierFor } from './log/checkpoint.ts';
+import { createProofCache } from './log/proof-cache.ts';
 import { logLeafStore } from './log/store.ts';
 import { createLogTree } from './log/tree.ts';
 import { consoleLogger, type RegionalLogger } from './logger.ts';
@@ -40,6 +47,11 @@ export interface RegionalAppConfig {
   /** The edge token's expected `iss`. */
   gatewayId: string;
   database: RegionalDatabase;
+  /**
+   * The auditor API's own pool (db/client.ts readConnectionsMax). Default: `database`, which
+   * only tests that do not care about read isolation should rely on; the process always passes one.
+   */
+  readDatabase?: RegionalDatabase;
   signer: Signer;
   /** Signs checkpoints (C2SP notes need Ed25519); default: `signer`. */
   noteSigner?: Signer;
@@ -63,7 +75,9 @@ export function createRegionalApp(config: RegionalAppConfig): Hono {
     logger,
     now,
   });
-  const logStore = logLeafStore(config.database.orm, config.jurisdiction);
+  const readDatabase = config.readDatabase ?? config.database;
+  const limitReads = limitAuditorReads();
+  const logStore = logLeafStore(readDatabase.orm, config.jurisdiction);
   const metrics = createRegionalMetrics({ region: config.region, jurisdiction: config.jurisdiction, logTreeSize: () => logStore.treeSize() });
   const app = new Hono();
   app.onError(problemOnError(logger));
@@ -74,6 +88,8 @@ export function createRegionalApp(config: RegionalAppConfig): Hono {
     region: config.region,
     jurisdiction: config.jurisdiction,
     database: config.database,
+    readDb: readDatabase.orm,
+    limitReads,
     signer: config.signer,
     verifyEdgeToken,
     logger,
@@ -84,21 +100,22 @@ export function createRegionalApp(config: RegionalAppConfig): Hono {
   const noteSigningKey = config.noteSigner ?? config.signer;
   const noteSigner = noteSignerFor(noteSigningKey, origin);
   if (noteSigner === undefined) logger.error('no Ed25519 key to sign log checkpoints with; GET /v1/log/checkpoint answers 503', { kid: noteSigningKey.kid, alg: noteSigningKey.alg });
-  const logTree = createLogTree(logStore);
+  const logTree = createProofCache(createLogTree(logStore));
   const checkpoints = createCheckpointSource({ origin, store: logStore, tree: logTree, noteSigner });
-  app.route('/', logRoutes({ store: logStore, tree: logTree, checkpoints, logger }));
+  app.route('/', logRoutes({ store: logStore, tree: logTree, checkpoints, logger, limitReads }));
   const keys = keysRoutes({ signers: [config.signer], noteVerifiers: noteSigner === undefined ? [] : [noteVerifierFor(noteSigner)], now });
   app.route('/', keys);
   app.route('/', evidenceRoutes({
     region: config.region,
     jurisdiction: config.jurisdiction,
-    db: config.database.orm,
+    db: readDatabase.orm,
     tree: logTree,
     checkpoints,
     // Asked of the keys routes themselves, so the bundle's `keys` is byte for byte the /v1/keys body.
     publishedKeys: async () => (await keys.request('/v1/keys')).json(),
     logger,
     now,
+    limitReads,
   }));
   return app;
 }

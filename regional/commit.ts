@@ -104,9 +104,9 @@ export async function commitSettlement(
 
 async function commitAttempt(tx: RegionalQueryable, input: CommitInput, signedReceipts: Set<string>): Promise<CommitOutcome> {
   const { batch, digest } = input;
-  const existing = await findSettlementByDigest(tx, digest);
+  const existing = await findSettlementByDigest(tx, batch.jurisdiction, digest);
   if (existing !== undefined) return { kind: 'replayed', response: await checkedResponse(tx, existing, input) };
-  const sameBatchId = await findSettlementByBatchId(tx, batch.batch_id);
+  const sameBatchId = await findSettlementByBatchId(tx, batch.jurisdiction, batch.batch_id);
   if (sameBatchId !== undefined) {
     throw new ProblemError('batch-rejected', `batch ${batch.batch_id} is already committed with digest ${sameBatchId.digest}; this delivery has digest ${digest}`, {
       batch_id: batch.batch_id,
@@ -145,7 +145,7 @@ async function commitAttempt(tx: RegionalQueryable, input: CommitInput, signedRe
 async function readBackAfterUnknownOutcome(db: RegionalOrm, input: CommitInput, signedReceipts: ReadonlySet<string>): Promise<CommitOutcome | undefined> {
   let stored: StoredSettlement | undefined;
   try {
-    stored = await findSettlementByDigest(db, input.digest);
+    stored = await findSettlementByDigest(db, input.batch.jurisdiction, input.digest);
     if (stored === undefined) return undefined;
     const response = await checkedResponse(db, stored, input);
     return { kind: signedReceipts.has(stored.receipt) ? 'committed' : 'replayed', response };

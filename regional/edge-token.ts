@@ -5,7 +5,7 @@
  * published JWKS, so there is no standing secret between edge and backend; a stolen token is good
  * for one call, to one region, for a minute, and — through `batch_digest` — for one batch only.
  */
-import { jwtVerify, type JWTPayload, type JWTVerifyGetKey } from 'jose';
+import { decodeProtectedHeader, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from 'jose';
 import { err, ok, type Result } from '../core/result.ts';
 import { jtiCharsMax } from './db/schema.ts';
 import type { ConsumedTokenStore } from './ledger/consumed-tokens.ts';
@@ -23,6 +23,13 @@ export const consumedTokensGcIntervalMs = 60_000;
 export const consumedTokensRetentionMarginMs = 5 * 60_000;
 
 const digestPattern = /^[0-9a-f]{64}$/;
+/**
+ * jti is stored as text (consumed_tokens): printable ASCII only, so a NUL (PostgreSQL 22021) or
+ * an encoding surprise from a misbehaving edge is a 401, not a 500.
+ */
+const jtiPattern = new RegExp(`^[\\x21-\\x7e]{1,${jtiCharsMax}}$`);
+/** A kid is an opaque printable name (RFC 7517 §4.5); bounded like any input. */
+const kidPattern = /^[\x21-\x7e]{1,256}$/;
 /** jose errors that mean "the edge's keys could not be fetched", not "the token is bad". */
 const keysUnavailableCodes: ReadonlySet<string> = new Set(['ERR_JWKS_TIMEOUT', 'ERR_JWKS_INVALID', 'ERR_JOSE_GENERIC']);
 
@@ -64,6 +71,10 @@ export function createEdgeTokenVerifier(config: EdgeTokenVerifierConfig): EdgeTo
   return async (authorization) => {
     const token = bearerToken(authorization);
     if (token === undefined) return err({ kind: 'missing-token', detail: 'expected Authorization: Bearer <edge token>' });
+    // The token must name its key: the edge's settlement-token JWKS may hold one key, and jose would
+    // then try a kid-less token against it; naming the kid pins the token to a published key.
+    const kid = protectedHeaderKid(token);
+    if (kid === undefined) return err({ kind: 'invalid-token', detail: 'the token header has no kid naming a key of the edge settlement-token JWKS' });
     const currentDate = now();
     let payload: JWTPayload;
     try {
@@ -98,11 +109,20 @@ function bearerToken(authorization: string | undefined): string | undefined {
   return match?.[1];
 }
 
+function protectedHeaderKid(token: string): string | undefined {
+  try {
+    const { kid } = decodeProtectedHeader(token);
+    return typeof kid === 'string' && kidPattern.test(kid) ? kid : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 function tokenClaims(payload: JWTPayload): Result<EdgeTokenClaims, EdgeTokenRejection> {
   const { jti, iat, exp } = payload;
   const batchDigest = payload.batch_digest;
-  if (typeof jti !== 'string' || jti.length === 0 || jti.length > jtiCharsMax) {
-    return err({ kind: 'missing-claim', detail: `jti must be a string of 1–${jtiCharsMax} characters` });
+  if (typeof jti !== 'string' || !jtiPattern.test(jti)) {
+    return err({ kind: 'missing-claim', detail: `jti must be a string of 1–${jtiCharsMax} printable ASCII characters` });
   }
   if (typeof batchDigest !== 'string' || !digestPattern.test(batchDigest)) {
     return err({ kind: 'missing-claim', detail: 'batch_digest must be the lowercase hex SHA-256 of the batch' });

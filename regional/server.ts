@@ -6,11 +6,16 @@
  *   HOST             listen address (default 127.0.0.1)
  *   DATABASE_URL     postgres:// URL of CockroachDB, PostgreSQL or PGlite-over-socket (required;
  *                    migrate first: node regional/db/migrate.ts)
- *   DATABASE_CONNECTIONS_MAX  pool size (default 4; see db/client.ts about PGlite)
- *   EDGE_JWKS_URL    the gateway's JWKS, which verifies edge tokens (required)
+ *   DATABASE_CONNECTIONS_MAX  commit pool size (default 4; see db/client.ts about PGlite); the
+ *                    auditor API has its own pool of readConnectionsMax
+ *   MERIDIAN_POSTURE local-dev on a developer machine; unset in production (regional/config.ts):
+ *                    outside local-dev the local signer, creating key files and http URLs are refused
+ *   EDGE_JWKS_URL    the gateway's settlement-token JWKS, …/.well-known/settlement-token-jwks.json,
+ *                    which verifies edge tokens (https; required unless local-dev, whose default
+ *                    is http://127.0.0.1:8787/.well-known/settlement-token-jwks.json)
  *   GATEWAY_ID       expected `iss` of edge tokens (default meridian-local)
- *   SIGNER           local (default) or kms
- *   SIGNER_KEY_FILE  local signer key file (default .data/keys/<REGION>.json; created if absent)
+ *   SIGNER           kms, or local (local-dev only, and its default)
+ *   SIGNER_KEY_FILE  local signer key file (default .data/keys/<REGION>.json; created if absent, local-dev only)
  *   SIGNER_ALG       local signer algorithm for a new key file: EdDSA (default) or ML-DSA-65
  *   KMS_KEY_ID       with SIGNER=kms: the KMS key (id, ARN, alias/… or alias ARN); an
  *                    ECC_NIST_EDWARDS25519, ECC_NIST_P256 or ML_DSA_65 SIGN_VERIFY key
@@ -26,7 +31,7 @@ import { serve } from '@hono/node-server';
 import { createRemoteJWKSet } from 'jose';
 import { createRegionalApp } from './app.ts';
 import { regionalConfigFromEnv, RegionalConfigError, type RegionalProcessConfig } from './config.ts';
-import { connectRegionalDatabase, type RegionalDatabase } from './db/client.ts';
+import { connectRegionalDatabase, readConnectionsMax, type RegionalDatabase } from './db/client.ts';
 import { redactUrl } from './db/migrate.ts';
 import { consoleLogger } from './logger.ts';
 import { createSigner } from './signer/create-signer.ts';
@@ -46,6 +51,10 @@ export interface RunningRegionalServer {
 
 export async function startRegionalServer(config: RegionalProcessConfig): Promise<RunningRegionalServer> {
   const logger = consoleLogger(config.region);
+  // regionalConfigFromEnv refuses these already; a config built by hand must not slip past.
+  if (config.posture !== 'local-dev' && (config.signer.kind === 'local' || config.noteSigner?.kind === 'local' || config.edgeJwksUrl.protocol !== 'https:')) {
+    throw new RegionalConfigError('regional: the local signer and http JWKS URLs need MERIDIAN_POSTURE=local-dev; set SIGNER=kms and an https EDGE_JWKS_URL');
+  }
   const signer = await createSigner(config.signer);
   logger.info('signer ready', { kind: config.signer.kind, kid: signer.kid, alg: signer.alg, created_at: signer.createdAt.toISOString() });
   const noteSigner = config.noteSigner === undefined ? undefined : await createSigner(config.noteSigner);
@@ -59,12 +68,13 @@ export async function startRegionalServer(config: RegionalProcessConfig): Promis
     ...(config.databaseConnectionsMax === undefined ? {} : { connectionsMax: config.databaseConnectionsMax }),
   });
   await assertLedgerMigrated(database, config.databaseUrl);
+  const readDatabase = connectRegionalDatabase(config.databaseUrl, { applicationName: `meridian-regional-${config.region}-read`, connectionsMax: readConnectionsMax });
   const edgeKeys = createRemoteJWKSet(config.edgeJwksUrl, {
     timeoutDuration: jwksFetchTimeoutMs,
     cooldownDuration: jwksCooldownMs,
     cacheMaxAge: jwksCacheMaxAgeMs,
   });
-  const app = createRegionalApp({ region: config.region, jurisdiction: config.jurisdiction, gatewayId: config.gatewayId, database, signer, ...(noteSigner === undefined ? {} : { noteSigner }), edgeKeys, logger });
+  const app = createRegionalApp({ region: config.region, jurisdiction: config.jurisdiction, gatewayId: config.gatewayId, database, readDatabase, signer, ...(noteSigner === undefined ? {} : { noteSigner }), edgeKeys, logger });
   const server = await new Promise<ReturnType<typeof serve>>((resolve, reject) => {
     const listening = serve({ fetch: app.fetch, port: config.port, hostname: config.host }, () => resolve(listening));
     listening.once('error', reject);
@@ -80,7 +90,7 @@ export async function startRegionalServer(config: RegionalProcessConfig): Promis
         // Keep-alive sockets would hold close() open; idle ones go now, busy ones get the grace.
         (server as { closeIdleConnections?: () => void }).closeIdleConnections?.();
       });
-      await database.close();
+      await Promise.all([database.close(), readDatabase.close()]);
     },
   };
 }

@@ -207,11 +207,14 @@ export async function startMeridian(): Promise<void> {
   startChild('redis-bridge', process.execPath, ['cli/dev/redis-bridge.ts'], { PORT: '8079', ...(process.env.REDIS_URL ? { REDIS_URL: process.env.REDIS_URL } : {}) });
   for (const backend of regionalBackends) {
     startChild(backend.region, process.execPath, ['regional/server.ts'], {
+      // Local signer, key files created on first start, http JWKS: allowed only in this posture.
+      MERIDIAN_POSTURE: 'local-dev',
       REGION: backend.region,
       JURISDICTION: backend.jurisdiction,
       PORT: String(backend.port),
       DATABASE_URL: databases[backend.jurisdiction] as string,
-      EDGE_JWKS_URL: `${gatewayUrl}/.well-known/jwks.json`,
+      // The edge's settlement-token keys, apart from its receipt key's /.well-known/jwks.json.
+      EDGE_JWKS_URL: `${gatewayUrl}/.well-known/settlement-token-jwks.json`,
       SIGNER_KEY_FILE: join(dataDirectory, 'keys', `${backend.region}.json`),
     });
   }

@@ -18,6 +18,12 @@ import postgres from 'postgres';
  * SERIALIZABLE transaction). Against any other PGlite bridge set DATABASE_CONNECTIONS_MAX=1.
  */
 export const connectionsMax = 4;
+/**
+ * The auditor API's own pool (GET /v1/settlements/…, /v1/log/…, /v1/evidence): unauthenticated
+ * reads must never wait for, or hold, a connection that a settlement commit needs, so they get a
+ * separate postgres.js client of this size, behind http/limit-auditor-reads.ts.
+ */
+export const readConnectionsMax = 2;
 export const connectTimeoutSeconds = 10;
 export const idleTimeoutSeconds = 30;
 export const connectionLifetimeSeconds = 30 * 60;

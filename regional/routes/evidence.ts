@@ -11,23 +11,31 @@
  * `from` and `to` are decimal safe integers given once, from < to (else 400 invalid-request); a
  * range beyond the checkpoint's tree is 404 (it may exist later); more than evidenceLeavesMax
  * leaves is 400 — a bigger audit asks for several bundles.
+ *
+ * Cost bound: the route runs behind the auditor read limit on the read pool, with at most
+ * evidenceLeavesMax proofs per bundle, computed one after another (never all at once) and cached
+ * per tree size (../log/proof-cache.ts), so a repeated bundle costs one range read.
  */
 import { and, asc, eq, gte, lt } from 'drizzle-orm';
-import { Hono, type Context } from 'hono';
+import { Hono, type MiddlewareHandler } from 'hono';
 import { base64Encode, utf8 } from '../../core/digest.ts';
 import { ProblemError } from '../../core/problem.ts';
 import type { RegionalQueryable } from '../db/client.ts';
 import { logLeaves, settlementBatches } from '../db/schema.ts';
 import { methodNotAllowed } from '../http/problems.ts';
+import { orInvalidRequest, queryDecimal } from '../http/route-params.ts';
 import type { CheckpointSource } from '../log/checkpoint.ts';
 import { rfc6962LeafHash } from '../log/leaf.ts';
 import type { LogTree } from '../log/tree.ts';
 import type { RegionalLogger } from '../logger.ts';
 
 export const evidenceFormat = 'meridian-evidence/v1';
-/** Leaves per bundle: each carries its leaf (a few KiB with ML-DSA signatures) and a proof. */
-export const evidenceLeavesMax = 1_000;
-const decimalPattern = /^(0|[1-9][0-9]{0,15})$/;
+/**
+ * Leaves per bundle: each carries its leaf (a few KiB with ML-DSA signatures) and an inclusion
+ * proof (up to three 256-leaf block reads when the proof cache is cold), so one unauthenticated
+ * request costs at most ~3 × evidenceLeavesMax range reads.
+ */
+export const evidenceLeavesMax = 256;
 
 export interface EvidenceRoutesConfig {
   region: string;
@@ -39,6 +47,8 @@ export interface EvidenceRoutesConfig {
   publishedKeys: () => Promise<unknown>;
   logger: RegionalLogger;
   now: () => Date;
+  /** The auditor read limit, in front of the route. */
+  limitReads: MiddlewareHandler;
 }
 
 interface EvidenceLeaf {
@@ -48,17 +58,6 @@ interface EvidenceLeaf {
   batchId: string;
   digest: string;
   receipt: string;
-}
-
-function queryDecimal(c: Context, name: string): number {
-  const values = c.req.queries(name);
-  if (values === undefined || values.length !== 1) throw new ProblemError('invalid-request', `query parameter ${name} is required exactly once`);
-  const text = values[0]!;
-  const value = decimalPattern.test(text) ? Number(text) : Number.NaN;
-  if (!Number.isSafeInteger(value)) {
-    throw new ProblemError('invalid-request', `${name} must be a non-negative decimal integer below 2^53, got ${JSON.stringify(text.slice(0, 32))}`);
-  }
-  return value;
 }
 
 /** Leaves [from, to) with the settlement each records; throws unless exactly those, densely. */
@@ -73,7 +72,7 @@ async function readEvidenceLeaves(db: RegionalQueryable, jurisdiction: string, f
       receipt: settlementBatches.receipt,
     })
     .from(logLeaves)
-    .innerJoin(settlementBatches, eq(settlementBatches.digest, logLeaves.batchDigest))
+    .innerJoin(settlementBatches, and(eq(settlementBatches.digest, logLeaves.batchDigest), eq(settlementBatches.jurisdiction, jurisdiction)))
     .where(and(eq(logLeaves.jurisdiction, jurisdiction), gte(logLeaves.leafIndex, from), lt(logLeaves.leafIndex, to)))
     .orderBy(asc(logLeaves.leafIndex));
   if (rows.length !== to - from || rows.some((row, offset) => row.leafIndex !== from + offset)) {
@@ -85,9 +84,9 @@ async function readEvidenceLeaves(db: RegionalQueryable, jurisdiction: string, f
 export function evidenceRoutes(config: EvidenceRoutesConfig): Hono {
   const routes = new Hono();
 
-  routes.get('/v1/evidence', async (c) => {
-    const from = queryDecimal(c, 'from');
-    const to = queryDecimal(c, 'to');
+  routes.get('/v1/evidence', config.limitReads, async (c) => {
+    const from = orInvalidRequest(queryDecimal(c, 'from'));
+    const to = orInvalidRequest(queryDecimal(c, 'to'));
     if (from >= to) throw new ProblemError('invalid-request', `from (${from}) must be below to (${to}): the range [from, to) is empty`);
     if (to - from > evidenceLeavesMax) throw new ProblemError('invalid-request', `at most ${evidenceLeavesMax} leaves per bundle; [${from}, ${to}) has ${to - from}`);
     // Proofs are against the checkpoint in the bundle, so its size bounds the range (not a fresher

@@ -7,11 +7,14 @@
  * Parameters are decimal safe integers, each given once (else 400 invalid-request). A size beyond
  * the committed tree is 404 not-found (it may exist later); a request no tree can answer (index ≥
  * size, from > to, a proof from or into the empty tree: core/merkle.ts's size-0 rule) is 400.
+ * Every read is of this backend's jurisdiction's log (the store is per jurisdiction), runs on the
+ * auditor read pool behind the read limit, and proofs come through the per-tree-size proof cache.
  */
-import { Hono, type Context } from 'hono';
+import { Hono, type MiddlewareHandler } from 'hono';
 import { base64Encode, utf8 } from '../../core/digest.ts';
 import { ProblemError } from '../../core/problem.ts';
 import { methodNotAllowed } from '../http/problems.ts';
+import { orInvalidRequest, parseDecimal, queryDecimal } from '../http/route-params.ts';
 import type { RegionalLogger } from '../logger.ts';
 import type { CheckpointSource } from '../log/checkpoint.ts';
 import { rfc6962LeafHash } from '../log/leaf.ts';
@@ -20,27 +23,14 @@ import type { LogTree } from '../log/tree.ts';
 
 /** DSSE's media type for an envelope (secure-systems-lab/dsse envelope.md). */
 export const leafMediaType = 'application/vnd.dsse.envelope.v1+json';
-const decimalPattern = /^(0|[1-9][0-9]{0,15})$/;
 
 export interface LogRoutesConfig {
   store: LogLeafStore;
   tree: LogTree;
   checkpoints: CheckpointSource;
   logger: RegionalLogger;
-}
-
-function decimal(text: string | undefined, name: string): number {
-  const value = text !== undefined && decimalPattern.test(text) ? Number(text) : Number.NaN;
-  if (!Number.isSafeInteger(value)) {
-    throw new ProblemError('invalid-request', `${name} must be a non-negative decimal integer below 2^53, got ${JSON.stringify((text ?? '').slice(0, 32))}`);
-  }
-  return value;
-}
-
-function queryDecimal(c: Context, name: string): number {
-  const values = c.req.queries(name);
-  if (values === undefined || values.length !== 1) throw new ProblemError('invalid-request', `query parameter ${name} is required exactly once`);
-  return decimal(values[0], name);
+  /** The auditor read limit, in front of every route here. */
+  limitReads: MiddlewareHandler;
 }
 
 async function requireCommitted(store: LogLeafStore, size: number, name: string): Promise<void> {
@@ -51,6 +41,10 @@ async function requireCommitted(store: LogLeafStore, size: number, name: string)
 export function logRoutes(config: LogRoutesConfig): Hono {
   const { store, tree, checkpoints } = config;
   const routes = new Hono();
+  routes.use('/v1/log/*', async (c, next) => {
+    if (c.req.method !== 'GET' && c.req.method !== 'HEAD') return next();
+    return config.limitReads(c, next);
+  });
 
   routes.get('/v1/log/checkpoint', async (c) => {
     const { note } = await checkpoints.latest();
@@ -58,7 +52,7 @@ export function logRoutes(config: LogRoutesConfig): Hono {
   });
 
   routes.get('/v1/log/leaves/:index', async (c) => {
-    const index = decimal(c.req.param('index'), 'leaf index');
+    const index = orInvalidRequest(parseDecimal(c.req.param('index'), 'leaf index'));
     const stored = await store.leaf(index);
     if (stored === undefined) throw new ProblemError('not-found', `no leaf ${index} in log ${store.jurisdiction}`);
     // Served as stored, whatever it is: detecting a tampered leaf is the auditor's job, and the
@@ -70,8 +64,8 @@ export function logRoutes(config: LogRoutesConfig): Hono {
   });
 
   routes.get('/v1/log/inclusion', async (c) => {
-    const index = queryDecimal(c, 'index');
-    const size = queryDecimal(c, 'size');
+    const index = orInvalidRequest(queryDecimal(c, 'index'));
+    const size = orInvalidRequest(queryDecimal(c, 'size'));
     if (index >= size) throw new ProblemError('invalid-request', `leaf index ${index} is not in a tree of ${size} leaves`);
     await requireCommitted(store, size, 'size');
     const proof = await tree.inclusionProof(index, size);
@@ -79,8 +73,8 @@ export function logRoutes(config: LogRoutesConfig): Hono {
   });
 
   routes.get('/v1/log/consistency', async (c) => {
-    const from = queryDecimal(c, 'from');
-    const to = queryDecimal(c, 'to');
+    const from = orInvalidRequest(queryDecimal(c, 'from'));
+    const to = orInvalidRequest(queryDecimal(c, 'to'));
     if (from === 0) throw new ProblemError('invalid-request', 'from must be at least 1: every tree extends the empty tree, so there is nothing to prove');
     if (from > to) throw new ProblemError('invalid-request', `from (${from}) exceeds to (${to})`);
     await requireCommitted(store, to, 'to');

@@ -5,28 +5,34 @@
  *   (403 residency-denied) → commitSettlement → 201 on first commit, 200 with the identical body
  *   on a repeat delivery (the edge treats both as settled). Every answer is counted in
  *   ../metrics.ts: commits, replays and retries, the commit's duration, and problems by slug.
- * GET /v1/settlements/:batch_id — the committed settlement in the DESIGN shape, for auditors.
+ * GET /v1/settlements/:batch_id — the committed settlement in the DESIGN shape, for auditors:
+ *   batch id pattern (404: no such resource can exist) → a batch of our jurisdiction (404 otherwise: one database may hold
+ *   every jurisdiction's rows, and a backend answers for its own only) → legs and positions.
+ *   Runs on the auditor read pool behind the read limit (../app.ts).
  */
-import { Hono } from 'hono';
+import { Hono, type MiddlewareHandler } from 'hono';
 import { ProblemError } from '../../core/problem.ts';
 import { verifySettlementBatch, type BatchRejection } from '../../core/settlement-batch.ts';
 import { commitSettlement, type CommitOptions } from '../commit.ts';
-import type { RegionalDatabase } from '../db/client.ts';
+import type { RegionalDatabase, RegionalQueryable } from '../db/client.ts';
 import type { EdgeTokenVerifier } from '../edge-token.ts';
 import { limitJsonBody, readJsonBody } from '../http/read-json-body.ts';
 import { methodNotAllowed } from '../http/problems.ts';
+import { parseBatchId } from '../http/route-params.ts';
 import { requireEdgeToken, type EdgeTokenVariables } from '../http/require-edge-token.ts';
 import { findSettlementByBatchId, readStoredLegs, readStoredPositions } from '../ledger/read-settlement.ts';
 import type { RegionalLogger } from '../logger.ts';
 import { problemSlugOf, type RegionalMetrics } from '../metrics.ts';
 import type { Signer } from '../signer/signer.ts';
 
-const batchIdCharsMax = 64;
-
 export interface SettlementRoutesConfig {
   region: string;
   jurisdiction: string;
   database: RegionalDatabase;
+  /** The auditor API's pool, for GET. */
+  readDb: RegionalQueryable;
+  /** The auditor read limit, in front of GET. */
+  limitReads: MiddlewareHandler;
   signer: Signer;
   verifyEdgeToken: EdgeTokenVerifier;
   logger: RegionalLogger;
@@ -70,11 +76,14 @@ export function settlementRoutes(config: SettlementRoutesConfig): Hono<EdgeToken
   });
   routes.all('/v1/settlements', methodNotAllowed(['POST']));
 
-  routes.get('/v1/settlements/:batch_id', async (c) => {
-    const batchId = c.req.param('batch_id');
-    const stored = batchId.length > batchIdCharsMax ? undefined : await findSettlementByBatchId(config.database.orm, batchId);
-    if (stored === undefined) throw new ProblemError('not-found', `no settlement with batch_id ${JSON.stringify(batchId.slice(0, batchIdCharsMax))}`);
-    const [legs, positions] = await Promise.all([readStoredLegs(config.database.orm, stored.digest), readStoredPositions(config.database.orm, stored.digest)]);
+  routes.get('/v1/settlements/:batch_id', config.limitReads, async (c) => {
+    // A path segment that is no batch id names a settlement that cannot exist: 404, as before.
+    const parsed = parseBatchId(c.req.param('batch_id'));
+    if (!parsed.ok) throw new ProblemError('not-found', `no settlement: ${parsed.reason.detail}`);
+    const { batchId, jurisdiction } = parsed.value;
+    const stored = jurisdiction === config.jurisdiction ? await findSettlementByBatchId(config.readDb, config.jurisdiction, batchId) : undefined;
+    if (stored === undefined) throw new ProblemError('not-found', `no settlement with batch_id ${JSON.stringify(batchId)} in jurisdiction ${config.jurisdiction}`);
+    const [legs, positions] = await Promise.all([readStoredLegs(config.readDb, stored.digest), readStoredPositions(config.readDb, stored.digest)]);
     return c.json({
       batch_id: stored.batchId,
       digest: stored.digest,

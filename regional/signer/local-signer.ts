@@ -61,9 +61,19 @@ export interface LocalSignerOptions {
    * another is an error rather than a silent key change.
    */
   alg?: LocalSignerAlgorithm;
+  /**
+   * Create the key file when it is missing (default true, for tests). The regional process passes
+   * true only under MERIDIAN_POSTURE=local-dev: elsewhere a missing key file is a deployment
+   * mistake, and a silently fresh key would sign receipts no auditor has ever seen published.
+   */
+  createKeyFile?: boolean;
 }
 
-/** Loads the key file, or creates it (with today's creation date) if it does not exist yet. */
+export class LocalSignerKeyFileMissing extends Error {
+  readonly kind = 'local-signer-key-file-missing';
+}
+
+/** Loads the key file, or creates it (with today's creation date) if it does not exist yet and creation is allowed. */
 export async function loadOrCreateLocalSigner(options: LocalSignerOptions): Promise<Signer> {
   const existing = await readKeyFile(options.keyFile);
   if (existing !== undefined) {
@@ -71,6 +81,9 @@ export async function loadOrCreateLocalSigner(options: LocalSignerOptions): Prom
       throw new Error(`local signer: key file ${options.keyFile} holds an ${existing.alg} key, not ${options.alg}; move it aside to create a new key`);
     }
     return localSigner(existing, options.keyFile);
+  }
+  if (options.createKeyFile === false) {
+    throw new LocalSignerKeyFileMissing(`local signer: key file ${options.keyFile} does not exist, and creating key files needs MERIDIAN_POSTURE=local-dev`);
   }
   const created = await newKeyFile(options.alg ?? 'EdDSA', (options.now ?? (() => new Date()))());
   const winner = await writeKeyFileOnce(options.keyFile, created);

@@ -366,7 +366,7 @@ async function serveJwks(edge: TestEdge): Promise<{ url: string; close(): Promis
   const server: Server = createServer((_request, response) => response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ keys: [publicJwk] })));
   await new Promise<void>((resolvePromise) => server.listen(0, '127.0.0.1', resolvePromise));
   return {
-    url: `http://127.0.0.1:${(server.address() as { port: number }).port}/.well-known/jwks.json`,
+    url: `http://127.0.0.1:${(server.address() as { port: number }).port}/.well-known/settlement-token-jwks.json`,
     close: () => new Promise<void>((resolvePromise) => server.close(() => resolvePromise())),
   };
 }
@@ -378,7 +378,7 @@ interface ServerProcess {
 }
 
 async function startServerProcess(env: Record<string, string>): Promise<ServerProcess> {
-  const child = spawn(node24, [serverEntry], { env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(node24, [serverEntry], { env: { PATH: process.env.PATH ?? '', MERIDIAN_POSTURE: 'local-dev', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
   child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));

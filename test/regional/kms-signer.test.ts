@@ -262,10 +262,10 @@ describe.each(testDatabaseKinds())('KMS outage during a commit on %s', (kind) =>
 });
 
 describe('SIGNER configuration', () => {
-  const base = { REGION: 'eu-1', JURISDICTION: 'eu', PORT: '8701', DATABASE_URL: 'postgres://h/db', EDGE_JWKS_URL: 'http://127.0.0.1:8787/jwks' };
+  const base = { MERIDIAN_POSTURE: 'local-dev', REGION: 'eu-1', JURISDICTION: 'eu', PORT: '8701', DATABASE_URL: 'postgres://h/db', EDGE_JWKS_URL: 'http://127.0.0.1:8787/.well-known/settlement-token-jwks.json' };
 
   it('defaults to the local signer and reads the KMS settings for SIGNER=kms', () => {
-    expect(regionalConfigFromEnv(base).signer).toEqual({ kind: 'local', keyFile: '.data/keys/eu-1.json' });
+    expect(regionalConfigFromEnv(base).signer).toEqual({ kind: 'local', keyFile: '.data/keys/eu-1.json', createKeyFile: true });
     expect(regionalConfigFromEnv({ ...base, SIGNER: 'kms', KMS_KEY_ID: 'alias/meridian-eu-1', AWS_REGION: 'eu-central-1', KMS_ENDPOINT: 'https://vpce-1.kms.eu-central-1.vpce.amazonaws.com' }).signer).toEqual({
       kind: 'kms',
       keyId: 'alias/meridian-eu-1',
@@ -276,13 +276,13 @@ describe('SIGNER configuration', () => {
 
   it('gives a local ML-DSA-65 key a local Ed25519 note key beside it, and takes an explicit note key', () => {
     expect(regionalConfigFromEnv({ ...base, SIGNER_ALG: 'ML-DSA-65' })).toMatchObject({
-      signer: { kind: 'local', keyFile: '.data/keys/eu-1.json', alg: 'ML-DSA-65' },
-      noteSigner: { kind: 'local', keyFile: '.data/keys/eu-1.note.json', alg: 'EdDSA' },
+      signer: { kind: 'local', keyFile: '.data/keys/eu-1.json', alg: 'ML-DSA-65', createKeyFile: true },
+      noteSigner: { kind: 'local', keyFile: '.data/keys/eu-1.note.json', alg: 'EdDSA', createKeyFile: true },
     });
     expect(regionalConfigFromEnv(base).noteSigner).toBeUndefined();
     const kmsEnv = { ...base, SIGNER: 'kms', KMS_KEY_ID: 'alias/receipts', AWS_REGION: 'eu-central-1', KMS_ENDPOINT: 'http://127.0.0.1:4566' };
     expect(regionalConfigFromEnv({ ...kmsEnv, NOTE_KMS_KEY_ID: 'alias/notes' }).noteSigner).toEqual({ kind: 'kms', keyId: 'alias/notes', region: 'eu-central-1', endpoint: 'http://127.0.0.1:4566' });
-    expect(regionalConfigFromEnv({ ...kmsEnv, NOTE_SIGNER_KEY_FILE: '/keys/notes.json' }).noteSigner).toEqual({ kind: 'local', keyFile: '/keys/notes.json', alg: 'EdDSA' });
+    expect(regionalConfigFromEnv({ ...kmsEnv, NOTE_SIGNER_KEY_FILE: '/keys/notes.json' }).noteSigner).toEqual({ kind: 'local', keyFile: '/keys/notes.json', alg: 'EdDSA', createKeyFile: true });
     expect(() => regionalConfigFromEnv({ ...base, NOTE_KMS_KEY_ID: 'alias/notes', SIGNER_ALG: 'RS256' })).toThrow(/SIGNER_ALG "RS256" is not one of EdDSA, ML-DSA-65[\s\S]*NOTE_KMS_KEY_ID needs SIGNER=kms/);
   });
 
@@ -312,7 +312,9 @@ describe('regional server process with SIGNER=kms', () => {
         JURISDICTION: 'eu',
         PORT: '0',
         DATABASE_URL: database.url,
-        EDGE_JWKS_URL: `http://127.0.0.1:${(jwksServer.address() as { port: number }).port}/jwks.json`,
+        // The local KMS server and JWKS speak http: the developer-machine posture.
+        MERIDIAN_POSTURE: 'local-dev',
+        EDGE_JWKS_URL: `http://127.0.0.1:${(jwksServer.address() as { port: number }).port}/.well-known/settlement-token-jwks.json`,
         GATEWAY_ID: testGatewayId,
         SIGNER_KEY_FILE: join(keyDirectory, 'unused.json'),
         SIGNER: 'kms',
@@ -367,7 +369,8 @@ describe('regional server process with SIGNER=kms', () => {
         JURISDICTION: 'eu',
         PORT: '0',
         DATABASE_URL: 'postgres://postgres@127.0.0.1:1/never-reached',
-        EDGE_JWKS_URL: 'http://127.0.0.1:1/jwks.json',
+        MERIDIAN_POSTURE: 'local-dev',
+        EDGE_JWKS_URL: 'http://127.0.0.1:1/.well-known/settlement-token-jwks.json',
         SIGNER: 'kms',
         KMS_KEY_ID: 'alias/meridian-eu-2',
         KMS_ENDPOINT: kms.endpoint,

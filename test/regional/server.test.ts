@@ -25,7 +25,8 @@ interface Finished {
 }
 
 function launch(env: Record<string, string>): { child: ChildProcess; output: { stdout: string; stderr: string }; finished: Promise<Finished> } {
-  const child = spawn(node24, [serverEntry], { env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  // Local signer, fresh key files and http JWKS: the developer-machine posture (regional/config.ts).
+  const child = spawn(node24, [serverEntry], { env: { PATH: process.env.PATH ?? '', MERIDIAN_POSTURE: 'local-dev', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   const output = { stdout: '', stderr: '' };
   child.stdout!.on('data', (chunk: Buffer) => (output.stdout += chunk.toString()));
   child.stderr!.on('data', (chunk: Buffer) => (output.stderr += chunk.toString()));
@@ -40,7 +41,7 @@ describe('regional server configuration', () => {
   });
 
   it('applies the documented defaults', () => {
-    const config = regionalConfigFromEnv({ REGION: 'eu-2', JURISDICTION: 'eu', PORT: '8702', DATABASE_URL: 'postgres://h/db', EDGE_JWKS_URL: 'http://127.0.0.1:8787/jwks' });
+    const config = regionalConfigFromEnv({ MERIDIAN_POSTURE: 'local-dev', REGION: 'eu-2', JURISDICTION: 'eu', PORT: '8702', DATABASE_URL: 'postgres://h/db', EDGE_JWKS_URL: 'http://127.0.0.1:8787/.well-known/settlement-token-jwks.json' });
     expect(config).toMatchObject({ gatewayId: 'meridian-local', signerKeyFile: '.data/keys/eu-2.json', host: '127.0.0.1', port: 8702, databaseConnectionsMax: undefined });
   });
 
@@ -60,7 +61,7 @@ describe('regional server configuration', () => {
         JURISDICTION: 'eu',
         PORT: '0',
         DATABASE_URL: bare.connectionString,
-        EDGE_JWKS_URL: 'http://127.0.0.1:1/jwks.json',
+        EDGE_JWKS_URL: 'http://127.0.0.1:1/.well-known/settlement-token-jwks.json',
         SIGNER_KEY_FILE: join(keyDirectory, 'eu-1.json'),
       });
       const result = await finished;
@@ -99,7 +100,7 @@ describe.each(testDatabaseKinds())('regional server process on %s', (kind) => {
       response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ keys: [publicJwk] }));
     });
     await new Promise<void>((resolvePromise) => jwksServer.listen(0, '127.0.0.1', resolvePromise));
-    jwksUrl = `http://127.0.0.1:${(jwksServer.address() as { port: number }).port}/.well-known/jwks.json`;
+    jwksUrl = `http://127.0.0.1:${(jwksServer.address() as { port: number }).port}/.well-known/settlement-token-jwks.json`;
   });
   afterAll(async () => {
     await new Promise((resolvePromise) => jwksServer?.close(resolvePromise));

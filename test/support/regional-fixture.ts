@@ -14,9 +14,12 @@ import { createLocalJWKSet, type JWK } from 'jose';
 import { startPgliteServer } from '../../cli/dev/pglite-server.ts';
 import { loadDevGateway } from '../../dev/fixtures.ts';
 import { createRegionalApp } from '../../regional/app.ts';
-import { connectRegionalDatabase } from '../../regional/db/client.ts';
+import { connectRegionalDatabase, readConnectionsMax } from '../../regional/db/client.ts';
 import { migrateDatabase } from '../../regional/db/migrate.ts';
 import { createSigner } from '../../regional/signer/create-signer.ts';
+
+// The posture these backends run in (regional/config.ts): local signer, fresh key files, dev keys.
+process.env.MERIDIAN_POSTURE = 'local-dev';
 
 const firstPort = Number(process.argv[2] ?? '18701');
 const backends = [
@@ -34,8 +37,9 @@ await migrateDatabase(database.connectionString);
 const stops: Array<() => Promise<void>> = [];
 for (const backend of backends) {
   const connection = connectRegionalDatabase(database.connectionString, { applicationName: `workers-test-${backend.region}` });
-  const signer = await createSigner({ kind: 'local', keyFile: join(keyDirectory, `${backend.region}.json`) });
-  const app = createRegionalApp({ region: backend.region, jurisdiction: backend.jurisdiction, gatewayId: gateway.gateway_id, database: connection, signer, edgeKeys });
+  const signer = await createSigner({ kind: 'local', keyFile: join(keyDirectory, `${backend.region}.json`), createKeyFile: true });
+  const readConnection = connectRegionalDatabase(database.connectionString, { applicationName: `workers-test-${backend.region}-read`, connectionsMax: readConnectionsMax });
+  const app = createRegionalApp({ region: backend.region, jurisdiction: backend.jurisdiction, gatewayId: gateway.gateway_id, database: connection, readDatabase: readConnection, signer, edgeKeys });
   const server = await new Promise<ReturnType<typeof serve>>((resolve, reject) => {
     const listening = serve({ fetch: app.fetch, port: backend.port, hostname: '127.0.0.1' }, () => resolve(listening));
     listening.once('error', (cause) => reject(new Error(`regional-fixture: ${backend.region} cannot listen on ${backend.port}: ${cause.message}`)));
@@ -43,6 +47,7 @@ for (const backend of backends) {
   stops.push(async () => {
     await new Promise<void>((resolve) => server.close(() => resolve()));
     await connection.close();
+    await readConnection.close();
   });
 }
 console.log('regional-fixture: ready');

@@ -24,7 +24,7 @@ export interface TestDatabase {
   /** True when two backends' transactions really overlap (PostgreSQL). */
   concurrent: boolean;
   /** A database handle (its own pool) for one backend. */
-  connect(applicationName: string): RegionalDatabase;
+  connect(applicationName: string, options?: { connectionsMax?: number }): RegionalDatabase;
   drop(): Promise<void>;
 }
 
@@ -41,7 +41,7 @@ export async function openTestDatabase(kind: TestDatabaseKind, label: string): P
       kind,
       url: server.connectionString,
       concurrent: false,
-      connect: (applicationName) => connectRegionalDatabase(server.connectionString, { applicationName }),
+      connect: (applicationName, options = {}) => connectRegionalDatabase(server.connectionString, { applicationName, ...options }),
       drop: () => server.stop(),
     };
   }
@@ -62,7 +62,7 @@ export async function openTestDatabase(kind: TestDatabaseKind, label: string): P
     kind,
     url: url.toString(),
     concurrent: true,
-    connect: (applicationName) => connectRegionalDatabase(url.toString(), { applicationName }),
+    connect: (applicationName, options = {}) => connectRegionalDatabase(url.toString(), { applicationName, ...options }),
     async drop() {
       await admin.unsafe(`drop database if exists "${name}" with (force)`);
       await admin.end();

@@ -31,14 +31,15 @@ export interface EdgeTokenOptions {
   jti?: string | null;
   privateKey?: CryptoKey;
   alg?: string;
-  kid?: string;
+  /** null: no kid in the protected header. */
+  kid?: string | null;
 }
 
 export async function mintEdgeToken(edge: TestEdge, options: EdgeTokenOptions): Promise<string> {
   const issuedAt = options.issuedAt ?? Math.floor(Date.now() / 1000);
   const claims = options.batchDigest === undefined ? {} : { batch_digest: options.batchDigest };
   let token = new SignJWT(claims)
-    .setProtectedHeader({ alg: options.alg ?? 'EdDSA', kid: options.kid ?? edge.kid, typ: 'JWT' })
+    .setProtectedHeader({ alg: options.alg ?? 'EdDSA', ...(options.kid === null ? {} : { kid: options.kid ?? edge.kid }), typ: 'JWT' })
     .setIssuer(options.issuer ?? testGatewayId)
     .setAudience(options.audience)
     .setIssuedAt(issuedAt)

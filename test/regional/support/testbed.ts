@@ -1,6 +1,7 @@
 /**
- * One regional backend under test: the real Hono app on a real postgres.js pool against a test
- * database, a local signer in a temporary key file, and an edge that mints valid tokens.
+ * One regional backend under test: the real Hono app on real postgres.js pools against a test
+ * database (one for commits, one for the auditor API, as in production), a local signer in a
+ * temporary key file, and an edge that mints valid tokens.
  */
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -10,7 +11,7 @@ import type { Hono } from 'hono';
 import type { SealedSettlementBatch } from '../../../core/settlement-batch.ts';
 import { createRegionalApp } from '../../../regional/app.ts';
 import type { CommitOptions, CommitRetryEvent } from '../../../regional/commit.ts';
-import type { RegionalDatabase, RegionalOrm } from '../../../regional/db/client.ts';
+import { readConnectionsMax, type RegionalDatabase, type RegionalOrm } from '../../../regional/db/client.ts';
 import type { RegionalLogger } from '../../../regional/logger.ts';
 import { loadOrCreateLocalSigner } from '../../../regional/signer/local-signer.ts';
 import type { Signer } from '../../../regional/signer/signer.ts';
@@ -33,6 +34,8 @@ export interface Testbed {
   region: string;
   jurisdiction: string;
   database: RegionalDatabase;
+  /** The auditor API's own pool (regional/db/client.ts readConnectionsMax connections). */
+  readDatabase: RegionalDatabase;
   applicationName: string;
   signer: Signer;
   edge: TestEdge;
@@ -47,6 +50,7 @@ export async function startTestbed(testDatabase: TestDatabase, options: TestbedO
   const jurisdiction = options.jurisdiction ?? 'eu';
   const applicationName = `regional-test-${randomBytes(4).toString('hex')}`;
   const database = testDatabase.connect(applicationName);
+  const readDatabase = testDatabase.connect(`${applicationName}-read`, { connectionsMax: readConnectionsMax });
   const keyDirectory = await mkdtemp(join(tmpdir(), 'meridian-regional-keys-'));
   const signer = options.signer ?? (await loadOrCreateLocalSigner({ keyFile: join(keyDirectory, `${region}.json`) }));
   const edge = options.edge ?? (await createTestEdge());
@@ -61,6 +65,7 @@ export async function startTestbed(testDatabase: TestDatabase, options: TestbedO
     jurisdiction,
     gatewayId: testGatewayId,
     database: options.wrapOrm === undefined ? database : { ...database, orm: options.wrapOrm(database.orm) },
+    readDatabase,
     signer,
     edgeKeys: edge.keys,
     logger,
@@ -72,6 +77,7 @@ export async function startTestbed(testDatabase: TestDatabase, options: TestbedO
     region,
     jurisdiction,
     database,
+    readDatabase,
     applicationName,
     signer,
     edge,
@@ -87,6 +93,7 @@ export async function startTestbed(testDatabase: TestDatabase, options: TestbedO
     },
     async close() {
       await database.close();
+      await readDatabase.close();
       await rm(keyDirectory, { recursive: true, force: true });
     },
   };
