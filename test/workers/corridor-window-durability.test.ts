@@ -9,9 +9,10 @@
 import { env, evictDurableObject, runInDurableObject } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
 import { canonicalJson } from '../../core/canonical-json.ts';
+import { windowStartMs } from '../../core/netting-window.ts';
 import type { SettlementBatch } from '../../core/settlement-batch.ts';
 import { deliverSettlementBatch } from '../../durable-objects/corridor-window/deliver-batch.ts';
-import type { WindowCorridor } from '../../core/corridor-window-contract.ts';
+import type { WindowCorridor, WindowPayment } from '../../core/corridor-window-contract.ts';
 import { shardOf } from '../../workers/payments/route-to-corridor.ts';
 import type { Env } from '../../workers/env.ts';
 import { alpha, bravo } from './support.ts';
@@ -27,6 +28,48 @@ async function swapBackends(stub: ReturnType<typeof windowStub>, backends: strin
   });
 }
 
+/** An in-memory mark on a running instance: the fresh instance that storage rebuilds after an eviction does not carry it. */
+const evictionProbeKey = '__meridianEvictionProbe';
+
+/**
+ * Evicts the object behind `stub` and proves it: the instance is woken and marked in memory first
+ * (so it is running, and `evictDurableObject` has no "not running" excuse to reject), evicted with
+ * errors propagating, and whatever answers afterwards must be a fresh instance without the mark.
+ */
+async function evictProven(stub: ReturnType<typeof windowStub>): Promise<void> {
+  const mark = crypto.randomUUID();
+  await runInDurableObject(stub, (instance) => {
+    (instance as unknown as Record<string, unknown>)[evictionProbeKey] = mark;
+  });
+  await evictDurableObject(stub);
+  const survivor = await runInDurableObject(stub, (instance) => (instance as unknown as Record<string, unknown>)[evictionProbeKey]);
+  expect(survivor, 'the instance answering after eviction is the one that was marked: nothing was evicted').toBeUndefined();
+}
+
+/** Durations tried, one millisecond apart, before giving up (the remainder is near-uniform, so a few do). */
+const durationCandidatesMax = 100_000;
+
+/**
+ * A window duration of at least `minimumMs` whose epoch-aligned slice holding now still has
+ * `roomMs` to run. Slices are aligned to the epoch (core `windowStartMs`), so a test that must
+ * happen inside one slice picks its duration to put the start of the run early in a slice,
+ * instead of failing whenever the run happens to start near a boundary.
+ */
+function durationWithSliceRoomMs(minimumMs: number, roomMs: number): number {
+  const nowMs = Date.now();
+  for (let durationMs = minimumMs; durationMs < minimumMs + durationCandidatesMax; durationMs++) {
+    if (windowStartMs(nowMs, durationMs) + durationMs - nowMs >= roomMs) return durationMs;
+  }
+  throw new Error(`no window duration in [${minimumMs}, ${minimumMs + durationCandidatesMax}) leaves ${roomMs} ms of the slice holding ${nowMs}`);
+}
+
+/** Enqueues and brackets the acceptance instant by the clock before and after: the object stamps it in between. */
+async function enqueueBracketed(stub: ReturnType<typeof windowStub>, payment: WindowPayment, corridor: WindowCorridor): Promise<{ batchId: string; afterMs: number; beforeMs: number }> {
+  const afterMs = Date.now();
+  const batchId = await enqueuePlaced(stub, payment, corridor);
+  return { batchId, afterMs, beforeMs: Date.now() };
+}
+
 async function enqueueSpread(corridor: WindowCorridor, count: number, amountMinor: (index: number) => string): Promise<Array<{ uetr: string; windowId: string }>> {
   const creditors = [bravo.bic, 'DEUTDEFFXXX', 'BNPAFRPPXXX'];
   return Promise.all(Array.from({ length: count }, async (_, index) => {
@@ -38,13 +81,21 @@ async function enqueueSpread(corridor: WindowCorridor, count: number, amountMino
   }));
 }
 
+/** A payment whose UETR routing sends to `shard` of the corridor, as the edge would. */
+function paymentOnShard(corridor: WindowCorridor, shard: number): WindowPayment {
+  for (;;) {
+    const uetr = crypto.randomUUID();
+    if (shardOf(uetr, corridor.shards) === shard) return directPayment({ ...corridor, shard }, '250', alpha.bic, bravo.bic, uetr);
+  }
+}
+
 describe('CorridorWindow durability', () => {
   it('keeps a payment in exactly one window across repeated enqueues and eviction', async () => {
     const corridor = directCorridor('HUF-HUF', { window_duration_ms: 2_000 });
     const stub = windowStub(corridor.id, corridor.jurisdiction, 0);
     const payment = directPayment(corridor, '5000', alpha.bic, bravo.bic);
     const first = await enqueuePlaced(stub, payment, corridor);
-    await evictDurableObject(stub);
+    await evictProven(stub);
     expect(await enqueuePlaced(stub, payment, corridor)).toBe(first);
     expect(await enqueuePlaced(stub, { ...payment, amount_minor: '1' }, corridor)).toBe(first);
     const window = await waitForWindow(corridor.id, corridor.jurisdiction, parseWindowId(first).startMs, 'settled');
@@ -52,15 +103,16 @@ describe('CorridorWindow durability', () => {
     // After its window settled, a retried enqueue still names the same window and adds nothing.
     expect(await enqueuePlaced(stub, payment, corridor)).toBe(first);
     const batch = JSON.parse((await stub.sealedBatch(window.start_ms))!) as SettlementBatch;
-    expect(batch.legs).toEqual([{ uetr: payment.uetr, payer: alpha.bic, payee: bravo.bic, currency: 'HUF', amount_minor: '5000' }]);
+    expect(batch.legs).toEqual([{ uetr: payment.uetr, instructing_agent: alpha.bic, payer: alpha.bic, payee: bravo.bic, currency: 'HUF', amount_minor: '5000' }]);
   });
 
   it('survives eviction of every shard and of the coordinator mid-window, and nets all shards into one batch', async () => {
     const corridor = directCorridor('NOK-NOK', { shards: 3, window_duration_ms: 1_500 });
     const payments = await enqueueSpread(corridor, 30, (index) => String(100 + index));
-    for (let shard = 0; shard < corridor.shards; shard++) await evictDurableObject(windowStub(corridor.id, corridor.jurisdiction, shard)).catch(() => undefined);
+    for (let shard = 0; shard < corridor.shards; shard++) await evictProven(windowStub(corridor.id, corridor.jurisdiction, shard));
     const windowIds = [...new Set(payments.map((payment) => payment.windowId))];
     const seen = new Set<string>();
+    let evictionsWhileClosing = 0;
     for (const windowId of windowIds) {
       const { startMs } = parseWindowId(windowId);
       // Evict everything again while the window closes, collects and delivers.
@@ -68,7 +120,9 @@ describe('CorridorWindow durability', () => {
       let done = false;
       void settled.finally(() => (done = true)).catch(() => undefined);
       while (!done) {
-        await Promise.all(Array.from({ length: corridor.shards }, (_, shard) => evictDurableObject(windowStub(corridor.id, corridor.jurisdiction, shard)).catch(() => undefined)));
+        // An idle object cannot be evicted (the call rejects): only the resolved calls are evictions.
+        const rounds = await Promise.allSettled(Array.from({ length: corridor.shards }, (_, shard) => evictDurableObject(windowStub(corridor.id, corridor.jurisdiction, shard))));
+        evictionsWhileClosing += rounds.filter((round) => round.status === 'fulfilled').length;
         await sleep(200);
       }
       const window = await settled;
@@ -81,6 +135,7 @@ describe('CorridorWindow durability', () => {
       }
     }
     expect([...seen].sort()).toEqual(payments.map((payment) => payment.uetr).sort());
+    expect(evictionsWhileClosing, 'evictions that happened while windows closed, collected and delivered').toBeGreaterThan(0);
   });
 
   it('retries a failed and a thrown delivery on its alarm, then settles once the backend answers', async () => {
@@ -139,26 +194,61 @@ describe('CorridorWindow durability', () => {
     expect(regional.body).toMatchObject({ batch_id: windowId, digest: sealed.digest, log_index: committed.response.log_index, receipt: committed.response.receipt });
   });
 
-  it('sends a payment that arrives after its slice closed on another shard to the next window', async () => {
-    const corridor = directCorridor('CZK-CZK', { shards: 2, window_duration_ms: 60_000, legs_max: 2 });
-    const shardCorridor = (shard: number) => ({ ...corridor, shard });
-    const paymentFor = (shard: number) => {
-      for (;;) {
-        const uetr = crypto.randomUUID();
-        if (shardOf(uetr, corridor.shards) === shard) return directPayment(shardCorridor(shard), '250', alpha.bic, bravo.bic, uetr);
-      }
-    };
-    const early = await enqueuePlaced(windowStub(corridor.id, 'eu', 1), paymentFor(1), shardCorridor(1));
-    // Shard 0 fills its part (legs_max 2): the coordinator closes the whole window at once, collecting shard 1's part too.
-    await enqueuePlaced(windowStub(corridor.id, 'eu', 0), paymentFor(0), shardCorridor(0));
-    await enqueuePlaced(windowStub(corridor.id, 'eu', 0), paymentFor(0), shardCorridor(0));
-    const { startMs } = parseWindowId(early);
-    const window = await waitForWindow(corridor.id, 'eu', startMs, 'settled');
-    expect(window).toMatchObject({ leg_count: 3, parts_received: 2, close_requested: 1 });
-    expect(window.settled_at_ms! - startMs).toBeLessThan(corridor.window_duration_ms);
+  it('closes a window on its slice\'s end, not before, and settles it in the first alarm round after', async () => {
+    // At least a second of the slice left when the payment arrives, so the window is observed open.
+    const corridor = directCorridor('RON-RON', { shards: 2, window_duration_ms: durationWithSliceRoomMs(1_500, 1_000) });
+    const shard = 1; // not the coordinator: shard 0 has to collect this part at the slice's end
+    const accepted = await enqueueBracketed(windowStub(corridor.id, 'eu', shard), paymentOnShard(corridor, shard), { ...corridor, shard });
+    const { startMs } = parseWindowId(accepted.batchId);
+    // The payment is in the slice that holds its acceptance instant (a fresh corridor: no slice is closed yet).
+    expect(startMs).toBe(windowStartMs(accepted.afterMs, corridor.window_duration_ms));
+    expect(startMs).toBe(windowStartMs(accepted.beforeMs, corridor.window_duration_ms));
+    const endMs = startMs + corridor.window_duration_ms;
 
-    const late = await enqueuePlaced(windowStub(corridor.id, 'eu', 1), paymentFor(1), shardCorridor(1));
-    expect(parseWindowId(late).startMs).toBe(startMs + corridor.window_duration_ms);
+    // Every look at the coordinator that returned before the slice's end saw the window still collecting.
+    const coordinator = windowStub(corridor.id, 'eu', 0);
+    const seenBeforeEnd: string[] = [];
+    const window = await waitFor(`window ${accepted.batchId} to be settled`, async () => {
+      const found = (await coordinator.describeWindows()).find((candidate) => candidate.start_ms === startMs);
+      if (Date.now() < endMs) seenBeforeEnd.push(found?.state ?? 'absent');
+      return found?.state === 'settled' ? found : undefined;
+    });
+    expect(seenBeforeEnd.length, 'looks at the window before its slice ended').toBeGreaterThan(0);
+    expect(new Set(seenBeforeEnd)).toEqual(new Set(['collecting']));
+    expect(window).toMatchObject({ end_ms: endMs, shards: 2, parts_received: 2, leg_count: 1, close_requested: 0 });
+    expect(window.settled_at_ms).toBeGreaterThanOrEqual(endMs);
+    // One round: the first collection after the slice ended found every part, the first delivery settled.
+    expect(window).toMatchObject({ collect_attempts: 0, attempts: 0 });
+    for (const part of [0, 1]) {
+      const intake = (await windowStub(corridor.id, 'eu', part).describeIntake()).find((row) => row.start_ms === startMs);
+      expect(intake?.close_reason, `close reason of shard ${part}'s part`).not.toBe('size');
+    }
+  });
+
+  it('sends a payment that arrives after its slice closed on another shard to the next window', async () => {
+    // The whole test runs inside one slice (45 s left, more than the test's timeout), whatever the
+    // moment the run starts: the size close, the settlement and the late arrival all fall in it.
+    const corridor = directCorridor('CZK-CZK', { shards: 2, window_duration_ms: durationWithSliceRoomMs(60_000, 45_000), legs_max: 2 });
+    const shardCorridor = (shard: number) => ({ ...corridor, shard });
+    const early = await enqueueBracketed(windowStub(corridor.id, 'eu', 1), paymentOnShard(corridor, 1), shardCorridor(1));
+    const { startMs } = parseWindowId(early.batchId);
+    expect(startMs).toBe(windowStartMs(early.afterMs, corridor.window_duration_ms));
+    expect(startMs).toBe(windowStartMs(early.beforeMs, corridor.window_duration_ms));
+    // Shard 0 fills its part (legs_max 2): the coordinator closes the whole window at once, collecting shard 1's part too.
+    for (let payment = 0; payment < 2; payment++) {
+      expect(await enqueuePlaced(windowStub(corridor.id, 'eu', 0), paymentOnShard(corridor, 0), shardCorridor(0))).toBe(early.batchId);
+    }
+    const window = await waitForWindow(corridor.id, 'eu', startMs, 'settled');
+    expect(window).toMatchObject({ leg_count: 3, parts_received: 2, close_requested: 1, end_ms: startMs + corridor.window_duration_ms });
+    // Closed on size: settled before its slice ended, rather than at the end.
+    expect(window.settled_at_ms).toBeLessThan(window.end_ms);
+    expect((await windowStub(corridor.id, 'eu', 0).describeIntake()).find((row) => row.start_ms === startMs)).toMatchObject({ close_reason: 'size', payment_count: 2 });
+
+    // The late payment's own slice is the closed one; it goes to the next slice, never into the closed one.
+    const late = await enqueueBracketed(windowStub(corridor.id, 'eu', 1), paymentOnShard(corridor, 1), shardCorridor(1));
+    expect(windowStartMs(late.afterMs, corridor.window_duration_ms)).toBe(startMs);
+    expect(windowStartMs(late.beforeMs, corridor.window_duration_ms)).toBe(startMs);
+    expect(parseWindowId(late.batchId).startMs).toBe(startMs + corridor.window_duration_ms);
     const intake = await windowStub(corridor.id, 'eu', 1).describeIntake();
     expect(intake.find((row) => row.start_ms === startMs)).toMatchObject({ state: 'handed', close_reason: 'coordinator', payment_count: 1 });
   });

@@ -4,20 +4,52 @@
  * exercises failover. Each test uses a corridor no other suite uses: suites run in parallel
  * against one regional database, where a batch id is unique.
  */
-import { evictDurableObject } from 'cloudflare:test';
+import { evictDurableObject, runInDurableObject } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
+import { windowStartMs } from '../../core/netting-window.ts';
+import corridorsJson from '../../dev/corridors.json';
 import type { SettlementBatch } from '../../core/settlement-batch.ts';
+import { shardOf } from '../../workers/payments/route-to-corridor.ts';
 import { alpha, bravo, clientFor, eurPayment } from './support.ts';
-import { directCorridor, directPayment, parseWindowId, waitFor, waitForStatus, waitForWindow, windowStub, enqueuePlaced } from './window-support.ts';
+import { directCorridor, directPayment, parseWindowId, sleep, waitFor, waitForStatus, waitForWindow, windowStub, enqueuePlaced } from './window-support.ts';
+
+/** An in-memory mark on a running instance: the fresh instance that storage rebuilds after an eviction does not carry it. */
+const evictionProbeKey = '__meridianEvictionProbe';
+
+/**
+ * Evicts the object behind `stub` and proves it: the instance is woken and marked in memory first
+ * (so it is running, and `evictDurableObject` has no "not running" excuse to reject), evicted with
+ * errors propagating, and whatever answers afterwards must be a fresh instance without the mark.
+ */
+async function evictProven(stub: ReturnType<typeof windowStub>): Promise<void> {
+  const mark = crypto.randomUUID();
+  await runInDurableObject(stub, (instance) => {
+    (instance as unknown as Record<string, unknown>)[evictionProbeKey] = mark;
+  });
+  await evictDurableObject(stub);
+  const survivor = await runInDurableObject(stub, (instance) => (instance as unknown as Record<string, unknown>)[evictionProbeKey]);
+  expect(survivor, 'the instance answering after eviction is the one that was marked: nothing was evicted').toBeUndefined();
+}
+
+const chfCorridor = corridorsJson.corridors.find((candidate) => candidate.id === 'CHF-CHF')!;
+/** Slice time the submission and both evictions may use; with less left, the test waits for the next slice. */
+const chfSliceRoomMs = 1_500;
 
 describe('CorridorWindow', () => {
   it('closes on its alarm and settles through failover, even after eviction mid-window', async () => {
     const instruction = { ...eurPayment('250.00'), amount: { value: '250.00', currency: 'CHF' }, target_currency: 'CHF' };
+    // Slices are aligned to the epoch: start early in one, so the evictions below land before it ends.
+    const sliceLeftMs = windowStartMs(Date.now(), chfCorridor.window_duration_ms) + chfCorridor.window_duration_ms - Date.now();
+    if (sliceLeftMs < chfSliceRoomMs) await sleep(sliceLeftMs + 1);
     const accepted = await clientFor(alpha).submitPayment(instruction);
     expect(accepted.status).toBe(202);
     const { corridor, jurisdiction, startMs } = parseWindowId(String(accepted.body.window));
     expect(corridor).toBe('CHF-CHF');
-    for (const shard of [0, 1]) await evictDurableObject(windowStub(corridor, jurisdiction, shard)).catch(() => undefined);
+    for (const shard of [0, 1]) await evictProven(windowStub(corridor, jurisdiction, shard));
+    // Mid-window: after both evictions, the part holding the payment is still open (a fresh instance read it from storage).
+    const paymentShard = shardOf(instruction.uetr, chfCorridor.shards);
+    const part = (await windowStub(corridor, jurisdiction, paymentShard).describeIntake()).find((row) => row.start_ms === startMs);
+    expect(part, `shard ${paymentShard}'s part of the window, right after the evictions`).toMatchObject({ state: 'open', payment_count: 1 });
 
     const settled = await waitForStatus(alpha, instruction.uetr, 'settled');
     expect(settled).toMatchObject({ status: 'settled', batch_id: accepted.body.window, jurisdiction: 'eu', region: 'eu-1' });
@@ -40,8 +72,8 @@ describe('CorridorWindow', () => {
     const legs = batch.legs.filter((leg) => leg.uetr === instruction.uetr);
     // 1000.00 EUR at 1.0842 → 1084.20 USD, through the corridor's FX provider.
     expect(legs).toEqual([
-      { uetr: instruction.uetr, payer: 'ALPHDEFFXXX', payee: 'LQPRDEFFXXX', currency: 'EUR', amount_minor: '100000' },
-      { uetr: instruction.uetr, payer: 'LQPRDEFFXXX', payee: 'CHARUS33XXX', currency: 'USD', amount_minor: '108420' },
+      { uetr: instruction.uetr, instructing_agent: 'ALPHDEFFXXX', payer: 'ALPHDEFFXXX', payee: 'LQPRDEFFXXX', currency: 'EUR', amount_minor: '100000' },
+      { uetr: instruction.uetr, instructing_agent: 'ALPHDEFFXXX', payer: 'LQPRDEFFXXX', payee: 'CHARUS33XXX', currency: 'USD', amount_minor: '108420' },
     ]);
   });
 
