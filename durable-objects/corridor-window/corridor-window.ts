@@ -5,13 +5,17 @@
  * a window, seals the ONE settlement batch of that corridor × jurisdiction × slice, netted exactly
  * over all shards, and delivers it through a persisted outbox to a regional backend.
  *
- *   enqueue ──▶ shard k: intake window (open) ──alarm: slice ended or part full──▶ closed part
+ *   enqueue ──first payment of a slice here: join at shard 0 (the coordinator will wait for this
+ *     shard's part; a slice it already sealed sends the payment to the next one)──▶
+ *   shard k: intake window (open; a payment that cannot settle at its fixed rate is refused)
+ *     ──alarm: slice ended or part full──▶ closed part (an unsettleable payment rejected alone)
  *   closed part ──push (submitPart), retried with backoff──▶ shard 0: netting window (collecting)
  *   shard 0 at the slice's end (or at once when a part closed on size): pull every missing part
  *     (collectPart closes it on its shard, empty or not) ──all parts stored──▶ sealed batch (bytes
- *     persisted) ──deliver, fail over, retry──▶ settled (receipt recorded) ──▶ partners notified
+ *     persisted) ──deliver, fail over, retry──▶ settled (receipt verified and recorded) ──▶ partners
+ *     notified ──retention──▶ pruned (a watermark refuses the slice for good)
  *
- * Guarantees: a payment lands in exactly one window (UETR is the intake primary key, and a window
+ * Guarantees: a payment lands in exactly one window ((partner, UETR) is the intake primary key, and a window
  * part that has closed takes no more payments: late arrivals go to the next slice); the coordinator
  * seals only when it holds every shard's closed part, so no payment can still join a sealed window;
  * every step is driven by state in SQLite and re-run by the alarm, so eviction or a crash at any
