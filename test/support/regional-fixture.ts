@@ -2,7 +2,8 @@
  * Regional backends for the workerd suites, as a separate Node process (the workers project's
  * module resolution targets workerd, so the Node stack must not load inside it): PGlite over the
  * wire with migrations, then one backend per jurisdiction with a local signer. Edge tokens are
- * verified against the dev gateway's public key, as a backend would fetch it from the gateway JWKS.
+ * verified against the dev gateway's settlement-token public key, as a backend would fetch it from
+ * the gateway's settlement-token JWKS.
  *
  *   node test/support/regional-fixture.ts <first port>     prints `regional-fixture: ready`
  */
@@ -30,7 +31,8 @@ const backends = [
 
 const keyDirectory = mkdtempSync(join(tmpdir(), 'meridian-workers-keys-'));
 const gateway = loadDevGateway();
-const { d: _private, ...publicJwk } = gateway.signing_jwk;
+// The settlement-token key (published at /.well-known/settlement-token-jwks.json), never the receipt key.
+const { d: _private, ...publicJwk } = gateway.settlement_token_jwk;
 const edgeKeys = createLocalJWKSet({ keys: [publicJwk as JWK] });
 const database = await startPgliteServer({ port: 0 });
 await migrateDatabase(database.connectionString);
