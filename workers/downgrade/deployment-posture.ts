@@ -10,8 +10,8 @@
  *   - the committed dev keys: gateway receipt and settlement-token keys, X-Wing key, ticket keys,
  *     and dev partner keys in PARTNERS (their private keys are in the repository);
  *   - requests without a Cloudflare TLS observation (workers/downgrade/tls-posture.ts).
- * Absent means production. Any other value, and the retired TRANSPORT_POSTURE binding, are
- * refused: a typo must not silently mean either posture.
+ * Absent means production. Any other value is refused: a typo must not silently mean either
+ * posture. The retired TRANSPORT_POSTURE binding is ignored (with a warning): nothing reads it.
  *
  * Always refused: the receipt key and the settlement-token key being one key.
  *
@@ -64,7 +64,9 @@ export function deploymentMisconfiguration(env: DeploymentEnv): Promise<Misconfi
 
 async function checkDeployment(env: DeploymentEnv): Promise<void> {
   if (env.TRANSPORT_POSTURE !== undefined) {
-    throw new MisconfiguredError('TRANSPORT_POSTURE', `was renamed to MERIDIAN_POSTURE; remove TRANSPORT_POSTURE (and set MERIDIAN_POSTURE=${localDevPosture} only for local development)`);
+    // Nothing reads it any more, so it cannot loosen anything; a stale .dev.vars from before the
+    // rename still carries it, which is no reason to stop serving. Said once, not refused.
+    console.warn(JSON.stringify({ event: 'deprecated-binding', setting: 'TRANSPORT_POSTURE', detail: `ignored: renamed to MERIDIAN_POSTURE (only ${localDevPosture}, for local development; unset in production)` }));
   }
   if (env.MERIDIAN_POSTURE !== undefined && !isLocalDev(env.MERIDIAN_POSTURE)) {
     throw new MisconfiguredError('MERIDIAN_POSTURE', `is ${JSON.stringify(env.MERIDIAN_POSTURE.slice(0, 32))}; the only value is ${localDevPosture} (local development), and production leaves it unset`);
