@@ -24,6 +24,7 @@ export const problemStatus = {
   'unauthorized': 401,
   'batch-rejected': 422,
   'unavailable': 503,
+  'misconfigured': 503,
   'internal': 500,
 } as const;
 

@@ -13,8 +13,12 @@ export interface DurableObjectsEnv {
   GATEWAY_ID: string;
   /** JSON: jurisdiction → regional backends in failover order. */
   REGIONAL_BACKENDS: string;
-  /** Secret: the gateway's Ed25519 private JWK (receipts, settlement tokens). */
+  /** Secret: the gateway's Ed25519 private JWK that signs acceptance receipts. */
   GATEWAY_SIGNING_JWK: string;
+  /** Secret: the gateway's Ed25519 private JWK that signs settlement tokens; never the receipt key. */
+  GATEWAY_SETTLEMENT_TOKEN_JWK: string;
+  /** `local-dev` only under `wrangler dev` and the tests (dev/fixtures.ts); absent = production, which refuses dev keys and plain http. */
+  MERIDIAN_POSTURE?: string;
   /** JSON: the corridor configuration (dev/corridors.json shape); seeds Control. */
   CORRIDORS: string;
 }

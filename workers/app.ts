@@ -1,6 +1,7 @@
 /** The gateway: every route group mounted in one place, every failure answered as problem+json. */
 import { Hono } from 'hono';
 import { discoveryRoutes } from './discovery/discovery-routes.ts';
+import { enforceDeploymentPosture } from './downgrade/deployment-posture.ts';
 import type { Env } from './env.ts';
 import { openApiRoutes } from './openapi/openapi-routes.ts';
 import { paymentRoutes } from './payments/payment-routes.ts';
@@ -11,6 +12,8 @@ export function createGatewayApp(): Hono<{ Bindings: Env }> {
   const app = new Hono<{ Bindings: Env }>();
   app.onError(problemOnError);
   app.notFound(problemNotFound);
+  // Outside local-dev, dev keys and plain-http backends make every request a 503 misconfigured, naming the setting.
+  app.use('*', enforceDeploymentPosture());
   app.get('/healthz', (c) => c.json({ status: 'ok', gateway_id: c.env.GATEWAY_ID }));
   app.route('/.well-known', discoveryRoutes());
   app.route('/', openApiRoutes());

@@ -14,10 +14,4 @@ export interface Env extends DurableObjectsEnv {
    * until they expire, so rotating is: previous := current, current := new.
    */
   SESSION_TICKET_KEYS: string;
-  /**
-   * `local-dev` only under `wrangler dev` and the workerd tests (set by dev/fixtures.ts, never in
-   * wrangler.toml): a request without a real TLS observation (plain http, or no `cf.tlsVersion`)
-   * skips the TLS downgrade checks. Absent in production: no observation means no TLS, and fails closed.
-   */
-  TRANSPORT_POSTURE?: string;
 }

@@ -15,7 +15,7 @@ import type { Env } from '../../workers/env.ts';
 import worker from '../../workers/index.ts';
 import { gatewayUrl } from './support.ts';
 
-type PostureEnv = Env & { MERIDIAN_POSTURE?: string; GATEWAY_SETTLEMENT_TOKEN_JWK?: string; TRANSPORT_POSTURE?: string };
+type PostureEnv = Omit<Env, 'GATEWAY_SETTLEMENT_TOKEN_JWK'> & { MERIDIAN_POSTURE?: string; GATEWAY_SETTLEMENT_TOKEN_JWK?: string; TRANSPORT_POSTURE?: string };
 const devEnv = env as PostureEnv;
 
 async function ed25519PrivateJwk(kid: string): Promise<string> {
@@ -150,13 +150,11 @@ describe('deployment posture: the Worker refuses unsafe defaults outside local-d
 
   it('never delivers a settlement to an http: backend outside local-dev', async () => {
     const production = await productionEnv();
-    const outcome = deliverSettlementBatch({ ...production, REGIONAL_BACKENDS: devEnv.REGIONAL_BACKENDS }, 'eu', '{"batch_id":"x","jurisdiction":"eu","legs":[]}', '0'.repeat(64));
+    const outcome = deliverSettlementBatch({ ...production, REGIONAL_BACKENDS: devEnv.REGIONAL_BACKENDS } as Env, 'eu', '{"batch_id":"x","jurisdiction":"eu","legs":[]}', '0'.repeat(64));
     await expect(outcome).rejects.toMatchObject({ kind: 'misconfigured', setting: 'REGIONAL_BACKENDS' });
   });
 
-  // workers/app.ts is not this change's file: until it mounts enforceDeploymentPosture() first, routes
-  // that load no key (healthz, openapi) still serve from a misconfigured Worker. Flip to `it` then.
-  it.fails('the Worker itself answers /healthz 503 misconfigured outside local-dev [known gap: workers/app.ts does not mount enforceDeploymentPosture() yet]', async () => {
+  it('the Worker itself answers /healthz 503 misconfigured outside local-dev', async () => {
     const { MERIDIAN_POSTURE: _posture, ...production } = devEnv;
     await expectMisconfigured(await workerFetch('/healthz', production), 'GATEWAY_SIGNING_JWK');
   });

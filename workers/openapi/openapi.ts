@@ -45,6 +45,7 @@ export const partnerProblems = {
   'unsupported-media-type': 'The Content-Type is not one this route accepts.',
   'not-found': 'No such route, or no payment with this UETR for this partner (another partner\'s payment is not found, by design).',
   'method-not-allowed': 'The path exists under other methods, listed in the Allow header.',
+  'misconfigured': 'The deployment is misconfigured (outside local-dev: a committed dev key, or a plain-http or loopback backend); `setting` names what the operator must fix. Nothing was processed.',
   'internal': 'A bug in the gateway, logged with context. No input should ever produce it.',
 } as const satisfies Partial<Record<ProblemSlug, string>>;
 
@@ -84,7 +85,7 @@ function problemResponses(slugs: readonly PartnerProblemSlug[]): Record<string, 
 }
 
 const signatureProblems = ['bad-signature', 'stale-signature', 'replayed-nonce', 'unknown-partner', 'downgrade-detected'] as const;
-const alwaysPossible = ['method-not-allowed'] as const;
+const alwaysPossible = ['method-not-allowed', 'misconfigured'] as const;
 
 /** The instruction schema, generated from the validator; refinements zod cannot express are described. */
 function paymentInstructionJsonSchema(): JsonSchema {

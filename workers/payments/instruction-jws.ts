@@ -112,7 +112,7 @@ async function verifyEdDsaEntry(payload: string, signature: ParsedJwsSignature, 
  * @noble/post-quantum. We refuse `crit` in this header because we implement no extensions.
  */
 function verifyMlDsaEntry(payload: string, signature: ParsedJwsSignature, partner: PartnerProfile, nowMs: number): void {
-  if ('crit' in signature.header || 'b64' in signature.header) throw new ProblemError('bad-signature', 'instruction JWS (ML-DSA-65): crit and b64 are not supported');
+  if (Object.hasOwn(signature.header, 'crit') || Object.hasOwn(signature.header, 'b64')) throw new ProblemError('bad-signature', 'instruction JWS (ML-DSA-65): crit and b64 are not supported');
   const key = partnerKey(partner, signature.kid, 'ml-dsa-65');
   if (key === undefined) throw new ProblemError('bad-signature', `instruction JWS kid ${signature.kid.slice(0, 128)} is not an ML-DSA-65 key of partner ${partner.partner_id}`);
   if (!keyValidAt(key, nowMs)) throw new ProblemError('bad-signature', `key ${key.keyid} is outside its validity period`);
