@@ -156,7 +156,8 @@ function signingKeyFrom(metadata: KeyMetadata | undefined, where: string): KmsSi
     throw new KmsSignerError('DescribeKey', `kms signer: ${where} cannot sign receipts: ${reason}`);
   };
   if (metadata?.Arn === undefined || metadata.KeySpec === undefined) return refuse('DescribeKey returned no key metadata');
-  const profile = supportedKeySpecs[metadata.KeySpec];
+  // KMS answers the key spec; an own-property test keeps a spec named like an Object.prototype member from matching.
+  const profile = Object.hasOwn(supportedKeySpecs, metadata.KeySpec) ? supportedKeySpecs[metadata.KeySpec] : undefined;
   if (profile === undefined) return refuse(`key spec ${metadata.KeySpec} is not one of ${Object.keys(supportedKeySpecs).join(', ')}`);
   if (metadata.KeyUsage !== 'SIGN_VERIFY') refuse(`key usage is ${metadata.KeyUsage}, not SIGN_VERIFY`);
   if (metadata.KeyState !== 'Enabled') refuse(`key state is ${metadata.KeyState}`);
