@@ -51,7 +51,7 @@ describe('100 concurrent identical submissions', () => {
     const settled = await waitForSettlement(instruction.uetr);
     const legs = await settlementLegs(String(settled.region), String(settled.batch_id));
     expect(legs.filter((leg) => leg.uetr === instruction.uetr)).toEqual([
-      { uetr: instruction.uetr, payer: alpha.bic, payee: instruction.creditor_agent.bic, currency: 'EUR', amount_minor: '424200' },
+      { uetr: instruction.uetr, instructing_agent: alpha.bic, payer: alpha.bic, payee: instruction.creditor_agent.bic, currency: 'EUR', amount_minor: '424200' },
     ]);
   });
 
