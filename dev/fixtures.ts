@@ -82,5 +82,29 @@ export function gatewayDevBindings(directory = devDirectory): Record<string, str
     MERIDIAN_POSTURE: 'local-dev',
     PARTNERS: JSON.stringify(loadDevPartners(directory).map(publicPartnerProfile)),
     CORRIDORS: JSON.stringify(JSON.parse(readFileSync(join(directory, 'corridors.json'), 'utf8'))),
+    ...opsDevBindings(directory),
+  };
+}
+
+export interface DevAccess {
+  issuer: string;
+  aud: string;
+  private_jwk: JWK & { kid: string };
+  operators: string[];
+}
+
+export function loadDevAccess(directory = devDirectory): DevAccess {
+  return JSON.parse(readFileSync(join(directory, 'access.json'), 'utf8')) as DevAccess;
+}
+
+/** The dev Cloudflare Access issuer (dev/access.json): its public key inline, and its operators. */
+export function opsDevBindings(directory = devDirectory): Record<string, string> {
+  const access = loadDevAccess(directory);
+  const { d: _private, ...publicJwk } = access.private_jwk;
+  return {
+    ACCESS_ISSUER: access.issuer,
+    ACCESS_AUD: access.aud,
+    ACCESS_JWKS: JSON.stringify({ keys: [publicJwk] }),
+    OPS_OPERATORS: JSON.stringify(access.operators.map((email) => ({ email, roles: ['operator'] }))),
   };
 }

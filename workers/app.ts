@@ -4,6 +4,7 @@ import { discoveryRoutes } from './discovery/discovery-routes.ts';
 import { enforceDeploymentPosture } from './downgrade/deployment-posture.ts';
 import type { Env } from './env.ts';
 import { openApiRoutes } from './openapi/openapi-routes.ts';
+import { opsRoutes } from './ops/ops-routes.ts';
 import { paymentRoutes } from './payments/payment-routes.ts';
 import { problemNotFound, problemOnError } from './problem/problem-handler.ts';
 import { sessionRoutes } from './sessions/session-routes.ts';
@@ -19,5 +20,6 @@ export function createGatewayApp(): Hono<{ Bindings: Env }> {
   app.route('/', openApiRoutes());
   app.route('/v1/sessions', sessionRoutes());
   app.route('/v1/payments', paymentRoutes());
+  app.route('/ops', opsRoutes());
   return app;
 }

@@ -14,4 +14,14 @@ export interface Env extends DurableObjectsEnv {
    * until they expire, so rotating is: previous := current, current := new.
    */
   SESSION_TICKET_KEYS: string;
+  /** Cloudflare Access: the team's issuer, e.g. `https://<team>.cloudflareaccess.com`. */
+  ACCESS_ISSUER: string;
+  /** Cloudflare Access: the ops application's AUD tag. */
+  ACCESS_AUD: string;
+  /** Production: the team's JWKS URL (`<issuer>/cdn-cgi/access/certs`), fetched and cached by jose. */
+  ACCESS_JWKS_URL?: string;
+  /** Local dev only (MERIDIAN_POSTURE=local-dev): the dev issuer's public JWKS inline, JSON. */
+  ACCESS_JWKS?: string;
+  /** JSON array of operators: `[{"email", "roles": ["operator"]}]`. Anyone else with a valid token is 403 forbidden. */
+  OPS_OPERATORS: string;
 }

@@ -1,8 +1,11 @@
 /**
  * Control: one Durable Object (name "control") holding the corridor configuration and each
- * corridor's live state (open / paused / draining). Routing reads the configuration from here
- * (cached briefly per isolate); state changes come from the ops console, which will put
- * two-person approval in front of `setCorridorState`.
+ * corridor's live state (open / paused / draining), the partner directory, and the ops changes
+ * under two-person control with their hash-chained audit log (change-store.ts). Routing reads the
+ * configuration from here (cached briefly per isolate); operators change it only through a change
+ * one operator proposes and a different one approves (`proposeChange` / `decideChange`).
+ * `setCorridorState` is the effect itself: it is reachable by RPC from the Worker's own code only
+ * (tests, and the change machinery), never over HTTP.
  *
  * Storage (SQLite):
  *   control_meta(key PK, value)                 'seed_sha256': the CORRIDORS text last seeded; 'fx_rate_scale'
@@ -19,7 +22,10 @@
  */
 import { DurableObject } from 'cloudflare:workers';
 import { sha256Hex } from '../../core/digest.ts';
+import { parseChangeProposal, type AuditEntry, type ChangeProposal, type ChangeRejection, type ChangeStatus, type ChangeView } from '../../core/ops-changes.ts';
 import { err, ok, type Result } from '../../core/result.ts';
+import { ChangeStore } from './change-store.ts';
+import { PartnerDirectory } from './partner-directory.ts';
 import { corridorFile, corridorStateSchema, type CorridorConfig, type CorridorDirectory, type CorridorState } from '../../core/corridor-config.ts';
 import type { DurableObjectsEnv as Env } from '../env.ts';
 
@@ -45,10 +51,14 @@ type CorridorRow = { id: string; config: string; state: CorridorState };
 
 export class Control extends DurableObject<Env> {
   private readonly sql: SqlStorage;
+  private readonly changes: ChangeStore;
+  private readonly partners: PartnerDirectory;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.sql = ctx.storage.sql;
+    this.changes = new ChangeStore(ctx.storage);
+    this.partners = new PartnerDirectory(ctx.storage, env);
     this.sql.exec(`CREATE TABLE IF NOT EXISTS control_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)`);
     this.sql.exec(`CREATE TABLE IF NOT EXISTS corridors (id TEXT PRIMARY KEY, config TEXT NOT NULL, state TEXT NOT NULL, state_changed_at_ms INTEGER NOT NULL)`);
     this.sql.exec(`CREATE TABLE IF NOT EXISTS corridor_state_changes (
@@ -75,6 +85,85 @@ export class Control extends DurableObject<Env> {
    * on its way out; paused says it will reopen. Values, not throws: the ops console maps them.
    */
   async setCorridorState(corridor: string, state: unknown, note: { actor: string; reason: string }): Promise<Result<CorridorStateChange, CorridorStateChangeRejection>> {
+    return this.applyCorridorState(corridor, state, note);
+  }
+
+  // -- Two-person changes (DESIGN.md "Ops console and ops API") --------------------------------
+
+  /** One operator proposes; nothing takes effect until a different operator approves. */
+  async proposeChange(input: unknown, proposer: string): Promise<Result<ChangeView, ChangeRejection>> {
+    const proposal = parseChangeProposal(input);
+    if (!proposal.ok) return proposal;
+    const checked = this.checkApplicable(proposal.value);
+    if (!checked.ok) return checked;
+    const view = this.changes.propose(proposal.value, proposer, Date.now());
+    await this.armExpiryAlarm();
+    return ok(view);
+  }
+
+  /** A second operator approves (the effect applies exactly once, in the same transaction) or either rejects. */
+  async decideChange(id: string, actor: string, decision: 'approve' | 'reject', reason?: string): Promise<Result<ChangeView, ChangeRejection>> {
+    const decided = this.changes.decide(id, actor, decision, Date.now(), (proposal) => this.applyChange(proposal, actor), reason);
+    if (decided.ok && decided.value.status === 'applied' && decided.value.kind === 'partner-key') {
+      // The directory changed in this object; the partner's own state learns it before the operator is answered.
+      await this.partners.propagate(decided.value.proposal);
+    }
+    return decided;
+  }
+
+  async listChanges(status?: ChangeStatus): Promise<ChangeView[]> {
+    return this.changes.list(status);
+  }
+
+  async auditEntries(afterSeq?: number, limit?: number): Promise<AuditEntry[]> {
+    return this.changes.audit(afterSeq, limit);
+  }
+
+  override async alarm(): Promise<void> {
+    this.changes.expireDue(Date.now());
+    await this.armExpiryAlarm();
+  }
+
+  private async armExpiryAlarm(): Promise<void> {
+    const next = this.changes.nextExpiryMs();
+    if (next === null) await this.ctx.storage.deleteAlarm();
+    else await this.ctx.storage.setAlarm(next);
+  }
+
+  /** Refuses at proposal time what could never be applied (an unknown corridor, a key the partner lacks). */
+  private checkApplicable(proposal: ChangeProposal): Result<null, ChangeRejection> {
+    switch (proposal.kind) {
+      case 'corridor-state': {
+        const known = this.sql.exec(`SELECT id FROM corridors WHERE id = ?`, proposal.corridor).toArray().length > 0;
+        return known ? ok(null) : err({ kind: 'invalid-change', detail: `no corridor ${proposal.corridor}` });
+      }
+      case 'partner-key':
+        return this.partners.checkKeyChange(proposal);
+      default:
+        return err({ kind: 'invalid-change', detail: `changes of kind ${proposal.kind} are not enabled in this version` });
+    }
+  }
+
+  /** The effect of an approved change, synchronous so it commits with the approval or not at all. */
+  private applyChange(proposal: ChangeProposal, approver: string): Result<Record<string, unknown>, ChangeRejection> {
+    switch (proposal.kind) {
+      case 'corridor-state': {
+        const changed = this.applyCorridorStateSync(proposal.corridor, proposal.state, { actor: approver, reason: proposal.reason });
+        if (!changed.ok) return err({ kind: 'invalid-change', detail: changed.reason.detail });
+        return ok({ corridor: changed.value.corridor, from: changed.value.from, to: changed.value.to });
+      }
+      case 'partner-key':
+        return this.partners.applyKeyChange(proposal);
+      default:
+        return err({ kind: 'invalid-change', detail: `changes of kind ${proposal.kind} are not enabled in this version` });
+    }
+  }
+
+  private async applyCorridorState(corridor: string, state: unknown, note: { actor: string; reason: string }): Promise<Result<CorridorStateChange, CorridorStateChangeRejection>> {
+    return this.applyCorridorStateSync(corridor, state, note);
+  }
+
+  private applyCorridorStateSync(corridor: string, state: unknown, note: { actor: string; reason: string }): Result<CorridorStateChange, CorridorStateChangeRejection> {
     const parsed = corridorStateSchema.safeParse(state);
     if (!parsed.success) return err({ kind: 'invalid-state', detail: `state must be one of open, paused, draining` });
     const { actor, reason } = (note ?? {}) as { actor?: unknown; reason?: unknown };
