@@ -70,6 +70,8 @@ async function main(): Promise<void> {
   const gateway = {
     gateway_id: 'meridian-local',
     signing_jwk: await ed25519Jwk('gateway-2026-11'),
+    // A different key for the per-call settlement tokens: a receipt key must never authorize a commit.
+    settlement_token_jwk: await ed25519Jwk('dev-settlement-token-2026-11'),
     xwing: { kid: 'xwing-2026-11', seed: base64url.encode(xwingSeed), public_key: base64url.encode(xwingKeys.publicKey) },
     ticket_key: base64url.encode(randomBytes(32)),
   };
@@ -82,6 +84,7 @@ async function main(): Promise<void> {
   };
   writeFileSync('dev/access.json', JSON.stringify(access, null, 2) + '\n');
   console.log(`wrote ${partners.length} partners, dev/gateway.json, dev/access.json`);
+  console.log('now update devEd25519Thumbprints and devKeyMaterialSha256 in core/gateway-key.ts: the dev keys are refused outside local-dev by those lists');
 }
 
 await main();
