@@ -1,5 +1,23 @@
-/** Read-only views of the ops console (windows, security events, backends, keys). */
+/**
+ * Read-only views of the ops console, all behind the Access gate that ops-routes.ts installs first:
+ *
+ *   GET /ops/api/windows          per corridor × jurisdiction: open windows, recent netting windows with gross, net, efficiency
+ *   GET /ops/api/security-events  newest security events across partners, per-partner per-kind counts
+ *   GET /ops/api/backends         regional backends in preference order with health, and the one in use
+ *   GET /ops/api/keys             every backend's signing keys and the gateway's own public keys
+ *
+ * Every view answers JSON; a regional backend or a Durable Object that does not answer is reported
+ * `unreachable` with the error inside the view, never a 5xx.
+ */
 import type { Hono } from 'hono';
 import type { OpsApp } from '../ops-routes.ts';
+import { backendsView, keysView } from './backends-view.ts';
+import { securityEventsView } from './security-events-view.ts';
+import { windowsView } from './windows-view.ts';
 
-export function viewRoutes(_ops: Hono<OpsApp>): void {}
+export function viewRoutes(ops: Hono<OpsApp>): void {
+  ops.get('/api/windows', async (c) => c.json({ generated_at: new Date().toISOString(), ...(await windowsView(c.env)) }));
+  ops.get('/api/security-events', async (c) => c.json({ generated_at: new Date().toISOString(), ...(await securityEventsView(c.env)) }));
+  ops.get('/api/backends', async (c) => c.json({ generated_at: new Date().toISOString(), ...(await backendsView(c.env)) }));
+  ops.get('/api/keys', async (c) => c.json({ generated_at: new Date().toISOString(), ...(await keysView(c.env)) }));
+}
