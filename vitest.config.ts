@@ -26,6 +26,20 @@ export default defineConfig({
         },
       },
       {
+        // The ops console in Chromium against `meridian start`, whose ports are fixed: after every
+        // other project (groupOrder), one file at a time, so it never overlaps test/e2e/.
+        test: {
+          name: 'browser',
+          include: ['test/browser/**/*.test.ts'],
+          environment: 'node',
+          testTimeout: 60_000,
+          hookTimeout: 200_000,
+          pool: 'forks',
+          fileParallelism: false,
+          sequence: { groupOrder: 1 },
+        },
+      },
+      {
         plugins: [
           cloudflareTest({
             wrangler: { configPath: './wrangler.toml' },

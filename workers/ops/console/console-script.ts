@@ -370,6 +370,22 @@ export const consoleScript = String.raw`
     return false;
   }
 
+  function isObjectArray(value) {
+    return Array.isArray(value) && value.length > 0 && value.every(function (item) { return item !== null && typeof item === 'object' && !Array.isArray(item); });
+  }
+  /** One nesting level (backends per jurisdiction, keys per backend) becomes one row per inner item, beside its parent's values. */
+  function flattenRows(rows) {
+    var flat = [];
+    rows.forEach(function (row) {
+      var nested = row !== null && typeof row === 'object' ? Object.keys(row).filter(function (key) { return isObjectArray(row[key]); })[0] : undefined;
+      if (nested === undefined) { flat.push(row); return; }
+      var parent = {};
+      Object.keys(row).forEach(function (key) { if (key !== nested) parent[key] = row[key]; });
+      row[nested].forEach(function (item) { flat.push(Object.assign({}, parent, item)); });
+    });
+    return flat;
+  }
+
   /** Shapes are the views' own: the first array found is a table, other top-level values a summary line. */
   function renderView(state, payload) {
     var rows = Array.isArray(payload) ? payload : null;
@@ -385,10 +401,11 @@ export const consoleScript = String.raw`
     setText(state.note, summary.join(' \u00b7 '));
     if (rows === null) return;
     if (rows.length === 0) { state.body.append(el('p', { class: 'muted', text: 'None.' })); return; }
+    rows = flattenRows(rows);
     var shown = rows.slice(0, 50);
     var columns = [];
     shown.forEach(function (row) {
-      if (row !== null && typeof row === 'object') Object.keys(row).forEach(function (key) { if (columns.indexOf(key) === -1 && columns.length < 10) columns.push(key); });
+      if (row !== null && typeof row === 'object') Object.keys(row).forEach(function (key) { if (columns.indexOf(key) === -1 && columns.length < 12) columns.push(key); });
     });
     if (columns.length === 0) columns = ['value'];
     var table = el('table', {}, [
