@@ -21,4 +21,6 @@ export interface DurableObjectsEnv {
   MERIDIAN_POSTURE?: string;
   /** JSON: the corridor configuration (dev/corridors.json shape); seeds Control. */
   CORRIDORS: string;
+  /** JSON array of public partner profiles (core/partner-profile.ts); seeds Control's partner directory. */
+  PARTNERS: string;
 }

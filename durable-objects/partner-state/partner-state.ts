@@ -12,6 +12,13 @@
  *   security_events(id PK autoincrement, at_ms, kind, slug, detail, context JSON)
  *                                              newest securityEventsMax rows kept (ops console, evidence)
  *   security_event_counts(kind PK, count)      monotonic per-kind counters, never pruned
+ *   revoked_keys(keyid PK, revoked_at_ms)      the partner's keys revoked by an ops change (Control's
+ *                                              partner directory tells us, durable-objects/control/
+ *                                              partner-directory.ts); never pruned: key ids are never reused
+ *
+ * Revocation: the nonce claim every signed request makes (`claimRequest`) refuses a revoked keyid in
+ * the same synchronous section that would claim the nonce, so no edge cache of the partner
+ * directory can let a revoked key through once `revokeKey` has returned.
  *
  * Retention: a payment that is settled or rejected stays here, JWS and all, for
  * `finishedPaymentRetentionMs` after it finished (`settled_at_ms`, also set on rejection), then the
@@ -33,6 +40,7 @@ import type { DurableObjectsEnv as Env } from '../env.ts';
 import { signAcceptanceReceipt } from '../../core/acceptance-receipt.ts';
 import type { WindowCorridor, WindowPayment } from '../../core/corridor-window-contract.ts';
 import type { PaymentLegsRejection } from '../../core/payment-legs.ts';
+import { keyidCharsMax } from '../../core/partner-profile.ts';
 
 export type PaymentStatus = 'accepted' | 'held' | 'rejected' | 'settled';
 
@@ -97,6 +105,8 @@ export const finishedPaymentRetentionMs = 30 * 24 * 60 * 60 * 1000;
 /** Rows one alarm deletes, so a prune never holds the object for long. */
 export const pruneBatchRowsMax = 1_000;
 const nonceClaimsMax = 4;
+/** Keyids one claim may ask about: a profile lists at most 16 keys at once (core/partner-profile.ts), with headroom. */
+const profileKeyidsMax = 64;
 /** Evidence rows kept per partner; the counters keep the exact totals beyond it. */
 export const securityEventsMax = 10_000;
 const securityEventsPageMax = 500;
@@ -135,6 +145,25 @@ export interface NonceClaim {
   nonce: string;
 }
 
+export interface RequestClaim {
+  /** One (keyid, nonce) pair per signature of the request. */
+  claims: NonceClaim[];
+  expiresAtMs: number;
+  /** Every keyid the edge's copy of the partner's profile lists: the answer says which are revoked. */
+  profileKeyids: string[];
+}
+
+/** A revoked signing key is refused before any nonce is written; `revokedProfileKeyids` lets the edge drop revoked keys the instruction JWS might name. */
+export type RequestClaimOutcome =
+  | { kind: 'claimed'; revokedProfileKeyids: string[] }
+  | { kind: 'replay' }
+  | { kind: 'revoked-key'; keyid: string; revokedAt: string };
+
+export interface KeyRevocation {
+  keyid: string;
+  revoked_at: string;
+}
+
 export class PartnerState extends DurableObject<Env> {
   private readonly sql: SqlStorage;
   private readonly admissions = new Map<string, Promise<AdmissionResult>>();
@@ -153,14 +182,23 @@ export class PartnerState extends DurableObject<Env> {
     this.sql.exec(`CREATE TABLE IF NOT EXISTS security_events (
       id INTEGER PRIMARY KEY AUTOINCREMENT, at_ms INTEGER NOT NULL, kind TEXT NOT NULL, slug TEXT NOT NULL, detail TEXT NOT NULL, context TEXT NOT NULL)`);
     this.sql.exec(`CREATE TABLE IF NOT EXISTS security_event_counts (kind TEXT PRIMARY KEY, count INTEGER NOT NULL)`);
+    this.sql.exec(`CREATE TABLE IF NOT EXISTS revoked_keys (keyid TEXT PRIMARY KEY, revoked_at_ms INTEGER NOT NULL)`);
   }
 
   /**
    * Claims every (keyid, nonce) pair of one request in one transaction: all are new, or nothing is
-   * written and the request is a replay (a hybrid request carries one pair per signature).
+   * written and the request is a replay (a hybrid request carries one pair per signature). A pair
+   * whose keyid is revoked is refused before anything is written.
    */
-  async claimNonces(claims: NonceClaim[], expiresAtMs: number): Promise<boolean> {
-    if (claims.length === 0 || claims.length > nonceClaimsMax) throw new Error(`claimNonces takes 1..${nonceClaimsMax} claims, got ${claims.length}`);
+  async claimRequest(request: RequestClaim): Promise<RequestClaimOutcome> {
+    const { claims, expiresAtMs, profileKeyids } = request;
+    if (claims.length === 0 || claims.length > nonceClaimsMax) throw new Error(`claimRequest takes 1..${nonceClaimsMax} claims, got ${claims.length}`);
+    if (profileKeyids.length > profileKeyidsMax) throw new Error(`claimRequest takes at most ${profileKeyidsMax} profile keyids, got ${profileKeyids.length}`);
+    const revoked = this.revokedAmong([...claims.map((claim) => claim.keyid), ...profileKeyids]);
+    for (const claim of claims) {
+      const revokedAtMs = revoked.get(claim.keyid);
+      if (revokedAtMs !== undefined) return { kind: 'revoked-key', keyid: claim.keyid, revokedAt: new Date(revokedAtMs).toISOString() };
+    }
     const replay = new Error('replay');
     let claimed = true;
     try {
@@ -177,7 +215,41 @@ export class PartnerState extends DurableObject<Env> {
       claimed = false;
     }
     if ((await this.ctx.storage.getAlarm()) === null) await this.ctx.storage.setAlarm(Date.now() + nonceSweepIntervalMs);
-    return claimed;
+    return claimed ? { kind: 'claimed', revokedProfileKeyids: profileKeyids.filter((keyid) => revoked.has(keyid)) } : { kind: 'replay' };
+  }
+
+  /** `claimRequest` as a yes/no: true only when every pair was claimed (a revoked key is a no). */
+  async claimNonces(claims: NonceClaim[], expiresAtMs: number): Promise<boolean> {
+    return (await this.claimRequest({ claims, expiresAtMs, profileKeyids: [] })).kind === 'claimed';
+  }
+
+  /**
+   * Records that one of this partner's keys is revoked; from the moment this returns, every request
+   * signed with it is refused. Idempotent: revoking again keeps the first time (Control retries).
+   */
+  async revokeKey(keyid: string, revokedAtMs: number): Promise<KeyRevocation> {
+    if (typeof keyid !== 'string' || keyid.length === 0 || keyid.length > keyidCharsMax) throw new Error(`revokeKey: keyid must be 1..${keyidCharsMax} characters`);
+    if (!Number.isSafeInteger(revokedAtMs)) throw new Error(`revokeKey: revokedAtMs must be an integer, got ${revokedAtMs}`);
+    this.sql.exec(`INSERT INTO revoked_keys (keyid, revoked_at_ms) VALUES (?, ?) ON CONFLICT (keyid) DO NOTHING`, keyid, revokedAtMs);
+    const stored = this.sql.exec<{ revoked_at_ms: number }>(`SELECT revoked_at_ms FROM revoked_keys WHERE keyid = ?`, keyid).one();
+    return { keyid, revoked_at: new Date(stored.revoked_at_ms).toISOString() };
+  }
+
+  /** Every revoked key of this partner, oldest revocation first. */
+  async revokedKeys(): Promise<KeyRevocation[]> {
+    return this.sql
+      .exec<{ keyid: string; revoked_at_ms: number }>(`SELECT keyid, revoked_at_ms FROM revoked_keys ORDER BY revoked_at_ms, keyid`)
+      .toArray()
+      .map((row) => ({ keyid: row.keyid, revoked_at: new Date(row.revoked_at_ms).toISOString() }));
+  }
+
+  private revokedAmong(keyids: readonly string[]): Map<string, number> {
+    const revoked = new Map<string, number>();
+    for (const keyid of new Set(keyids)) {
+      const row = this.sql.exec<{ revoked_at_ms: number }>(`SELECT revoked_at_ms FROM revoked_keys WHERE keyid = ?`, keyid).toArray()[0];
+      if (row !== undefined) revoked.set(keyid, row.revoked_at_ms);
+    }
+    return revoked;
   }
 
   /** Records a security event as evidence and counts it. Returns the stored event. */

@@ -12,14 +12,24 @@
  * The nonce claim lives in the partner's PartnerState Durable Object: KV has no compare-and-set,
  * so two replays could both pass there; a DO serializes the claim. Every (keyid, nonce) pair of
  * the request is claimed in one transaction: all of them or none.
+ *
+ * Keys come from Control's partner directory, cached per isolate for up to two seconds
+ * (partner-directory.ts), so a just-revoked key may still be listed here. The claim is where a
+ * revoked key is refused, at once: PartnerState learns of the revocation before the approving
+ * operator is answered, and answers which of the profile's keys are revoked, so the profile this
+ * request carries on (the instruction JWS is verified against it) lists none of them. A revoked
+ * key is `unknown-partner`, as it is once the directory no longer lists it and as a key outside its
+ * validity period is: the answer does not depend on how old an isolate's cache is.
  */
 import { createMiddleware } from 'hono/factory';
 import { parseMessageSignatures, signatureBase, type MessageSignature } from '../../core/message-signature.ts';
 import { verifyMlDsa65 } from '../../core/ml-dsa.ts';
 import { ProblemError } from '../../core/problem.ts';
 import type { Env } from '../env.ts';
-import { ed25519VerifyKey, isHybridPartner, keyValidAt, mlDsaPublicKey, partnerKey, partnerRegistry, type Ed25519PartnerKey, type PartnerProfile } from '../config/partners.ts';
+import { ed25519VerifyKey, isHybridPartner, keyValidAt, mlDsaPublicKey, partnerKey, type Ed25519PartnerKey, type PartnerProfile } from '../config/partners.ts';
+import type { NonceClaim } from '../../durable-objects/partner-state/partner-state.ts';
 import { verifyContentDigest } from './content-digest.ts';
+import { partnerDirectory } from './partner-directory.ts';
 
 export const signatureLabel = 'sig1';
 export const pqSignatureLabel = 'sig2';
@@ -62,7 +72,7 @@ export function verifyMessageSignature(options: VerifyMessageSignatureOptions = 
       if (!digest.ok) throw new ProblemError(digest.reason.kind === 'digest-mismatch' ? 'content-digest-mismatch' : 'bad-signature', digest.reason.detail);
     }
 
-    const { partner, key } = signerOf(c.env, signature);
+    const { partner: listed, key } = await signerOf(c.env, signature);
     const now = nowMs();
     checkParams(signature, now);
     if (!keyValidAt(key, now)) throw new ProblemError('unknown-partner', `key ${key.keyid} is outside its validity period`);
@@ -73,16 +83,13 @@ export function verifyMessageSignature(options: VerifyMessageSignatureOptions = 
     const claims = [{ keyid: key.keyid, nonce: signature.params.nonce as string }];
     const signatureAlgorithms = ['ed25519'];
     const pqSignature = parsed.value.get(pqSignatureLabel);
-    if (isHybridPartner(partner)) {
-      claims.push(verifyPqSignature(partner, signature, pqSignature, message, now));
+    if (isHybridPartner(listed)) {
+      claims.push(verifyPqSignature(listed, signature, pqSignature, message, now));
       signatureAlgorithms.push('ml-dsa-65');
     } else if (pqSignature !== undefined) {
-      throw new ProblemError('bad-signature', `${pqSignatureLabel} is for hybrid partners; ${partner.partner_id} has no ML-DSA-65 key`);
+      throw new ProblemError('bad-signature', `${pqSignatureLabel} is for hybrid partners; ${listed.partner_id} has no ML-DSA-65 key`);
     }
-
-    const partnerState = c.env.PARTNER_STATE.get(c.env.PARTNER_STATE.idFromName(partner.partner_id));
-    const claimed = await partnerState.claimNonces(claims, now + nonceTtlMs);
-    if (!claimed) throw new ProblemError('replayed-nonce', `nonce already used with ${claims.map((claim) => claim.keyid).join(' / ')} in the last 24 h`);
+    const partner = await claimAtPartnerState(c.env, listed, claims, now + nonceTtlMs);
 
     c.set('partner', partner);
     c.set('partnerKey', key);
@@ -100,15 +107,37 @@ function baseOf(message: SignedMessage, signature: MessageSignature): string {
   return base.value;
 }
 
-function signerOf(env: Env, signature: MessageSignature): { partner: PartnerProfile; key: Ed25519PartnerKey } {
+async function signerOf(env: Env, signature: MessageSignature): Promise<{ partner: PartnerProfile; key: Ed25519PartnerKey }> {
   const { keyid, alg } = signature.params;
   if (keyid === undefined) throw new ProblemError('bad-signature', 'signature parameter keyid is required');
   if (alg !== 'ed25519') throw new ProblemError('bad-signature', `${signatureLabel} alg must be ed25519`);
   checkNonceShape(signature);
-  const entry = partnerRegistry(env.PARTNERS).byKeyId(keyid);
+  const entry = (await partnerDirectory(env)).byKeyId(keyid);
   if (entry === undefined) throw new ProblemError('unknown-partner', `no partner key ${keyid}`);
   if (entry.key.alg !== 'ed25519') throw new ProblemError('bad-signature', `${signatureLabel} keyid ${keyid} is not an Ed25519 key`);
   return { partner: entry.partner, key: entry.key };
+}
+
+/**
+ * The replay and revocation check in the partner's PartnerState. Returns the profile the request
+ * carries on with: the listed one, less any key PartnerState knows to be revoked. The signing keys
+ * are not revoked (or the claim refused), so it keeps its Ed25519 key and, for a hybrid partner,
+ * the ML-DSA-65 key of `sig2`: hybrid-ness cannot change here.
+ */
+async function claimAtPartnerState(env: Env, partner: PartnerProfile, claims: NonceClaim[], expiresAtMs: number): Promise<PartnerProfile> {
+  const partnerState = env.PARTNER_STATE.get(env.PARTNER_STATE.idFromName(partner.partner_id));
+  const outcome = await partnerState.claimRequest({ claims, expiresAtMs, profileKeyids: partner.keys.map((key) => key.keyid) });
+  switch (outcome.kind) {
+    case 'replay':
+      throw new ProblemError('replayed-nonce', `nonce already used with ${claims.map((claim) => claim.keyid).join(' / ')} in the last 24 h`);
+    case 'revoked-key':
+      throw new ProblemError('unknown-partner', `partner key ${outcome.keyid} was revoked at ${outcome.revokedAt}`);
+    case 'claimed': {
+      if (outcome.revokedProfileKeyids.length === 0) return partner;
+      const revoked = new Set(outcome.revokedProfileKeyids);
+      return { ...partner, keys: partner.keys.filter((key) => !revoked.has(key.keyid)) };
+    }
+  }
 }
 
 /** sig2: the partner's ML-DSA-65 signature over the same components as sig1. Returns its nonce claim. */
