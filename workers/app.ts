@@ -4,6 +4,7 @@ import { discoveryRoutes } from './discovery/discovery-routes.ts';
 import { enforceDeploymentPosture } from './downgrade/deployment-posture.ts';
 import type { Env } from './env.ts';
 import { openApiRoutes } from './openapi/openapi-routes.ts';
+import { devSignInRoutes } from './ops/console/dev-sign-in.ts';
 import { opsRoutes } from './ops/ops-routes.ts';
 import { paymentRoutes } from './payments/payment-routes.ts';
 import { problemNotFound, problemOnError } from './problem/problem-handler.ts';
@@ -20,6 +21,8 @@ export function createGatewayApp(): Hono<{ Bindings: Env }> {
   app.route('/', openApiRoutes());
   app.route('/v1/sessions', sessionRoutes());
   app.route('/v1/payments', paymentRoutes());
+  // Local-dev only (404 elsewhere), before the Access gate: paste a dev token, get the CF_Authorization cookie.
+  app.route('/ops/dev-sign-in', devSignInRoutes());
   app.route('/ops', opsRoutes());
   return app;
 }

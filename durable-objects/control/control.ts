@@ -73,6 +73,11 @@ export class Control extends DurableObject<Env> {
     return { fx_rate_scale: Number(this.meta('fx_rate_scale')), corridors };
   }
 
+  /** Every partner profile with its current keys (revoked ones left out): what the edge verifies against. */
+  async partnerDirectory(): Promise<ReturnType<PartnerDirectory['profiles']>> {
+    return this.partners.profiles();
+  }
+
   async corridor(id: string): Promise<CorridorConfig | null> {
     const row = this.sql.exec<CorridorRow>(`SELECT id, config, state FROM corridors WHERE id = ?`, id).toArray()[0];
     return row === undefined ? null : corridorOf(row);

@@ -37,6 +37,13 @@ export const deliveryBackoffCapMs = 60_000;
 /** Parts pulled from other shards at once; bounded by the corridor's shard count (≤ 64) anyway. */
 const collectFanOutMax = 64;
 
+/** Rows one describe call returns (ops views, tests): storage is bounded by retention, answers by this. */
+export const describeRowsMax = 1_000;
+
+function boundedLimit(limit: number): number {
+  return Number.isSafeInteger(limit) && limit > 0 ? Math.min(limit, describeRowsMax) : describeRowsMax;
+}
+
 /** Capped exponential backoff with jitter in [½, 1] of the step: retries from many windows spread out. */
 export function retryDelayMs(attempts: number): number {
   const stepMs = Math.min(deliveryBackoffCapMs, deliveryBackoffBaseMs * 2 ** Math.min(attempts, 16));
@@ -132,14 +139,14 @@ export class CorridorWindow extends DurableObject<Env> {
     return { windows: this.netting.prune(nowMs), parts: this.intake.prune(nowMs) };
   }
 
-  /** This shard's intake windows, newest first. */
-  async describeIntake(): Promise<IntakeWindowRow[]> {
-    return this.intake.windows();
+  /** This shard's intake windows, newest first, at most `limit` (≤ describeRowsMax). */
+  async describeIntake(limit = describeRowsMax): Promise<IntakeWindowRow[]> {
+    return this.intake.windows(boundedLimit(limit));
   }
 
-  /** Coordinator: the netting windows (one batch each), newest first, with their FX residue booking. */
-  async describeWindows(): Promise<NettingWindowSummary[]> {
-    return this.netting.summaries();
+  /** Coordinator: the netting windows (one batch each), newest first, with their FX residue booking; at most `limit`. */
+  async describeWindows(limit = describeRowsMax): Promise<NettingWindowSummary[]> {
+    return this.netting.summaries(boundedLimit(limit));
   }
 
   /** Coordinator: the sealed canonical batch bytes of a window; replaying the same legs must give these bytes. */

@@ -272,8 +272,8 @@ export class IntakeStore {
     return this.sql.exec<IntakeWindowRow>(`SELECT * FROM intake_windows WHERE start_ms = ?`, startMs).toArray()[0];
   }
 
-  windows(): IntakeWindowRow[] {
-    return this.sql.exec<IntakeWindowRow>(`SELECT * FROM intake_windows ORDER BY start_ms DESC`).toArray();
+  windows(limit: number): IntakeWindowRow[] {
+    return this.sql.exec<IntakeWindowRow>(`SELECT * FROM intake_windows ORDER BY start_ms DESC LIMIT ?`, limit).toArray();
   }
 
   /** The earliest moment this shard has intake work: an open part's end, a failed hand-off's retry, or a rejection to tell. */

@@ -313,8 +313,8 @@ export class NettingStore {
     return this.sql.exec<NettingWindowRow>(`SELECT * FROM netting_windows WHERE start_ms = ?`, startMs).toArray()[0];
   }
 
-  summaries(): NettingWindowSummary[] {
-    return this.sql.exec<NettingWindowRow>(`SELECT * FROM netting_windows ORDER BY start_ms DESC`).toArray().map((row) => {
+  summaries(limit: number): NettingWindowSummary[] {
+    return this.sql.exec<NettingWindowRow>(`SELECT * FROM netting_windows ORDER BY start_ms DESC LIMIT ?`, limit).toArray().map((row) => {
       const { receipt: _receipt, fx_residue_numerator, fx_residue_denominator, fx_residue_currency, ...summary } = row;
       const partsReceived = this.sql.exec<{ count: number }>(`SELECT count(*) AS count FROM netting_parts WHERE start_ms = ?`, row.start_ms).one().count;
       let fxResidue: NettingWindowSummary['fx_residue'] = null;

@@ -21,6 +21,8 @@ import { errorText, mapBounded } from './bounded-work.ts';
 
 /** Netting windows shown per corridor × jurisdiction, newest first. */
 export const windowsShownPerCorridorMax = 20;
+/** Newest windows (and intake parts per shard) read per corridor to count states: in-flight windows are the newest. */
+export const windowsDescribedMax = 200;
 /** A batch with more legs is shown without figures (`figures: "too-large"`). */
 export const figuresLegsPerBatchMax = 20_000;
 /** Legs whose bytes one view reads in total; windows past it are shown without figures (`figures: "budget-exhausted"`). */
@@ -111,8 +113,8 @@ async function corridorWindows(env: Env, corridor: CorridorConfig, jurisdiction:
   try {
     const shards = Array.from({ length: corridor.shards }, (_, shard) => shard);
     [summaries, intake] = await Promise.all([
-      windowStub(env, corridor.id, jurisdiction, coordinatorShard).describeWindows(),
-      mapBounded(shards, shardsConcurrencyMax, (shard) => windowStub(env, corridor.id, jurisdiction, shard).describeIntake()).then((rows) => rows.flat()),
+      windowStub(env, corridor.id, jurisdiction, coordinatorShard).describeWindows(windowsDescribedMax),
+      mapBounded(shards, shardsConcurrencyMax, (shard) => windowStub(env, corridor.id, jurisdiction, shard).describeIntake(windowsDescribedMax)).then((rows) => rows.flat()),
     ]);
   } catch (cause) {
     return { ...base, status: 'unreachable', error: errorText(cause), open_windows: 0, open_payments: 0, collecting_windows: 0, windows_by_state: {}, windows: [] };
