@@ -3,6 +3,13 @@ import type { CorridorWindow } from './corridor-window/corridor-window.ts';
 import type { PartnerState } from './partner-state/partner-state.ts';
 
 /**
+ * The one Control object's name (CONTROL.idFromName). Declared here, in a module with no runtime
+ * imports, so edge code that Node also loads (the admission bench) can address Control without
+ * importing control.ts and with it `cloudflare:workers`.
+ */
+export const controlObjectName = 'control';
+
+/**
  * The bindings the Durable Objects read (wrangler.toml and its secrets). The gateway Worker's
  * `Env` extends this, never the reverse: nothing under durable-objects/ imports workers/.
  */

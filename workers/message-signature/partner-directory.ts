@@ -11,7 +11,7 @@
  * operator is answered.
  */
 import type { PartnerProfile } from '../../core/partner-profile.ts';
-import { controlObjectName } from '../../durable-objects/control/control.ts';
+import { controlObjectName } from '../../durable-objects/env.ts';
 import { registryOf, type PartnerRegistry } from '../config/partners.ts';
 import type { Env } from '../env.ts';
 
