@@ -25,6 +25,7 @@ import { parsePaymentInstruction } from '../core/instruction.ts';
 import { xwingPublicKeyFromSeed } from '../core/pq-session.ts';
 import { base64urlDecode, base64urlEncode } from '../core/digest.ts';
 import { gatewayDevBindings, loadDevGateway, loadDevPartners, type DevPartner } from '../dev/fixtures.ts';
+import { parsePartnerProfiles } from '../core/partner-profile.ts';
 import { partnerRegistry } from '../workers/config/partners.ts';
 
 /*
@@ -107,11 +108,18 @@ function round1(value: number): number {
 }
 
 /** The gateway's bindings as the Worker sees them, with the PartnerState nonce claim stubbed (always fresh). */
+/**
+ * The two Durable Objects the verification path calls, answered in-process: this bench measures the
+ * verification code's CPU, not the RPCs (bench/ingest-wrangler.ts measures those under workerd).
+ */
 function benchEnv(): Env {
-  const partnerState = { claimNonces: async () => true };
+  const bindings = gatewayDevBindings();
+  const partnerState = { claimRequest: async () => ({ kind: 'claimed', revokedProfileKeyids: [] }) };
+  const control = { partnerDirectory: async () => parsePartnerProfiles(bindings.PARTNERS!) };
   return {
-    ...gatewayDevBindings(),
+    ...bindings,
     PARTNER_STATE: { idFromName: (name: string) => name, get: () => partnerState },
+    CONTROL: { idFromName: (name: string) => name, get: () => control },
   } as unknown as Env;
 }
 

@@ -29,8 +29,10 @@ import { PartnerDirectory } from './partner-directory.ts';
 import { corridorFile, corridorStateSchema, type CorridorConfig, type CorridorDirectory, type CorridorState } from '../../core/corridor-config.ts';
 import type { DurableObjectsEnv as Env } from '../env.ts';
 
-export const controlObjectName = 'control';
+export { controlObjectName } from '../env.ts';
 export const stateChangeActorCharsMax = 200;
+/** How soon an unconfirmed key revocation is pushed to PartnerState again. */
+const propagationRetryMs = 5_000;
 export const stateChangeReasonCharsMax = 1_000;
 
 export interface CorridorStateChange {
@@ -111,7 +113,8 @@ export class Control extends DurableObject<Env> {
     const decided = this.changes.decide(id, actor, decision, Date.now(), (proposal) => this.applyChange(proposal, actor), reason);
     if (decided.ok && decided.value.status === 'applied' && decided.value.kind === 'partner-key') {
       // The directory changed in this object; the partner's own state learns it before the operator is answered.
-      await this.partners.propagate(decided.value.proposal);
+      const unconfirmed = await this.partners.propagatePending();
+      await this.armExpiryAlarm(unconfirmed > 0);
     }
     return decided;
   }
@@ -126,13 +129,15 @@ export class Control extends DurableObject<Env> {
 
   override async alarm(): Promise<void> {
     this.changes.expireDue(Date.now());
-    await this.armExpiryAlarm();
+    // Revocations PartnerState has not confirmed yet are pushed again (the directory already refuses the key).
+    const unconfirmed = await this.partners.propagatePending();
+    await this.armExpiryAlarm(unconfirmed > 0);
   }
 
-  private async armExpiryAlarm(): Promise<void> {
-    const next = this.changes.nextExpiryMs();
-    if (next === null) await this.ctx.storage.deleteAlarm();
-    else await this.ctx.storage.setAlarm(next);
+  private async armExpiryAlarm(retryPropagation = false): Promise<void> {
+    const candidates = [this.changes.nextExpiryMs(), retryPropagation ? Date.now() + propagationRetryMs : null].filter((at): at is number => at !== null);
+    if (candidates.length === 0) await this.ctx.storage.deleteAlarm();
+    else await this.ctx.storage.setAlarm(Math.min(...candidates));
   }
 
   /** Refuses at proposal time what could never be applied (an unknown corridor, a key the partner lacks). */
