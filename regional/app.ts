@@ -3,7 +3,7 @@
  *   GET  /healthz                    liveness + database check
  *   POST /v1/settlements             commit a batch delivered by the edge (edge token required)
  *   GET  /v1/settlements/:batch_id   a committed settlement, for auditors
- *   GET  /v1/keys                    receipt- and leaf-verification keys, rotation status, note verifiers
+ *   GET  /v1/keys                    every key of the jurisdiction that ever signed (siblings', retired), note verifiers
  *   GET  /v1/log/checkpoint          the jurisdiction log's checkpoint, signed by this backend
  *   GET  /v1/log/leaves/:index       a leaf's exact bytes (DSSE envelope of a batch's in-toto statement)
  *   GET  /v1/log/inclusion           inclusion proof ?index=&size=
@@ -16,6 +16,9 @@
  * the unauthenticated auditor API, behind one bounded read limit (http/limit-auditor-reads.ts),
  * so a burst of evidence or proof requests cannot take the connections a commit needs. Every
  * read answers for this backend's jurisdiction only: one database may hold them all.
+ *
+ * Keys: the signer and note key are registered in the jurisdiction's key registry
+ * (keys/backend-keys.ts) before this backend's first commit, checkpoint or key listing.
  */
 import { Hono } from 'hono';
 import type { JWTVerifyGetKey } from 'jose';
@@ -25,7 +28,9 @@ import { createEdgeTokenVerifier } from './edge-token.ts';
 import { limitAuditorReads } from './http/limit-auditor-reads.ts';
 import { problemNotFound, problemOnError } from './http/problems.ts';
 import { consumedTokenStore } from './ledger/consumed-tokens.ts';
-import { createCheckpointSource, logOrigin, noteSignerFor, noteVerifierFor } from './log/checkpoint.ts';
+import { createKeyRegistration } from './keys/backend-keys.ts';
+import { keyRegistry } from './keys/key-registry.ts';
+import { createCheckpointSource, logOrigin, noteSignerFor, type CheckpointSource } from './log/checkpoint.ts';
 import { createProofCache } from './log/proof-cache.ts';
 import { logLeafStore } from './log/store.ts';
 import { createLogTree } from './log/tree.ts';
@@ -33,7 +38,7 @@ import { consoleLogger, type RegionalLogger } from './logger.ts';
 import { createRegionalMetrics } from './metrics.ts';
 import { evidenceRoutes } from './routes/evidence.ts';
 import { healthRoutes } from './routes/healthz.ts';
-import { keysRoutes } from './routes/keys.ts';
+import { publishedKeys } from './routes/keys.ts';
 import { logRoutes } from './routes/log.ts';
 import { metricsRoutes } from './routes/metrics.ts';
 import { settlementRoutes } from './routes/settlements.ts';
@@ -62,6 +67,8 @@ export interface RegionalAppConfig {
   logger?: RegionalLogger;
   now?: () => Date;
   commitOptions?: CommitOptions;
+  /** How stale GET /v1/keys may be (routes/keys.ts publishedKeysCacheMs); tests that rotate use 0. */
+  publishedKeysCacheMs?: number;
 }
 
 export function createRegionalApp(config: RegionalAppConfig): Hono {
@@ -78,6 +85,19 @@ export function createRegionalApp(config: RegionalAppConfig): Hono {
   const readDatabase = config.readDatabase ?? config.database;
   const limitReads = limitAuditorReads();
   const logStore = logLeafStore(readDatabase.orm, config.jurisdiction);
+  const origin = config.logOrigin ?? logOrigin(config.jurisdiction);
+  const noteSigningKey = config.noteSigner ?? config.signer;
+  const noteSigner = noteSignerFor(noteSigningKey, origin);
+  if (noteSigner === undefined) logger.error('no Ed25519 key to sign log checkpoints with; GET /v1/log/checkpoint answers 503', { kid: noteSigningKey.kid, alg: noteSigningKey.alg });
+  const backendKeys = { region: config.region, jurisdiction: config.jurisdiction, signer: config.signer, noteSigner: noteSigner === undefined ? undefined : noteSigningKey };
+  const registration = createKeyRegistration(config.database.orm, backendKeys, now, logger, () => keys.invalidate());
+  const keys = publishedKeys({
+    registry: keyRegistry(readDatabase.orm, config.jurisdiction),
+    registration,
+    origin,
+    now,
+    ...(config.publishedKeysCacheMs === undefined ? {} : { cacheMs: config.publishedKeysCacheMs }),
+  });
   const metrics = createRegionalMetrics({ region: config.region, jurisdiction: config.jurisdiction, logTreeSize: () => logStore.treeSize() });
   const app = new Hono();
   app.onError(problemOnError(logger));
@@ -91,28 +111,31 @@ export function createRegionalApp(config: RegionalAppConfig): Hono {
     readDb: readDatabase.orm,
     limitReads,
     signer: config.signer,
+    requireSigningKeys: () => registration.require(),
     verifyEdgeToken,
     logger,
     commitOptions: { now, ...config.commitOptions },
     metrics,
   }));
-  const origin = config.logOrigin ?? logOrigin(config.jurisdiction);
-  const noteSigningKey = config.noteSigner ?? config.signer;
-  const noteSigner = noteSignerFor(noteSigningKey, origin);
-  if (noteSigner === undefined) logger.error('no Ed25519 key to sign log checkpoints with; GET /v1/log/checkpoint answers 503', { kid: noteSigningKey.kid, alg: noteSigningKey.alg });
   const logTree = createProofCache(createLogTree(logStore));
-  const checkpoints = createCheckpointSource({ origin, store: logStore, tree: logTree, noteSigner });
+  const signedCheckpoints = createCheckpointSource({ origin, store: logStore, tree: logTree, noteSigner });
+  // The note key signs only once registered (a no-op after the first time).
+  const checkpoints: CheckpointSource = {
+    async latest() {
+      if (noteSigner !== undefined) await registration.require();
+      return signedCheckpoints.latest();
+    },
+  };
   app.route('/', logRoutes({ store: logStore, tree: logTree, checkpoints, logger, limitReads }));
-  const keys = keysRoutes({ signers: [config.signer], noteVerifiers: noteSigner === undefined ? [] : [noteVerifierFor(noteSigner)], now });
-  app.route('/', keys);
+  app.route('/', keys.routes);
   app.route('/', evidenceRoutes({
     region: config.region,
     jurisdiction: config.jurisdiction,
     db: readDatabase.orm,
     tree: logTree,
     checkpoints,
-    // Asked of the keys routes themselves, so the bundle's `keys` is byte for byte the /v1/keys body.
-    publishedKeys: async () => (await keys.request('/v1/keys')).json(),
+    // The same body the keys route answers, so the bundle's `keys` is what /v1/keys publishes.
+    publishedKeys: () => keys.body(),
     logger,
     now,
     limitReads,

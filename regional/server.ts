@@ -25,6 +25,14 @@
  *   NOTE_KMS_KEY_ID / NOTE_SIGNER_KEY_FILE  the Ed25519 key (KMS, or a local file) that signs log
  *                    checkpoints when the receipt key is not Ed25519 (C2SP notes are Ed25519)
  *
+ * At start the backend registers its keys in the jurisdiction's key registry
+ * (regional/keys/key-registry.ts) and retires the keys its region signed with before, which stay
+ * published at every sibling's GET /v1/keys. It refuses to start with a key that was retired.
+ * Key rotation: a local key file with `npm run meridian -- keys rotate --region <r>` (cli/keys-commands.ts),
+ * then a restart. A KMS key: create a new KMS key, point KMS_KEY_ID (or its alias) at it and
+ * restart; the old key stays in the registry (not_after = the restart) and keeps verifying what
+ * it signed. Never delete or disable the old KMS key's public half from the registry.
+ *
  *   REGION=eu-1 JURISDICTION=eu PORT=8701 DATABASE_URL=… EDGE_JWKS_URL=… node regional/server.ts
  */
 import { serve } from '@hono/node-server';
@@ -33,6 +41,7 @@ import { createRegionalApp } from './app.ts';
 import { regionalConfigFromEnv, RegionalConfigError, type RegionalProcessConfig } from './config.ts';
 import { connectRegionalDatabase, readConnectionsMax, type RegionalDatabase } from './db/client.ts';
 import { redactUrl } from './db/migrate.ts';
+import { registerBackendKeys } from './keys/backend-keys.ts';
 import { consoleLogger } from './logger.ts';
 import { createSigner } from './signer/create-signer.ts';
 
@@ -68,6 +77,12 @@ export async function startRegionalServer(config: RegionalProcessConfig): Promis
     ...(config.databaseConnectionsMax === undefined ? {} : { connectionsMax: config.databaseConnectionsMax }),
   });
   await assertLedgerMigrated(database, config.databaseUrl);
+  const registered = await registerBackendKeys(database.orm, { region: config.region, jurisdiction: config.jurisdiction, signer, noteSigner: noteSigner ?? signer }, new Date());
+  if (!registered.ok) {
+    await database.close();
+    throw new RegionalConfigError(`regional ${config.region}: ${registered.reason.detail}`);
+  }
+  for (const retired of registered.value.retired) logger.info('key retired: superseded by this start', { kid: retired.kid, purpose: retired.purpose, not_after: retired.notAfter?.toISOString() });
   const readDatabase = connectRegionalDatabase(config.databaseUrl, { applicationName: `meridian-regional-${config.region}-read`, connectionsMax: readConnectionsMax });
   const edgeKeys = createRemoteJWKSet(config.edgeJwksUrl, {
     timeoutDuration: jwksFetchTimeoutMs,
@@ -98,6 +113,7 @@ export async function startRegionalServer(config: RegionalProcessConfig): Promis
 async function assertLedgerMigrated(database: RegionalDatabase, databaseUrl: string): Promise<void> {
   try {
     await database.sql`select 1 from settlement_batches limit 0`;
+    await database.sql`select 1 from signing_keys limit 0`;
   } catch (error) {
     await database.close();
     const code = (error as { code?: unknown }).code;

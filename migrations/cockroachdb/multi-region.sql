@@ -1,7 +1,7 @@
 -- Production only: CockroachDB multi-region placement for the settlement ledger.
 --
 -- Not a drizzle-kit migration (drizzle's journal does not list it, so `node regional/db/migrate.ts`
--- never runs it): apply it by hand, once, with an admin role, AFTER migrations/0000_* and on a
+-- never runs it): apply it by hand, once, with an admin role, AFTER migrations/0000_* to 0002_* and on a
 -- cluster whose nodes were started with these --locality regions. PostgreSQL, PGlite and a
 -- single-region cluster have no equivalent; the local topology and CI do not use it, and it has
 -- NOT been executed here (no CockroachDB server on this machine). Super regions are an enterprise,
@@ -41,6 +41,11 @@ ALTER TABLE settlement_batches SET LOCALITY REGIONAL BY ROW AS crdb_region;
 ALTER TABLE log_leaves ADD COLUMN crdb_region crdb_internal_region NOT VISIBLE NOT NULL
   AS (CASE jurisdiction WHEN 'eu' THEN 'europe-west1' WHEN 'us' THEN 'us-east1' WHEN 'ap' THEN 'asia-southeast1' END) STORED;
 ALTER TABLE log_leaves SET LOCALITY REGIONAL BY ROW AS crdb_region;
+
+-- After migrations/0002_*: the key registry is read by jurisdiction, homed like the log it verifies.
+ALTER TABLE signing_keys ADD COLUMN crdb_region crdb_internal_region NOT VISIBLE NOT NULL
+  AS (CASE jurisdiction WHEN 'eu' THEN 'europe-west1' WHEN 'us' THEN 'us-east1' WHEN 'ap' THEN 'asia-southeast1' END) STORED;
+ALTER TABLE signing_keys SET LOCALITY REGIONAL BY ROW AS crdb_region;
 
 -- Tables keyed by batch digest: homed in the region of the gateway node that inserted them (the
 -- default crdb_region), which is a node of the committing backend's own jurisdiction because each

@@ -175,4 +175,44 @@ export const consumedTokens = pgTable(
   (table) => [index('consumed_tokens_expires_at_idx').on(table.expiresAt)],
 );
 
-export const regionalSchema = { settlementBatches, settlementLegs, journalEntries, netPositions, logLeaves, consumedTokens };
+/** RFC 7638 SHA-256 thumbprints are 43 base64url characters; leave headroom for other kid schemes. */
+const kidCharsMax = 128;
+const algCharsMax = 16;
+const keyPurposeCharsMax = 16;
+/** Base64 of the largest raw public key a signer holds (ML-DSA-65, 1,952 bytes → 2,604 characters). */
+const publicKeyBase64CharsMax = 4_096;
+
+/**
+ * The jurisdiction's key registry (regional/keys/key-registry.ts): every key that ever signed a
+ * receipt or log leaf (`purpose` 'receipt') or a checkpoint (`purpose` 'checkpoint') of the
+ * jurisdiction's log, registered by the backend that holds it when it starts, never deleted.
+ * One key serving both purposes (the default Ed25519 signer) has one row per purpose.
+ *   created_at  the key's own creation date (key file, or KMS CreationDate): rotation_overdue
+ *   not_before  when it was first registered: no signature of it predates this
+ *   not_after   when it was retired (key rotation); null while in use
+ * Rows are read by jurisdiction only (the primary key's prefix), like every regional read.
+ */
+export const signingKeys = pgTable(
+  'signing_keys',
+  {
+    jurisdiction: varchar('jurisdiction', { length: jurisdictionCharsMax }).notNull(),
+    purpose: varchar('purpose', { length: keyPurposeCharsMax }).notNull(),
+    kid: varchar('kid', { length: kidCharsMax }).notNull(),
+    alg: varchar('alg', { length: algCharsMax }).notNull(),
+    /** Base64 (RFC 4648, padded) of the raw public key, exactly as GET /v1/keys publishes it. */
+    publicKey: varchar('public_key', { length: publicKeyBase64CharsMax }).notNull(),
+    /** The backend that registered the key, e.g. eu-1. */
+    region: varchar('region', { length: regionCharsMax }).notNull(),
+    createdAt: timestamp('created_at', { withTimezone: true, mode: 'date' }).notNull(),
+    notBefore: timestamp('not_before', { withTimezone: true, mode: 'date' }).notNull(),
+    notAfter: timestamp('not_after', { withTimezone: true, mode: 'date' }),
+  },
+  (table) => [
+    primaryKey({ name: 'signing_keys_pkey', columns: [table.jurisdiction, table.purpose, table.kid] }),
+    check('signing_keys_purpose_known', sql`${table.purpose} in ('receipt', 'checkpoint')`),
+    check('signing_keys_alg_known', sql`${table.alg} in ('EdDSA', 'ES256', 'ML-DSA-65')`),
+    check('signing_keys_retired_after_registered', sql`${table.notAfter} is null or ${table.notAfter} >= ${table.notBefore}`),
+  ],
+);
+
+export const regionalSchema = { settlementBatches, settlementLegs, journalEntries, netPositions, logLeaves, consumedTokens, signingKeys };

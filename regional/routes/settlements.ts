@@ -34,6 +34,8 @@ export interface SettlementRoutesConfig {
   /** The auditor read limit, in front of GET. */
   limitReads: MiddlewareHandler;
   signer: Signer;
+  /** Resolves once the signer's key is in the jurisdiction's key registry (keys/backend-keys.ts). */
+  requireSigningKeys: () => Promise<void>;
   verifyEdgeToken: EdgeTokenVerifier;
   logger: RegionalLogger;
   commitOptions: CommitOptions;
@@ -66,6 +68,8 @@ export function settlementRoutes(config: SettlementRoutesConfig): Hono<EdgeToken
     if (batch.jurisdiction !== config.jurisdiction) {
       throw new ProblemError('residency-denied', `batch ${batch.batch_id} belongs to jurisdiction ${batch.jurisdiction}; this backend serves ${config.jurisdiction}`);
     }
+    // Before the transaction, never inside it: a key signs only once every sibling publishes it.
+    await config.requireSigningKeys();
     const startedAtMs = performance.now();
     const outcome = await commitSettlement(config.database.orm, batch, canonical, digest, config.region, config.signer, commitOptions);
     const commitSeconds = (performance.now() - startedAtMs) / 1000;
