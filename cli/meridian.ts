@@ -8,12 +8,14 @@
  *                                          sign and submit one payment as a dev partner
  *   meridian status <partner> <uetr>       a payment's status, as its owner sees it
  *   meridian keygen | session | discover   partner key generation and PQ sessions (cli/partner-commands.ts)
+ *   meridian keys rotate --region <r>      rotate a regional backend's local signer key (cli/keys-commands.ts)
  *   meridian ops token | audit verify      dev Access tokens and the ops audit chain check (cli/ops-commands.ts)
  */
 import { loadDevPartners } from '../dev/fixtures.ts';
 import { main as auditMain } from './audit.ts';
 import { runDemo } from './demo.ts';
 import { gatewayUrl, startMeridian } from './dev/launcher.ts';
+import { keysCommandsUsage, runKeysCommand } from './keys-commands.ts';
 import { buildInstruction } from './sdk/instruction-builder.ts';
 import { opsCommandsUsage, runOpsCommand } from './ops-commands.ts';
 import { nodePartnerClient, partnerCommandsUsage, runPartnerCommand } from './partner-commands.ts';
@@ -25,6 +27,7 @@ const usage = `usage:
   meridian pay <partner_id> <amount> <currency> <target_currency> <creditor_bic> [creditor_country]
   meridian status <partner_id> <uetr>
 ${partnerCommandsUsage}
+${keysCommandsUsage}
 ${opsCommandsUsage}
 dev partners: ${loadDevPartners().map((partner) => partner.partner_id).join(', ')}
 gateway: ${process.env.MERIDIAN_GATEWAY ?? gatewayUrl} (set MERIDIAN_GATEWAY to change)`;
@@ -47,6 +50,8 @@ async function main(args: string[]): Promise<number> {
       return runDemo();
     case 'audit':
       return auditMain(args.slice(1));
+    case 'keys':
+      return runKeysCommand(args.slice(1));
     case 'ops':
       return runOpsCommand(args.slice(1), gateway);
     case 'pay': {
