@@ -67,6 +67,12 @@ export interface RegionalAppConfig {
   logger?: RegionalLogger;
   now?: () => Date;
   commitOptions?: CommitOptions;
+  /**
+   * The caller registered `signer` and `noteSigner` with registerBackendKeys (keys/backend-keys.ts)
+   * before building the app, as regional/server.ts does; otherwise the app registers them itself
+   * before its first commit, checkpoint or key listing.
+   */
+  keysRegisteredAtStart?: boolean;
   /** How stale GET /v1/keys may be (routes/keys.ts publishedKeysCacheMs); tests that rotate use 0. */
   publishedKeysCacheMs?: number;
 }
@@ -90,7 +96,7 @@ export function createRegionalApp(config: RegionalAppConfig): Hono {
   const noteSigner = noteSignerFor(noteSigningKey, origin);
   if (noteSigner === undefined) logger.error('no Ed25519 key to sign log checkpoints with; GET /v1/log/checkpoint answers 503', { kid: noteSigningKey.kid, alg: noteSigningKey.alg });
   const backendKeys = { region: config.region, jurisdiction: config.jurisdiction, signer: config.signer, noteSigner: noteSigner === undefined ? undefined : noteSigningKey };
-  const registration = createKeyRegistration(config.database.orm, backendKeys, now, logger, () => keys.invalidate());
+  const registration = createKeyRegistration(config.database.orm, backendKeys, { now, logger, registeredAtStart: config.keysRegisteredAtStart === true, onRegistered: () => keys.invalidate() });
   const keys = publishedKeys({
     registry: keyRegistry(readDatabase.orm, config.jurisdiction),
     registration,

@@ -89,7 +89,7 @@ export async function startRegionalServer(config: RegionalProcessConfig): Promis
     cooldownDuration: jwksCooldownMs,
     cacheMaxAge: jwksCacheMaxAgeMs,
   });
-  const app = createRegionalApp({ region: config.region, jurisdiction: config.jurisdiction, gatewayId: config.gatewayId, database, readDatabase, signer, ...(noteSigner === undefined ? {} : { noteSigner }), edgeKeys, logger });
+  const app = createRegionalApp({ region: config.region, jurisdiction: config.jurisdiction, gatewayId: config.gatewayId, database, readDatabase, signer, ...(noteSigner === undefined ? {} : { noteSigner }), edgeKeys, logger, keysRegisteredAtStart: true });
   const server = await new Promise<ReturnType<typeof serve>>((resolve, reject) => {
     const listening = serve({ fetch: app.fetch, port: config.port, hostname: config.host }, () => resolve(listening));
     listening.once('error', reject);

@@ -11,7 +11,7 @@
  * wait for that transaction, which would be waiting for the signature.
  */
 import { ProblemError } from '../../core/problem.ts';
-import type { Result } from '../../core/result.ts';
+import { ok, type Result } from '../../core/result.ts';
 import type { RegionalOrm } from '../db/client.ts';
 import type { RegionalLogger } from '../logger.ts';
 import type { Signer } from '../signer/signer.ts';
@@ -49,12 +49,18 @@ export interface KeyRegistration {
 }
 
 /**
- * Registers once per app (no retiring: that is the process's decision at start). A failure
- * value (retired or mismatched key) is final for this app; a thrown error (database down) is
- * retried on the next call.
+ * Registers once per app (no retiring: that is the process's decision at start), unless the
+ * caller already did (`registeredAtStart`: registerBackendKeys succeeded). A failure value
+ * (retired or mismatched key) is final for this app; a thrown error (database down) is retried
+ * on the next call.
  */
-export function createKeyRegistration(db: RegionalOrm, keys: BackendKeys, now: () => Date, logger: RegionalLogger, onRegistered: () => void): KeyRegistration {
-  let registered: Promise<Result<{ retired: RegisteredKey[] }, KeyRegistrationFailure>> | undefined;
+export function createKeyRegistration(
+  db: RegionalOrm,
+  keys: BackendKeys,
+  options: { now: () => Date; logger: RegionalLogger; registeredAtStart: boolean; onRegistered: () => void },
+): KeyRegistration {
+  const { now, logger, onRegistered } = options;
+  let registered: Promise<Result<{ retired: RegisteredKey[] }, KeyRegistrationFailure>> | undefined = options.registeredAtStart ? Promise.resolve(ok({ retired: [] })) : undefined;
   return {
     async require() {
       if (registered === undefined) {
