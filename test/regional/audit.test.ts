@@ -114,10 +114,10 @@ describe.each(testDatabaseKinds())('offline auditor on %s', (kind) => {
     expect(text).toContain(`→ ${eu2.url} (5): same tree`);
     expect(text).toMatch(/RESULT: PASS/);
 
-    // Alone, eu-1's keys cannot vouch for the two leaves eu-2 signed: reported, not waved through.
+    // Alone, eu-1's keys vouch for the two leaves eu-2 signed too: /v1/keys lists the jurisdiction's keys.
     const alone = await auditBackend(eu1.url);
-    expect(alone.ok).toBe(false);
-    expect(alone.checks.find((entry) => entry.summary.startsWith('leaf signatures'))?.summary).toBe('leaf signatures: 3 of 5 DSSE envelopes verify under published keys');
+    expect(alone.checks.filter((entry) => !entry.ok)).toEqual([]);
+    expect(alone.checks.find((entry) => entry.summary.startsWith('leaf signatures'))?.summary).toBe('leaf signatures: 5 of 5 DSSE envelopes verify under published keys');
 
     const command = await runAuditCommand([eu1.url, eu2.url]);
     expect(command.stderr).toBe('');

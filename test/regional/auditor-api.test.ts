@@ -9,7 +9,7 @@ import { createRegionalApp } from '../../regional/app.ts';
 import { connectRegionalDatabase } from '../../regional/db/client.ts';
 import { silentLogger } from '../../regional/logger.ts';
 import { loadOrCreateLocalSigner } from '../../regional/signer/local-signer.ts';
-import { sampleBatch } from './support/batches.ts';
+import { freshJurisdiction, sampleBatch } from './support/batches.ts';
 import { openTestDatabase, testDatabaseKinds, type TestDatabase } from './support/databases.ts';
 import { createTestEdge } from './support/edge.ts';
 import { publishedKeys, verifyReceipt } from './support/receipts.ts';
@@ -63,7 +63,7 @@ describe.each(testDatabaseKinds())('auditor API on %s', (kind) => {
     expect((await testbed.app.request(`/v1/settlements/${'x'.repeat(500)}`)).status).toBe(404);
   });
 
-  it('GET /v1/keys publishes the signing key: base64 public key, creation date, not overdue', async () => {
+  it('GET /v1/keys publishes the signing key: base64 public key, creation date, not overdue, region and validity', async () => {
     const response = await testbed.app.request('/v1/keys');
     expect(response.status).toBe(200);
     const body = (await response.json()) as { keys: unknown[]; note_verifiers: unknown[] };
@@ -76,6 +76,9 @@ describe.each(testDatabaseKinds())('auditor API on %s', (kind) => {
         public_key: Buffer.from(testbed.signer.publicKey).toString('base64'),
         created_at: testbed.signer.createdAt.toISOString(),
         rotation_overdue: false,
+        region: 'eu-1',
+        not_before: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/),
+        not_after: null,
       },
     ]);
   });
@@ -84,8 +87,9 @@ describe.each(testDatabaseKinds())('auditor API on %s', (kind) => {
     const now = Date.now();
     const old = await loadOrCreateLocalSigner({ keyFile: join(keyDirectory, 'old.json'), now: () => new Date(now - 91 * dayMs) });
     const recent = await loadOrCreateLocalSigner({ keyFile: join(keyDirectory, 'recent.json'), now: () => new Date(now - 89 * dayMs) });
-    const overdue = await startTestbed(database, { signer: old, now: () => new Date(now) });
-    const current = await startTestbed(database, { signer: recent, now: () => new Date(now) });
+    // Their own jurisdiction: /v1/keys lists every key of a jurisdiction, and eu has others here.
+    const overdue = await startTestbed(database, { signer: old, jurisdiction: freshJurisdiction(), now: () => new Date(now) });
+    const current = await startTestbed(database, { signer: recent, jurisdiction: freshJurisdiction(), now: () => new Date(now) });
     try {
       expect((await publishedKeys(overdue.app)).map((key) => key.rotation_overdue)).toEqual([true]);
       expect((await publishedKeys(current.app)).map((key) => key.rotation_overdue)).toEqual([false]);

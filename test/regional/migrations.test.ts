@@ -19,12 +19,12 @@ describe.each(testDatabaseKinds())('migrations on %s', (kind) => {
   it('can run again without changing anything', async () => {
     await migrateDatabase(database.url);
     const applied = await sql`select count(*)::int as migrations from drizzle.__drizzle_migrations`;
-    expect(applied[0]!.migrations).toBe(2);
+    expect(applied[0]!.migrations).toBe(3);
   });
 
   it('creates the ledger tables with UUID keys defaulting to gen_random_uuid() and no sequences', async () => {
     const tables = await sql`select table_name from information_schema.tables where table_schema = 'public' order by table_name`;
-    expect(tables.map((row) => row.table_name)).toEqual(['consumed_tokens', 'journal_entries', 'log_leaves', 'net_positions', 'settlement_batches', 'settlement_legs']);
+    expect(tables.map((row) => row.table_name)).toEqual(['consumed_tokens', 'journal_entries', 'log_leaves', 'net_positions', 'settlement_batches', 'settlement_legs', 'signing_keys']);
     const ids = await sql`select table_name, data_type, column_default from information_schema.columns where table_schema = 'public' and column_name = 'id' order by table_name`;
     expect(ids.map((row) => ({ ...row }))).toEqual(
       ['journal_entries', 'net_positions', 'settlement_batches', 'settlement_legs'].map((table_name) => ({ table_name, data_type: 'uuid', column_default: 'gen_random_uuid()' })),
@@ -43,5 +43,15 @@ describe.each(testDatabaseKinds())('migrations on %s', (kind) => {
       values (${'a'.repeat(64)}, 0, 0, 'settlement:X:EUR', 'EUR', 1, 1)`).rejects.toMatchObject({ code: expect.stringMatching(/^23(514|503)$/) });
     await expect(sql`insert into settlement_legs (batch_digest, leg_index, uetr, instructing_agent, payer, payee, currency, amount_minor)
       values (${'a'.repeat(64)}, 0, gen_random_uuid(), 'DEUTDEFF', 'DEUTDEFF', 'CHASUS33', 'EUR', 0)`).rejects.toMatchObject({ code: expect.stringMatching(/^23(514|503)$/) });
+  });
+
+  it('refuses a registry key of an unknown purpose or algorithm, retired before it was registered, or registered twice', async () => {
+    const insertKey = (purpose: string, alg: string, notAfter: string | null, kid = 'kid-1') => sql`insert into signing_keys (jurisdiction, purpose, kid, alg, public_key, region, created_at, not_before, not_after)
+      values ('eu', ${purpose}, ${kid}, ${alg}, 'AAAA', 'eu-1', now(), '2026-01-02T00:00:00Z', ${notAfter})`;
+    await expect(insertKey('witness', 'EdDSA', null)).rejects.toMatchObject({ code: '23514' });
+    await expect(insertKey('receipt', 'RS256', null)).rejects.toMatchObject({ code: '23514' });
+    await expect(insertKey('receipt', 'EdDSA', '2026-01-01T00:00:00Z')).rejects.toMatchObject({ code: '23514' });
+    await insertKey('receipt', 'EdDSA', null, 'kid-twice');
+    await expect(insertKey('receipt', 'EdDSA', null, 'kid-twice')).rejects.toMatchObject({ code: '23505' });
   });
 });

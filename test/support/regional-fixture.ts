@@ -17,6 +17,7 @@ import { loadDevGateway } from '../../dev/fixtures.ts';
 import { createRegionalApp } from '../../regional/app.ts';
 import { connectRegionalDatabase, readConnectionsMax } from '../../regional/db/client.ts';
 import { migrateDatabase } from '../../regional/db/migrate.ts';
+import { registerBackendKeys } from '../../regional/keys/backend-keys.ts';
 import { createSigner } from '../../regional/signer/create-signer.ts';
 
 // The posture these backends run in (regional/config.ts): local signer, fresh key files, dev keys.
@@ -41,7 +42,10 @@ for (const backend of backends) {
   const connection = connectRegionalDatabase(database.connectionString, { applicationName: `workers-test-${backend.region}` });
   const signer = await createSigner({ kind: 'local', keyFile: join(keyDirectory, `${backend.region}.json`), createKeyFile: true });
   const readConnection = connectRegionalDatabase(database.connectionString, { applicationName: `workers-test-${backend.region}-read`, connectionsMax: readConnectionsMax });
-  const app = createRegionalApp({ region: backend.region, jurisdiction: backend.jurisdiction, gatewayId: gateway.gateway_id, database: connection, readDatabase: readConnection, signer, edgeKeys });
+  // As regional/server.ts does at start: the keys are in the jurisdiction's registry before the backend serves.
+  const registered = await registerBackendKeys(connection.orm, { region: backend.region, jurisdiction: backend.jurisdiction, signer, noteSigner: signer }, new Date());
+  if (!registered.ok) throw new Error(`regional-fixture: ${backend.region}: ${registered.reason.detail}`);
+  const app = createRegionalApp({ region: backend.region, jurisdiction: backend.jurisdiction, gatewayId: gateway.gateway_id, database: connection, readDatabase: readConnection, signer, edgeKeys, keysRegisteredAtStart: true });
   const server = await new Promise<ReturnType<typeof serve>>((resolve, reject) => {
     const listening = serve({ fetch: app.fetch, port: backend.port, hostname: '127.0.0.1' }, () => resolve(listening));
     listening.once('error', (cause) => reject(new Error(`regional-fixture: ${backend.region} cannot listen on ${backend.port}: ${cause.message}`)));

@@ -10,6 +10,9 @@ export interface PublishedKey {
   public_key: string;
   created_at: string;
   rotation_overdue: boolean;
+  region: string;
+  not_before: string;
+  not_after: string | null;
 }
 
 export async function publishedKeys(app: Hono): Promise<PublishedKey[]> {

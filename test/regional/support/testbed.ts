@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import type { Hono } from 'hono';
 import type { SealedSettlementBatch } from '../../../core/settlement-batch.ts';
 import { createRegionalApp } from '../../../regional/app.ts';
+import { registerBackendKeys } from '../../../regional/keys/backend-keys.ts';
 import type { CommitOptions, CommitRetryEvent } from '../../../regional/commit.ts';
 import { readConnectionsMax, type RegionalDatabase, type RegionalOrm } from '../../../regional/db/client.ts';
 import type { RegionalLogger } from '../../../regional/logger.ts';
@@ -23,10 +24,20 @@ export interface TestbedOptions {
   jurisdiction?: string;
   edge?: TestEdge;
   signer?: Signer;
+  /** A local key file to sign with (created if missing), instead of a fresh one per testbed. */
+  keyFile?: string;
   now?: () => Date;
   /** Wraps the drizzle handle the commit uses (fault injection). */
   wrapOrm?: (orm: RegionalOrm) => RegionalOrm;
   commitOptions?: CommitOptions;
+  /**
+   * Register the keys at start as the process does (regional/server.ts), retiring the region's
+   * other keys. Default false: many suites start several `eu-1` testbeds side by side, and each
+   * registers its key anyway before it first signs or lists keys.
+   */
+  retireSuperseded?: boolean;
+  /** GET /v1/keys staleness (regional/routes/keys.ts publishedKeysCacheMs, the default); 0 to see every change at once. */
+  publishedKeysCacheMs?: number;
 }
 
 export interface Testbed {
@@ -52,7 +63,7 @@ export async function startTestbed(testDatabase: TestDatabase, options: TestbedO
   const database = testDatabase.connect(applicationName);
   const readDatabase = testDatabase.connect(`${applicationName}-read`, { connectionsMax: readConnectionsMax });
   const keyDirectory = await mkdtemp(join(tmpdir(), 'meridian-regional-keys-'));
-  const signer = options.signer ?? (await loadOrCreateLocalSigner({ keyFile: join(keyDirectory, `${region}.json`) }));
+  const signer = options.signer ?? (await loadOrCreateLocalSigner({ keyFile: options.keyFile ?? join(keyDirectory, `${region}.json`) }));
   const edge = options.edge ?? (await createTestEdge());
   const retries: CommitRetryEvent[] = [];
   const logged: Testbed['logged'] = [];
@@ -60,6 +71,13 @@ export async function startTestbed(testDatabase: TestDatabase, options: TestbedO
     info: (message, context) => logged.push({ level: 'info', message, context }),
     error: (message, context) => logged.push({ level: 'error', message, context }),
   };
+  // As at process start: the keys are in the jurisdiction's registry before anything is served.
+  const registered = await registerBackendKeys(database.orm, { region, jurisdiction, signer, noteSigner: signer.alg === 'EdDSA' ? signer : undefined }, new Date(), { retireSuperseded: options.retireSuperseded ?? false });
+  if (!registered.ok) {
+    await database.close();
+    await readDatabase.close();
+    throw new Error(`testbed ${region}: ${registered.reason.detail}`);
+  }
   const app = createRegionalApp({
     region,
     jurisdiction,
@@ -71,6 +89,8 @@ export async function startTestbed(testDatabase: TestDatabase, options: TestbedO
     logger,
     ...(options.now === undefined ? {} : { now: options.now }),
     commitOptions: { backoff: { retriesMax: 8, backoffBaseMs: 5, backoffCapMs: 50 }, ...options.commitOptions, onRetry: (event) => retries.push(event) },
+    ...(options.publishedKeysCacheMs === undefined ? {} : { publishedKeysCacheMs: options.publishedKeysCacheMs }),
+    keysRegisteredAtStart: true,
   });
   return {
     app,
