@@ -19,6 +19,7 @@
  * backend, which registers the new key and retires its region's previous one; the old key stays
  * in the registry and keeps verifying what it signed.
  */
+import { launcherPglitePorts } from './dev/launcher.ts';
 import { join } from 'node:path';
 import { connectRegionalDatabase } from '../regional/db/client.ts';
 import { redactUrl } from '../regional/db/migrate.ts';
@@ -49,11 +50,6 @@ options:
 AWS KMS: there is no key file. Create a new KMS key, point KMS_KEY_ID at it and restart the
 backend: it registers the new key and retires the old one, which stays in the registry.`;
 
-/**
- * The local databases of `npm start` (cli/dev/launcher.ts keeps the same table, unexported: keep
- * the two in step).
- */
-const launcherPglitePorts: Record<string, number> = { eu: 5541, us: 5542, ap: 5543 };
 const regionPattern = /^[a-z0-9][a-z0-9-]{0,63}$/;
 const jurisdictionPattern = /^[a-z]{2,16}$/;
 const optionNames = ['--region', '--data-dir', '--key-file', '--jurisdiction', '--database-url'] as const;
@@ -141,7 +137,7 @@ function launcherDatabaseUrl(jurisdiction: string, env: Record<string, string | 
     url.pathname = `/meridian_${jurisdiction}`;
     return url.href;
   }
-  const port = launcherPglitePorts[jurisdiction];
+  const port = launcherPglitePorts.get(jurisdiction);
   return port === undefined ? undefined : `postgres://postgres@127.0.0.1:${port}/postgres`;
 }
 

@@ -32,6 +32,9 @@ const jurisdictions = [
   { jurisdiction: 'ap', pglitePort: 5543 },
 ] as const;
 
+/** The PGlite port of each jurisdiction's local database under `npm start` (cli/keys-commands.ts reads it). */
+export const launcherPglitePorts: ReadonlyMap<string, number> = new Map(jurisdictions.map((entry) => [entry.jurisdiction, entry.pglitePort]));
+
 export const regionalBackends = [
   { region: 'eu-1', jurisdiction: 'eu', port: 8701 },
   { region: 'eu-2', jurisdiction: 'eu', port: 8702 },
