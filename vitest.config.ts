@@ -18,7 +18,7 @@ export default defineConfig({
       {
         test: {
           name: 'node',
-          include: ['test/core/**/*.test.ts', 'test/regional/**/*.test.ts', 'test/cli/**/*.test.ts', 'test/conformance/node/**/*.test.ts', 'test/e2e/**/*.test.ts'],
+          include: ['test/core/**/*.test.ts', 'test/regional/**/*.test.ts', 'test/cli/**/*.test.ts', 'test/conformance/node/**/*.test.ts', 'test/e2e/**/*.test.ts', 'test/policies/**/*.test.ts'],
           environment: 'node',
           testTimeout: 60_000,
           hookTimeout: 120_000,

@@ -1,0 +1,175 @@
+/**
+ * The Cedar request for one payment (policies/schema.cedarschema, action SubmitPayment), built from
+ * plain inputs, and the way back from Cedar's determining policy ids to the wire slugs.
+ *
+ * Pure: no Cedar import, no clock, no I/O. The caller passes `now`, the country → jurisdiction map
+ * (policies/country-jurisdictions.json, parsed with `countryJurisdictions()`) and the exceptions;
+ * the policies themselves decide whether an exception is live (`expires_at > now`), so a lapsed
+ * exception is refused by policy and the decision records it.
+ *
+ * Threat: Cedar skips a policy whose evaluation errors, and every rule here is a forbid next to one
+ * base permit, so a malformed request would fail open. The builder therefore always emits every
+ * entity the policies read, and the evaluator of the response must treat any diagnostics error as
+ * a refusal (see `policyRefusal`).
+ */
+import { isCountryCode } from './iso3166.ts';
+import { err, ok, type Result } from './result.ts';
+
+export const policyJurisdictions = ['eu', 'us', 'ap'] as const;
+export type PolicyJurisdiction = (typeof policyJurisdictions)[number];
+
+/** Cedar Longs travel as JSON numbers: beyond 2^53 - 1 they would round, so they are refused. */
+export const policyLongMax = BigInt(Number.MAX_SAFE_INTEGER);
+
+export type PolicyPartner = { partner_id: string; jurisdiction: PolicyJurisdiction; bic: string; tls_min: '1.2' | '1.3' };
+export type PolicyCorridor = { id: string; state: 'open' | 'paused' | 'draining'; source_currency: string; payment_amount_max_minor: bigint };
+export type PolicyResidencyException = { partner_id: string; debtor_country: string; owner: string; reason: string; expires_at_s: number };
+export type PolicyTlsException = { expires_at_s: number };
+
+export type PolicyPaymentFacts = {
+  partner: PolicyPartner;
+  corridor: PolicyCorridor;
+  /** The jurisdiction J of the corridor window the payment goes into. */
+  jurisdiction: PolicyJurisdiction;
+  debtor_country: string;
+  amount_minor: bigint;
+  tls_version: string;
+  tls_exceptions: readonly PolicyTlsException[];
+  residency_exceptions: readonly PolicyResidencyException[];
+  country_jurisdictions: ReadonlyMap<string, PolicyJurisdiction>;
+  now_s: number;
+};
+
+type EntityRef = { type: string; id: string };
+type CedarValue = boolean | number | string | { __entity: EntityRef } | CedarValue[] | { [key: string]: CedarValue };
+export type PolicyEntity = { uid: EntityRef; attrs: Record<string, CedarValue>; parents: EntityRef[] };
+export type PolicyRequest = {
+  principal: EntityRef;
+  action: EntityRef;
+  resource: EntityRef;
+  context: Record<string, CedarValue>;
+  entities: PolicyEntity[];
+};
+
+export type PolicyRequestError = { kind: 'amount-out-of-range'; amount_minor: string } | { kind: 'invalid-debtor-country'; debtor_country: string };
+
+export const submitPaymentAction: EntityRef = { type: 'Action', id: 'SubmitPayment' };
+
+const residencyExceptionId = (exception: PolicyResidencyException) => `${exception.partner_id}/${exception.debtor_country}/${exception.expires_at_s}`;
+
+/** Builds principal/action/resource/context and the entities the policies read for one payment. */
+export function policyRequest(facts: PolicyPaymentFacts): Result<PolicyRequest, PolicyRequestError> {
+  if (facts.amount_minor < 0n || facts.amount_minor > policyLongMax) return err({ kind: 'amount-out-of-range', amount_minor: String(facts.amount_minor) });
+  if (facts.corridor.payment_amount_max_minor < 0n || facts.corridor.payment_amount_max_minor > policyLongMax) {
+    throw new Error(`policy request: corridor ${facts.corridor.id} payment_amount_max_minor ${facts.corridor.payment_amount_max_minor} is outside Cedar's safe Long range`);
+  }
+  if (!isCountryCode(facts.debtor_country)) return err({ kind: 'invalid-debtor-country', debtor_country: facts.debtor_country });
+
+  const principal = { type: 'Partner', id: facts.partner.partner_id };
+  const resource = { type: 'Corridor', id: facts.corridor.id };
+  const country = { type: 'Country', id: facts.debtor_country };
+  const countryJurisdiction = facts.country_jurisdictions.get(facts.debtor_country);
+  const entities: PolicyEntity[] = [
+    { uid: principal, attrs: { jurisdiction: facts.partner.jurisdiction, bic: facts.partner.bic, tls_min: facts.partner.tls_min }, parents: [] },
+    {
+      uid: resource,
+      attrs: { id: facts.corridor.id, state: facts.corridor.state, source_currency: facts.corridor.source_currency, payment_amount_max_minor: Number(facts.corridor.payment_amount_max_minor) },
+      parents: [],
+    },
+    { uid: country, attrs: countryJurisdiction === undefined ? {} : { jurisdiction: countryJurisdiction }, parents: [] },
+  ];
+  const context: Record<string, CedarValue> = {
+    jurisdiction: facts.jurisdiction,
+    debtor_country: { __entity: country },
+    amount_minor: Number(facts.amount_minor),
+    tls_version: facts.tls_version,
+    now: facts.now_s,
+  };
+
+  const tlsExpiry = latestExpiry(facts.tls_exceptions);
+  if (tlsExpiry !== undefined) context.tls_exception_expires_at = tlsExpiry.expires_at_s;
+
+  // Only the exception for exactly (partner, debtor country) is passed, the latest-expiring one;
+  // whether it is still live is the policy's call.
+  const residency = latestExpiry(facts.residency_exceptions.filter((exception) => exception.partner_id === facts.partner.partner_id && exception.debtor_country === facts.debtor_country));
+  if (residency !== undefined) {
+    const uid = { type: 'ResidencyException', id: residencyExceptionId(residency) };
+    entities.push({
+      uid,
+      attrs: { partner: { __entity: principal }, debtor_country: { __entity: country }, expires_at: residency.expires_at_s, owner: residency.owner, reason: residency.reason },
+      parents: [],
+    });
+    context.residency_exception = { __entity: uid };
+  }
+  return ok({ principal, action: submitPaymentAction, resource, context, entities });
+}
+
+function latestExpiry<T extends { expires_at_s: number }>(exceptions: readonly T[]): T | undefined {
+  let latest: T | undefined;
+  for (const exception of exceptions) {
+    if (!Number.isSafeInteger(exception.expires_at_s)) throw new Error(`policy request: exception expiry ${exception.expires_at_s} is not whole epoch seconds`);
+    if (latest === undefined || exception.expires_at_s > latest.expires_at_s) latest = exception;
+  }
+  return latest;
+}
+
+/** Parses policies/country-jurisdictions.json; a bad file is an operator error and throws at load. */
+export function countryJurisdictions(source: string): ReadonlyMap<string, PolicyJurisdiction> {
+  const parsed: unknown = JSON.parse(source);
+  const countries = typeof parsed === 'object' && parsed !== null && 'countries' in parsed ? parsed.countries : undefined;
+  if (typeof countries !== 'object' || countries === null) throw new Error('country-jurisdictions.json: no "countries" object');
+  const map = new Map<string, PolicyJurisdiction>();
+  for (const [country, jurisdiction] of Object.entries(countries)) {
+    if (!isCountryCode(country)) throw new Error(`country-jurisdictions.json: ${country} is not an ISO 3166-1 alpha-2 code`);
+    if (!policyJurisdictions.includes(jurisdiction)) throw new Error(`country-jurisdictions.json: ${country} maps to unknown jurisdiction ${String(jurisdiction)}`);
+    map.set(country, jurisdiction as PolicyJurisdiction);
+  }
+  return map;
+}
+
+// --- Determining policy ids → wire slugs -------------------------------------------------------
+
+/** The base permit: the only determining id of an admitted payment. */
+export const policyPermitId = 'base.submit-payment';
+
+export type PolicyRefusalSlug = 'residency-denied' | 'corridor-closed' | 'limit-exceeded' | 'downgrade-detected';
+
+/**
+ * Every forbid policy's `@id` and the slug it refuses with, in precedence order: when several
+ * forbids determine one refusal, the first listed names the wire slug (transport first, since a
+ * downgraded connection should learn nothing about residency or limits); evidence keeps them all.
+ */
+export const policyForbidSlugs = {
+  'transport.tls-below-partner-minimum': 'downgrade-detected',
+  'residency.jurisdiction-not-allowed': 'residency-denied',
+  'corridor.not-open': 'corridor-closed',
+  'amount-limits.above-payment-amount-max': 'limit-exceeded',
+} as const satisfies Record<string, PolicyRefusalSlug>;
+
+export type PolicyForbidId = keyof typeof policyForbidSlugs;
+
+export function isPolicyForbidId(id: string): id is PolicyForbidId {
+  return Object.hasOwn(policyForbidSlugs, id);
+}
+
+export type PolicyDecisionFacts = { decision: 'allow' | 'deny'; determining_policy_ids: readonly string[]; error_count: number };
+export type PolicyDecisionError =
+  | { kind: 'policy-evaluation-error'; error_count: number }
+  | { kind: 'unknown-determining-policy'; policy_ids: string[] }
+  | { kind: 'deny-without-forbid'; policy_ids: string[] };
+
+/**
+ * Reads a Cedar response: `ok(null)` admits the payment, `ok(slug)` refuses it with that slug, and
+ * an error means the decision cannot be trusted (evaluation errors, ids this build does not know,
+ * a deny no forbid explains) — callers must refuse then, and log the reason.
+ */
+export function policyRefusal(facts: PolicyDecisionFacts): Result<PolicyRefusalSlug | null, PolicyDecisionError> {
+  if (facts.error_count > 0) return err({ kind: 'policy-evaluation-error', error_count: facts.error_count });
+  const unknown = facts.determining_policy_ids.filter((id) => id !== policyPermitId && !isPolicyForbidId(id));
+  if (unknown.length > 0) return err({ kind: 'unknown-determining-policy', policy_ids: unknown });
+  if (facts.decision === 'allow') return ok(null);
+  for (const [id, slug] of Object.entries(policyForbidSlugs)) {
+    if (facts.determining_policy_ids.includes(id)) return ok(slug);
+  }
+  return err({ kind: 'deny-without-forbid', policy_ids: [...facts.determining_policy_ids] });
+}
