@@ -1,0 +1,208 @@
+import jaroWinkler from 'talisman/metrics/jaro-winkler.js';
+import doubleMetaphone from 'talisman/phonetics/double-metaphone.js';
+import type { SanctionsEntry, SanctionsList } from './lists.ts';
+import { normalizeName, type NormalizedName } from './normalize.ts';
+
+/*
+ * The in-process sanctions matcher, scoring in the manner of OFAC's Sanctions List Search
+ * (Jaro-Winkler string distance plus a phonetic check, one score 0..1, a user-set minimum).
+ *
+ *   build:  every name of every entry → normalizeName → NameRecord (tokens + Double Metaphone
+ *           codes); postings  token → records  and  metaphone code → records.
+ *   screen: normalise the query; look up each query token and each of its metaphone codes in
+ *           the postings; score only the records found there (bounded by candidatesMax); keep
+ *           the best score per entry; return those at or above the threshold, best first.
+ *
+ * Score of a query Q against a listed name N (both normalised):
+ *   tokenScore    best one-to-one pairing of Q's and N's tokens by Jaro-Winkler (greedy, highest
+ *                 pair first; pairs below tokenSimilarityMin are not paired), then the share of
+ *                 Q's characters covered (weight 0.65) and of N's (0.35), each token's characters
+ *                 weighted by its pair's similarity — unpaired tokens count as 0, so "John Smith"
+ *                 is far from "John Smith Al-Rahman Trading".
+ *   wholeScore    Jaro-Winkler of the whole names, N's tokens reordered to follow the pairing, so
+ *                 "PUTIN, Vladimir" and "Vladimir Putin" compare as the same string.
+ *   phoneticScore share of paired tokens whose Double Metaphone codes agree (primary or secondary).
+ *   score = 0.4·tokenScore + 0.4·wholeScore + 0.2·phoneticScore
+ *
+ * Retrieval trade-off: a misspelling that changes both the token and its metaphone codes in every
+ * token of a name is not retrieved. That needs every token wrong, and is the price of never
+ * scanning the whole list per payment (the full SDN list has ~40,000 names).
+ */
+
+export const screeningAlgorithm = { name: 'meridian-jw-dmetaphone', version: '1' } as const;
+export const screeningThresholdDefault = 0.85;
+/** Records scored per query at most; a query made only of very common tokens stops here. */
+export const candidatesMax = 5_000;
+export const matchesMaxDefault = 10;
+/** Tokens shorter than this are not looked up (initials, "al", "bin" would retrieve half the list). */
+const retrievalTokenLengthMin = 3;
+
+const weights = { token: 0.4, whole: 0.4, phonetic: 0.2 } as const;
+/**
+ * Token pairs below this Jaro-Winkler similarity are not paired at all: "kuwait"/"cuba" (0.6)
+ * would otherwise lend "National Bank of Kuwait" most of a match on "National Bank of Cuba".
+ */
+const tokenSimilarityMin = 0.8;
+/**
+ * How much of the query is covered weighs more than how much of the listed name is: a payment
+ * often carries a shortened name ("Nicolas Maduro" for MADURO MOROS, Nicolas), rarely a longer one.
+ */
+const coverageWeights = { query: 0.65, listed: 0.35 } as const;
+
+interface NameRecord {
+  entry: SanctionsEntry;
+  name: string;
+  normalized: NormalizedName;
+  codes: string[][];
+}
+
+export interface SanctionsMatch {
+  entryId: string;
+  entryType: SanctionsEntry['type'];
+  /** The listed name (primary or alias) that scored best, as the list writes it. */
+  matchedName: string;
+  score: number;
+  algorithm: typeof screeningAlgorithm;
+}
+
+export interface ScreeningResult {
+  name: string;
+  normalized: string;
+  listVersion: string;
+  threshold: number;
+  algorithm: typeof screeningAlgorithm;
+  /** Matches at or above the threshold, best first; empty means clear. */
+  matches: SanctionsMatch[];
+  /** How many listed names this query scored (the rest were never touched). */
+  candidatesScored: number;
+}
+
+export interface PaymentScreening {
+  hit: boolean;
+  debtor: ScreeningResult;
+  creditor: ScreeningResult;
+}
+
+export interface SanctionsMatcher {
+  listVersion: string;
+  screen(name: string): ScreeningResult;
+  screenPayment(debtorName: string, creditorName: string): PaymentScreening;
+  /** Names scored since the matcher was built, across all queries; tests and metrics read it. */
+  readonly namesScoredTotal: number;
+  readonly namesIndexed: number;
+}
+
+export function createSanctionsMatcher(list: SanctionsList, options: { threshold?: number; matchesMax?: number } = {}): SanctionsMatcher {
+  const threshold = options.threshold ?? screeningThresholdDefault;
+  const matchesMax = options.matchesMax ?? matchesMaxDefault;
+  if (!(threshold > 0 && threshold <= 1)) throw new RangeError(`sanctions threshold must be in (0, 1], got ${threshold}`);
+  const records: NameRecord[] = [];
+  const postings = new Map<string, number[]>();
+  for (const entry of list.entries) {
+    for (const name of entry.names) {
+      const normalized = normalizeName(name);
+      if (normalized.tokens.length === 0) continue;
+      const recordIndex = records.push({ entry, name, normalized, codes: normalized.tokens.map(tokenCodes) }) - 1;
+      for (const key of retrievalKeys(normalized.tokens)) addPosting(postings, key, recordIndex);
+    }
+  }
+  let namesScoredTotal = 0;
+
+  const screen = (name: string): ScreeningResult => {
+    const query = normalizeName(name);
+    const queryCodes = query.tokens.map(tokenCodes);
+    const candidates = new Set<number>();
+    for (const key of retrievalKeys(query.tokens)) {
+      for (const recordIndex of postings.get(key) ?? []) {
+        if (candidates.size >= candidatesMax) break;
+        candidates.add(recordIndex);
+      }
+    }
+    const bestByEntry = new Map<string, SanctionsMatch>();
+    for (const recordIndex of candidates) {
+      const record = records[recordIndex]!;
+      const score = scoreName(query.tokens, queryCodes, record.normalized.tokens, record.codes);
+      const best = bestByEntry.get(record.entry.id);
+      if (best === undefined || score > best.score) {
+        bestByEntry.set(record.entry.id, { entryId: record.entry.id, entryType: record.entry.type, matchedName: record.name, score, algorithm: screeningAlgorithm });
+      }
+    }
+    namesScoredTotal += candidates.size;
+    const matches = [...bestByEntry.values()]
+      .filter((match) => match.score >= threshold)
+      .sort((a, b) => b.score - a.score || a.entryId.localeCompare(b.entryId))
+      .slice(0, matchesMax);
+    return { name, normalized: query.text, listVersion: list.version, threshold, algorithm: screeningAlgorithm, matches, candidatesScored: candidates.size };
+  };
+
+  return {
+    listVersion: list.version,
+    screen,
+    screenPayment(debtorName, creditorName) {
+      const debtor = screen(debtorName);
+      const creditor = screen(creditorName);
+      return { hit: debtor.matches.length > 0 || creditor.matches.length > 0, debtor, creditor };
+    },
+    get namesScoredTotal() {
+      return namesScoredTotal;
+    },
+    namesIndexed: records.length,
+  };
+}
+
+function tokenCodes(token: string): string[] {
+  const [primary, secondary] = doubleMetaphone(token);
+  return [...new Set([primary, secondary].filter((code) => code !== ''))];
+}
+
+/** `t:<token>` and `m:<metaphone code>` for each token long enough to be selective. */
+function retrievalKeys(tokens: readonly string[]): Set<string> {
+  const keys = new Set<string>();
+  for (const token of tokens) {
+    if (token.length < retrievalTokenLengthMin) continue;
+    keys.add(`t:${token}`);
+    for (const code of tokenCodes(token)) if (code.length >= 2) keys.add(`m:${code}`);
+  }
+  return keys;
+}
+
+function addPosting(postings: Map<string, number[]>, key: string, recordIndex: number): void {
+  const list = postings.get(key);
+  if (list === undefined) postings.set(key, [recordIndex]);
+  else if (list.at(-1) !== recordIndex) list.push(recordIndex);
+}
+
+/** The formula in the header. Both token lists are at most nameTokensMax long (normalizeName). */
+export function scoreName(query: readonly string[], queryCodes: readonly string[][], listed: readonly string[], listedCodes: readonly string[][]): number {
+  const pairs: { q: number; l: number; similarity: number }[] = [];
+  for (let q = 0; q < query.length; q++) {
+    for (let l = 0; l < listed.length; l++) {
+      const similarity = jaroWinkler(query[q]!, listed[l]!);
+      if (similarity >= tokenSimilarityMin) pairs.push({ q, l, similarity });
+    }
+  }
+  pairs.sort((a, b) => b.similarity - a.similarity || a.q - b.q || a.l - b.l);
+  const pairedQuery = new Map<number, number>();
+  const usedListed = new Set<number>();
+  let queryCovered = 0;
+  let listedCovered = 0;
+  let phoneticAgreements = 0;
+  for (const pair of pairs) {
+    if (pairedQuery.has(pair.q) || usedListed.has(pair.l)) continue;
+    pairedQuery.set(pair.q, pair.l);
+    usedListed.add(pair.l);
+    queryCovered += pair.similarity * query[pair.q]!.length;
+    listedCovered += pair.similarity * listed[pair.l]!.length;
+    if (queryCodes[pair.q]!.some((code) => listedCodes[pair.l]!.includes(code))) phoneticAgreements++;
+  }
+  const queryCharacters = query.join('').length;
+  const listedCharacters = listed.join('').length;
+  if (queryCharacters === 0 || listedCharacters === 0) return 0;
+  const tokenScore = coverageWeights.query * (queryCovered / queryCharacters) + coverageWeights.listed * (listedCovered / listedCharacters);
+  // Listed tokens in the order of the query tokens they paired with, then the unpaired ones.
+  const reordered = [...pairedQuery.entries()].sort((a, b) => a[0] - b[0]).map(([, l]) => listed[l]!);
+  for (let l = 0; l < listed.length; l++) if (!usedListed.has(l)) reordered.push(listed[l]!);
+  const wholeScore = jaroWinkler(query.join(' '), reordered.join(' '));
+  const phoneticScore = phoneticAgreements / Math.max(query.length, listed.length);
+  return weights.token * tokenScore + weights.whole * wholeScore + weights.phonetic * phoneticScore;
+}

@@ -1,0 +1,105 @@
+import anyAscii from 'any-ascii';
+
+/*
+ * Name normalisation for sanctions screening. Both sides of a comparison — the list's names when
+ * the index is built and the payment's debtor/creditor name when it is screened — go through this
+ * one function, so a difference in spelling conventions cannot become a difference in score.
+ *
+ * Steps, in order: transliterate to ASCII (any-ascii: Cyrillic, Arabic, Greek, CJK, diacritics),
+ * lowercase, delete apostrophes and dots (so "O'Brien" is one token and "S.A." is "sa"), turn every
+ * other non-alphanumeric character into a space, split on whitespace, drop honorifics wherever they
+ * stand, and drop legal forms at the end of the name (and the Russian-style ones at its start). A name that would be left with no token is
+ * kept as it was split: "Ltd" alone is still a name to screen, not an empty string.
+ *
+ * The trade-off: dropping legal forms at the edges only (not in the middle) keeps "Bank of China
+ * Co Ltd" → "bank of china" while leaving a token like "co" inside a name alone. Dropping
+ * honorifics anywhere follows OFAC's own list, which writes titles in front of or after names.
+ */
+
+/** A name longer than this is cut before normalisation; no listed name comes close. */
+export const nameLengthMax = 512;
+/** Tokens after this many are ignored; they bound the pairing work in the matcher. */
+export const nameTokensMax = 24;
+
+export interface NormalizedName {
+  /** The tokens joined by one space. */
+  text: string;
+  tokens: string[];
+}
+
+const honorifics = new Set([
+  'mr', 'mrs', 'ms', 'miss', 'mx', 'dr', 'prof', 'sir', 'madam', 'mme', 'mlle', 'herr', 'frau',
+  'sheikh', 'shaikh', 'sheik', 'shaykh', 'haji', 'hajji', 'hadji', 'sayyid', 'sayed', 'mullah',
+  'mulla', 'maulana', 'imam', 'emir', 'amir', 'hon', 'rev', 'gen', 'col', 'capt',
+]);
+
+/** Legal forms as token sequences (after dots are deleted), longest first within each length. */
+const legalForms: readonly (readonly string[])[] = [
+  ['public', 'joint', 'stock', 'company'],
+  ['closed', 'joint', 'stock', 'company'],
+  ['open', 'joint', 'stock', 'company'],
+  ['limited', 'liability', 'company'],
+  ['joint', 'stock', 'company'],
+  ['public', 'limited', 'company'],
+  ['co', 'ltd'],
+  ['s', 'a'],
+  ['s', 'p', 'a'],
+  ['b', 'v'],
+  ['n', 'v'],
+  ['ltd'], ['limited'], ['llc'], ['llp'], ['lp'], ['plc'], ['inc'], ['incorporated'], ['corp'],
+  ['corporation'], ['co'], ['company'], ['gmbh'], ['ag'], ['kg'], ['sa'], ['sarl'], ['sas'],
+  ['srl'], ['spa'], ['bv'], ['nv'], ['oy'], ['ab'], ['as'], ['aps'], ['kk'], ['pte'], ['pty'],
+  ['bhd'], ['sdn'], ['jsc'], ['ojsc'], ['cjsc'], ['pjsc'], ['pao'], ['oao'], ['zao'], ['ooo'],
+  ['ao'], ['tov'], ['fze'], ['fzco'], ['fzc'], ['fzllc'], ['sal'], ['wll'],
+];
+
+/**
+ * The forms written in front of the name (Russian and Ukrainian usage: "OOO Rosneft"). Only these
+ * are dropped at the start: a trailing-only form such as "as" would otherwise eat the Arabic
+ * article of "As Sahab".
+ */
+const leadingLegalForms: readonly (readonly string[])[] = [
+  ['public', 'joint', 'stock', 'company'], ['closed', 'joint', 'stock', 'company'],
+  ['open', 'joint', 'stock', 'company'], ['joint', 'stock', 'company'], ['limited', 'liability', 'company'],
+  ['jsc'], ['ojsc'], ['cjsc'], ['pjsc'], ['pao'], ['oao'], ['zao'], ['ooo'], ['ao'], ['tov'],
+];
+
+export function normalizeName(raw: string): NormalizedName {
+  const ascii = anyAscii(raw.slice(0, nameLengthMax).normalize('NFC')).toLowerCase();
+  const split = ascii
+    .replace(/['`.]/g, '')
+    .replace(/[^a-z0-9]+/g, ' ')
+    .trim()
+    .split(' ')
+    .filter((token) => token.length > 0)
+    .slice(0, nameTokensMax);
+  const withoutTitles = split.filter((token) => !honorifics.has(token));
+  const tokens = stripLegalForms(withoutTitles.length > 0 ? withoutTitles : split);
+  return { text: tokens.join(' '), tokens };
+}
+
+/** Removes legal forms from the end and the start until none is left there; never empties the name. */
+function stripLegalForms(tokens: string[]): string[] {
+  let start = 0;
+  let end = tokens.length;
+  // Each pass removes at least one token or stops, so this ends within tokens.length passes.
+  for (let pass = 0; pass < tokens.length; pass++) {
+    const tail = legalForms.find((form) => form.length < end - start && matchesAt(tokens, end - form.length, form));
+    if (tail !== undefined) {
+      end -= tail.length;
+      continue;
+    }
+    const head = leadingLegalForms.find((form) => form.length < end - start && matchesAt(tokens, start, form));
+    if (head !== undefined) {
+      start += head.length;
+      continue;
+    }
+    break;
+  }
+  return tokens.slice(start, end);
+}
+
+function matchesAt(tokens: readonly string[], at: number, form: readonly string[]): boolean {
+  if (at < 0) return false;
+  return form.every((word, offset) => tokens[at + offset] === word);
+}

@@ -1,0 +1,19 @@
+import { describe, expect, it } from 'vitest';
+import { parseCsv } from '../../../core/sanctions/csv.ts';
+
+describe('parseCsv (RFC 4180)', () => {
+  it('keeps commas, doubled quotes and line breaks inside quoted fields', () => {
+    const parsed = parseCsv('1,"CECOEX, S.A.","a ""quoted"" word","two\r\nlines"\r\n2,plain,,-0- \n');
+    expect(parsed).toEqual({ ok: true, value: [['1', 'CECOEX, S.A.', 'a "quoted" word', 'two\r\nlines'], ['2', 'plain', '', '-0- ']] });
+  });
+
+  it('ends the last record without a final line break, and an empty quoted field is empty', () => {
+    expect(parseCsv('a,""\nb,c')).toEqual({ ok: true, value: [['a', ''], ['b', 'c']] });
+  });
+
+  it('reports malformed quoting with its line instead of guessing', () => {
+    expect(parseCsv('1,"open\n2,x\n')).toEqual({ ok: false, reason: { kind: 'csv-unterminated-quote', line: 3 } });
+    expect(parseCsv('1,ab"c\n')).toEqual({ ok: false, reason: { kind: 'csv-stray-quote', line: 1 } });
+    expect(parseCsv('1,x\n2,"ab"c\n')).toEqual({ ok: false, reason: { kind: 'csv-text-after-quote', line: 2 } });
+  });
+});
