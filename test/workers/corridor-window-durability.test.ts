@@ -16,7 +16,7 @@ import type { WindowCorridor, WindowPayment } from '../../core/corridor-window-c
 import { shardOf } from '../../workers/payments/route-to-corridor.ts';
 import type { Env } from '../../workers/env.ts';
 import { alpha, bravo } from './support.ts';
-import { directCorridor, directPayment, expectPositionsReproduce, parseWindowId, regionalSettlement, sleep, waitFor, waitForWindow, windowStub, enqueuePlaced } from './window-support.ts';
+import { directCorridor, directPayment, expectPositionsReproduce, parseWindowId, regionalSettlement, sleep, waitFor, waitForWindow, windowStub, enqueuePlaced, evictProven } from './window-support.ts';
 
 const deadBackends = JSON.stringify({ eu: [{ region: 'eu-down', url: 'http://127.0.0.1:9' }] });
 
@@ -26,24 +26,6 @@ async function swapBackends(stub: ReturnType<typeof windowStub>, backends: strin
     const holder = instance as unknown as { env: Env };
     holder.env = { ...holder.env, REGIONAL_BACKENDS: backends };
   });
-}
-
-/** An in-memory mark on a running instance: the fresh instance that storage rebuilds after an eviction does not carry it. */
-const evictionProbeKey = '__meridianEvictionProbe';
-
-/**
- * Evicts the object behind `stub` and proves it: the instance is woken and marked in memory first
- * (so it is running, and `evictDurableObject` has no "not running" excuse to reject), evicted with
- * errors propagating, and whatever answers afterwards must be a fresh instance without the mark.
- */
-async function evictProven(stub: ReturnType<typeof windowStub>): Promise<void> {
-  const mark = crypto.randomUUID();
-  await runInDurableObject(stub, (instance) => {
-    (instance as unknown as Record<string, unknown>)[evictionProbeKey] = mark;
-  });
-  await evictDurableObject(stub);
-  const survivor = await runInDurableObject(stub, (instance) => (instance as unknown as Record<string, unknown>)[evictionProbeKey]);
-  expect(survivor, 'the instance answering after eviction is the one that was marked: nothing was evicted').toBeUndefined();
 }
 
 /** Durations tried, one millisecond apart, before giving up (the remainder is near-uniform, so a few do). */

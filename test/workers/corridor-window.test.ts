@@ -11,25 +11,7 @@ import corridorsJson from '../../dev/corridors.json';
 import type { SettlementBatch } from '../../core/settlement-batch.ts';
 import { shardOf } from '../../workers/payments/route-to-corridor.ts';
 import { alpha, bravo, clientFor, eurPayment } from './support.ts';
-import { directCorridor, directPayment, parseWindowId, sleep, waitFor, waitForStatus, waitForWindow, windowStub, enqueuePlaced } from './window-support.ts';
-
-/** An in-memory mark on a running instance: the fresh instance that storage rebuilds after an eviction does not carry it. */
-const evictionProbeKey = '__meridianEvictionProbe';
-
-/**
- * Evicts the object behind `stub` and proves it: the instance is woken and marked in memory first
- * (so it is running, and `evictDurableObject` has no "not running" excuse to reject), evicted with
- * errors propagating, and whatever answers afterwards must be a fresh instance without the mark.
- */
-async function evictProven(stub: ReturnType<typeof windowStub>): Promise<void> {
-  const mark = crypto.randomUUID();
-  await runInDurableObject(stub, (instance) => {
-    (instance as unknown as Record<string, unknown>)[evictionProbeKey] = mark;
-  });
-  await evictDurableObject(stub);
-  const survivor = await runInDurableObject(stub, (instance) => (instance as unknown as Record<string, unknown>)[evictionProbeKey]);
-  expect(survivor, 'the instance answering after eviction is the one that was marked: nothing was evicted').toBeUndefined();
-}
+import { directCorridor, directPayment, parseWindowId, sleep, waitFor, waitForStatus, waitForWindow, windowStub, enqueuePlaced, evictProven } from './window-support.ts';
 
 const chfCorridor = corridorsJson.corridors.find((candidate) => candidate.id === 'CHF-CHF')!;
 /** Slice time the submission and both evictions may use; with less left, the test waits for the next slice. */

@@ -1,5 +1,5 @@
 /** Helpers for the CorridorWindow suites: stubs by name, waiting on states, and the regional backend's view. */
-import { env } from 'cloudflare:test';
+import { env, evictDurableObject, runInDurableObject } from 'cloudflare:test';
 import { expect } from 'vitest';
 import type { PartnerCredentials } from '../../cli/sdk/partner-client.ts';
 import type { SettlementBatch } from '../../core/settlement-batch.ts';
@@ -94,4 +94,22 @@ export function expectPositionsReproduce(batch: SettlementBatch): void {
   const sums = new Map<string, bigint>();
   for (const position of batch.positions) sums.set(position.currency, (sums.get(position.currency) ?? 0n) + BigInt(position.net_minor));
   for (const sum of sums.values()) expect(sum).toBe(0n);
+}
+
+/** An in-memory mark on a running instance: the fresh instance that storage rebuilds after an eviction does not carry it. */
+const evictionProbeKey = '__meridianEvictionProbe';
+
+/**
+ * Evicts the object behind `stub` and proves it: the instance is woken and marked in memory first
+ * (so it is running, and `evictDurableObject` has no "not running" excuse to reject), evicted with
+ * errors propagating, and whatever answers afterwards must be a fresh instance without the mark.
+ */
+export async function evictProven(stub: ReturnType<typeof windowStub>): Promise<void> {
+  const mark = crypto.randomUUID();
+  await runInDurableObject(stub, (instance) => {
+    (instance as unknown as Record<string, unknown>)[evictionProbeKey] = mark;
+  });
+  await evictDurableObject(stub);
+  const survivor = await runInDurableObject(stub, (instance) => (instance as unknown as Record<string, unknown>)[evictionProbeKey]);
+  expect(survivor, 'the instance answering after eviction is the one that was marked: nothing was evicted').toBeUndefined();
 }
