@@ -4,7 +4,6 @@
  * exercises failover. Each test uses a corridor no other suite uses: suites run in parallel
  * against one regional database, where a batch id is unique.
  */
-import { evictDurableObject, runInDurableObject } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
 import { windowStartMs } from '../../core/netting-window.ts';
 import corridorsJson from '../../dev/corridors.json';
