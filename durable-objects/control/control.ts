@@ -92,7 +92,7 @@ export class Control extends DurableObject<Env> {
    * on its way out; paused says it will reopen. Values, not throws: the ops console maps them.
    */
   async setCorridorState(corridor: string, state: unknown, note: { actor: string; reason: string }): Promise<Result<CorridorStateChange, CorridorStateChangeRejection>> {
-    return this.applyCorridorState(corridor, state, note);
+    return this.applyCorridorStateSync(corridor, state, note);
   }
 
   // -- Two-person changes (DESIGN.md "Ops console and ops API") --------------------------------
@@ -167,10 +167,6 @@ export class Control extends DurableObject<Env> {
       default:
         return err({ kind: 'invalid-change', detail: `changes of kind ${proposal.kind} are not enabled in this version` });
     }
-  }
-
-  private async applyCorridorState(corridor: string, state: unknown, note: { actor: string; reason: string }): Promise<Result<CorridorStateChange, CorridorStateChangeRejection>> {
-    return this.applyCorridorStateSync(corridor, state, note);
   }
 
   private applyCorridorStateSync(corridor: string, state: unknown, note: { actor: string; reason: string }): Result<CorridorStateChange, CorridorStateChangeRejection> {

@@ -167,6 +167,8 @@ export interface KeyRevocation {
 export class PartnerState extends DurableObject<Env> {
   private readonly sql: SqlStorage;
   private readonly admissions = new Map<string, Promise<AdmissionResult>>();
+  /** Set once the sweep alarm is known to exist; the alarm handler clears it when it stops re-arming. */
+  private sweepAlarmArmed = false;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -214,7 +216,7 @@ export class PartnerState extends DurableObject<Env> {
       if (cause !== replay) throw cause;
       claimed = false;
     }
-    if ((await this.ctx.storage.getAlarm()) === null) await this.ctx.storage.setAlarm(Date.now() + nonceSweepIntervalMs);
+    await this.armSweepAlarm();
     return claimed ? { kind: 'claimed', revokedProfileKeyids: profileKeyids.filter((keyid) => revoked.has(keyid)) } : { kind: 'replay' };
   }
 
@@ -305,6 +307,17 @@ export class PartnerState extends DurableObject<Env> {
     // A full batch means more may be due: come back soon rather than in an hour.
     if (pruned === pruneBatchRowsMax) await this.ctx.storage.setAlarm(nowMs + 1_000);
     else if (remaining > 0) await this.ctx.storage.setAlarm(nowMs + nonceSweepIntervalMs);
+    this.sweepAlarmArmed = pruned === pruneBatchRowsMax || remaining > 0;
+  }
+
+  /**
+   * Makes sure the sweep alarm (nonce expiry, retention) is set. Remembered per instance: the
+   * storage read happens once per object lifetime, not on every claim and admission.
+   */
+  private async armSweepAlarm(): Promise<void> {
+    if (this.sweepAlarmArmed) return;
+    if ((await this.ctx.storage.getAlarm()) === null) await this.ctx.storage.setAlarm(Date.now() + nonceSweepIntervalMs);
+    this.sweepAlarmArmed = true;
   }
 
   /** Deletes up to `pruneBatchRowsMax` payments that finished more than `finishedPaymentRetentionMs` before `nowMs`. */
@@ -329,7 +342,9 @@ export class PartnerState extends DurableObject<Env> {
     if (stored === undefined) return { kind: 'none' };
     if (stored.instruction_sha256 !== instructionSha256) return { kind: 'uetr-mismatch' };
     if (stored.answer != null) return { kind: 'answered', answer: JSON.parse(stored.answer) as PaymentAnswer };
-    const result = await this.admit(JSON.parse(stored.enqueue!) as AdmissionRequest);
+    // A pending row from before the shard choice was stored carries none: let routing choose, as it did then.
+    if (stored.enqueue === null) return { kind: 'none' };
+    const result = await this.admit(JSON.parse(stored.enqueue) as AdmissionRequest);
     if (result.kind === 'accepted') return { kind: 'answered', answer: result.answer };
     return result;
   }
@@ -389,7 +404,7 @@ export class PartnerState extends DurableObject<Env> {
       `UPDATE payments SET window_id = ?, answer = ?, accepted_at_ms = ?, status = CASE WHEN status IN ('settled', 'rejected') THEN status ELSE 'accepted' END WHERE uetr = ?`,
       outcome.batchId, JSON.stringify(answer), acceptedAt.getTime(), request.uetr,
     );
-    if ((await this.ctx.storage.getAlarm()) === null) await this.ctx.storage.setAlarm(Date.now() + nonceSweepIntervalMs);
+    await this.armSweepAlarm();
     return { kind: 'accepted', answer, repeat: false };
   }
 

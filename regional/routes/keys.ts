@@ -25,17 +25,20 @@ export const publishedKeysCacheMs = 1_000;
 /** C2SP note keys are Ed25519: 32-byte public keys. */
 const noteKeyBytes = 32;
 
+/** One key as GET /v1/keys publishes it. */
+export interface PublishedKey {
+  kid: string;
+  alg: string;
+  public_key: string;
+  created_at: string;
+  rotation_overdue: boolean;
+  region: string;
+  not_before: string;
+  not_after: string | null;
+}
+
 export interface PublishedKeysBody {
-  keys: Array<{
-    kid: string;
-    alg: string;
-    public_key: string;
-    created_at: string;
-    rotation_overdue: boolean;
-    region: string;
-    not_before: string;
-    not_after: string | null;
-  }>;
+  keys: PublishedKey[];
   note_verifiers: string[];
 }
 

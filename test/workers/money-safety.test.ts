@@ -5,7 +5,7 @@
  * DKK-DKK (two shards) is this suite's corridor alone: it pauses it. The direct-stub cases use
  * corridor ids of their own (NOK-NOK, SEK-SEK, JPY-USD is only ever a direct snapshot here).
  */
-import { env, runInDurableObject, SELF } from 'cloudflare:test';
+import { env, runInDurableObject } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
 import { signInstruction } from '../../cli/sdk/partner-client.ts';
 import { buildInstruction } from '../../cli/sdk/instruction-builder.ts';
@@ -13,8 +13,8 @@ import { sha256Hex } from '../../core/digest.ts';
 import type { WindowCorridor, WindowPayment } from '../../core/corridor-window-contract.ts';
 import type { SettlementBatch } from '../../core/settlement-batch.ts';
 import { corridorDirectoryTtlMs, shardOf } from '../../workers/payments/route-to-corridor.ts';
-import { PartnerClient, type PartnerCredentials } from '../../cli/sdk/partner-client.ts';
-import { alpha, bravo, gatewayUrl } from './support.ts';
+import { client as clientFor } from './partner-trust-support.ts';
+import { alpha, bravo } from './support.ts';
 import { directCorridor, directPayment, enqueuePlaced, parseWindowId, regionalSettlement, sleep, waitFor, waitForStatus, windowStub } from './window-support.ts';
 
 const corridorId = 'DKK-DKK';
@@ -25,11 +25,6 @@ function dkkPayment(from: typeof alpha, amount: string, uetr?: string) {
     debtorBic: from.bic, debtorCountry: from === alpha ? 'DE' : 'FR', creditorBic: 'DABADKKKXXX', creditorCountry: 'DK',
     amount, currency: 'DKK', targetCurrency: 'DKK', ...(uetr === undefined ? {} : { uetr }),
   });
-}
-
-/** Banque Bravo must seal (pq: required): every client here reports the TLS version a Cloudflare edge would see. */
-function clientFor(partner: PartnerCredentials): PartnerClient {
-  return new PartnerClient(partner, gatewayUrl, (request) => SELF.fetch(request), { reportedTls: 'TLSv1.3' });
 }
 
 function control() {

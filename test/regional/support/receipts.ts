@@ -4,16 +4,9 @@ import { compactVerify, decodeProtectedHeader, importJWK } from 'jose';
 import { base64Decode, base64urlEncode } from '../../../core/digest.ts';
 import type { SettlementReceiptClaims } from '../../../core/settlement-batch.ts';
 
-export interface PublishedKey {
-  kid: string;
-  alg: string;
-  public_key: string;
-  created_at: string;
-  rotation_overdue: boolean;
-  region: string;
-  not_before: string;
-  not_after: string | null;
-}
+import type { PublishedKey } from '../../../regional/routes/keys.ts';
+
+export type { PublishedKey };
 
 export async function publishedKeys(app: Hono): Promise<PublishedKey[]> {
   const response = await app.request('/v1/keys');
