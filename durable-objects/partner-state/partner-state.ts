@@ -15,6 +15,8 @@
  *   revoked_keys(keyid PK, revoked_at_ms)      the partner's keys revoked by an ops change (Control's
  *                                              partner directory tells us, durable-objects/control/
  *                                              partner-directory.ts); never pruned: key ids are never reused
+ *   residency_exceptions(change_id PK, …)      applied `residency-exception` changes (residency-exceptions.ts);
+ *                                              lapsed ones pruned after residencyExceptionRetentionMs
  *
  * Revocation: the nonce claim every signed request makes (`claimRequest`) refuses a revoked keyid in
  * the same synchronous section that would claim the nonce, so no edge cache of the partner
@@ -41,6 +43,18 @@ import { signAcceptanceReceipt } from '../../core/acceptance-receipt.ts';
 import type { WindowCorridor, WindowPayment } from '../../core/corridor-window-contract.ts';
 import type { PaymentLegsRejection } from '../../core/payment-legs.ts';
 import { keyidCharsMax } from '../../core/partner-profile.ts';
+import {
+  allResidencyExceptions,
+  assertResidencyExceptionInput,
+  createResidencyExceptionsTable,
+  insertResidencyException,
+  pruneLapsedResidencyExceptions,
+  unexpiredResidencyExceptions,
+  type ResidencyException,
+  type ResidencyExceptionInput,
+} from './residency-exceptions.ts';
+
+export type { ResidencyException, ResidencyExceptionInput } from './residency-exceptions.ts';
 
 export type PaymentStatus = 'accepted' | 'held' | 'rejected' | 'settled';
 
@@ -71,7 +85,8 @@ export type AdmissionResult =
 
 /** What a UETR already means for this partner, before anything about a new admission is decided. */
 export type PriorAnswer =
-  | { kind: 'none' }
+  /** A new UETR: with the partner's unexpired residency exceptions, so the policy stage needs no second round trip. */
+  | { kind: 'none'; residencyExceptions: ResidencyException[] }
   | { kind: 'answered'; answer: PaymentAnswer }
   | { kind: 'uetr-mismatch' }
   | { kind: 'unsettleable'; reason: PaymentLegsRejection };
@@ -185,6 +200,7 @@ export class PartnerState extends DurableObject<Env> {
       id INTEGER PRIMARY KEY AUTOINCREMENT, at_ms INTEGER NOT NULL, kind TEXT NOT NULL, slug TEXT NOT NULL, detail TEXT NOT NULL, context TEXT NOT NULL)`);
     this.sql.exec(`CREATE TABLE IF NOT EXISTS security_event_counts (kind TEXT PRIMARY KEY, count INTEGER NOT NULL)`);
     this.sql.exec(`CREATE TABLE IF NOT EXISTS revoked_keys (keyid TEXT PRIMARY KEY, revoked_at_ms INTEGER NOT NULL)`);
+    createResidencyExceptionsTable(this.sql);
   }
 
   /**
@@ -254,6 +270,23 @@ export class PartnerState extends DurableObject<Env> {
     return revoked;
   }
 
+  /**
+   * Stores a residency exception applied by the ops console's two-person `residency-exception`
+   * change (Control calls this). Idempotent on `change_id`: a retry returns the stored exception.
+   * From the moment this returns, the partner's next payment for that debtor country sees it.
+   */
+  async recordResidencyException(input: ResidencyExceptionInput): Promise<ResidencyException> {
+    assertResidencyExceptionInput(input);
+    const stored = insertResidencyException(this.sql, input, Date.now());
+    await this.armSweepAlarm();
+    return stored;
+  }
+
+  /** Every stored exception of this partner, live and lapsed within retention, newest first. */
+  async listResidencyExceptions(): Promise<ResidencyException[]> {
+    return allResidencyExceptions(this.sql);
+  }
+
   /** Records a security event as evidence and counts it. Returns the stored event. */
   async recordSecurityEvent(event: SecurityEventInput): Promise<SecurityEvent> {
     const atMs = Date.now();
@@ -303,7 +336,10 @@ export class PartnerState extends DurableObject<Env> {
     const nowMs = Date.now();
     this.sql.exec(`DELETE FROM nonces WHERE expires_at_ms <= ?`, nowMs);
     const pruned = this.pruneFinishedPayments(nowMs);
-    const remaining = this.sql.exec<{ count: number }>(`SELECT (SELECT count(*) FROM nonces) + (SELECT count(*) FROM payments) AS count`).one().count;
+    pruneLapsedResidencyExceptions(this.sql, nowMs);
+    const remaining = this.sql
+      .exec<{ count: number }>(`SELECT (SELECT count(*) FROM nonces) + (SELECT count(*) FROM payments) + (SELECT count(*) FROM residency_exceptions) AS count`)
+      .one().count;
     // A full batch means more may be due: come back soon rather than in an hour.
     if (pruned === pruneBatchRowsMax) await this.ctx.storage.setAlarm(nowMs + 1_000);
     else if (remaining > 0) await this.ctx.storage.setAlarm(nowMs + nonceSweepIntervalMs);
@@ -339,14 +375,18 @@ export class PartnerState extends DurableObject<Env> {
    */
   async priorAnswer(uetr: string, instructionSha256: string): Promise<PriorAnswer> {
     const stored = this.paymentRow(uetr);
-    if (stored === undefined) return { kind: 'none' };
+    if (stored === undefined) return this.noPriorAnswer();
     if (stored.instruction_sha256 !== instructionSha256) return { kind: 'uetr-mismatch' };
     if (stored.answer != null) return { kind: 'answered', answer: JSON.parse(stored.answer) as PaymentAnswer };
     // A pending row from before the shard choice was stored carries none: let routing choose, as it did then.
-    if (stored.enqueue === null) return { kind: 'none' };
+    if (stored.enqueue === null) return this.noPriorAnswer();
     const result = await this.admit(JSON.parse(stored.enqueue) as AdmissionRequest);
     if (result.kind === 'accepted') return { kind: 'answered', answer: result.answer };
     return result;
+  }
+
+  private noPriorAnswer(): PriorAnswer {
+    return { kind: 'none', residencyExceptions: unexpiredResidencyExceptions(this.sql, Date.now()) };
   }
 
   /** Admits a verified instruction exactly once per UETR; concurrent repeats share one admission. */

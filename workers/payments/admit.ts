@@ -10,15 +10,15 @@
  */
 import type { WindowPayment } from '../../core/corridor-window-contract.ts';
 import { err, ok, type Result } from '../../core/result.ts';
-import type { PaymentAnswer } from '../../durable-objects/partner-state/partner-state.ts';
+import type { PaymentAnswer, ResidencyException } from '../../durable-objects/partner-state/partner-state.ts';
 import type { PartnerProfile } from '../config/partners.ts';
 import type { Env } from '../env.ts';
 import type { OpenedInstruction } from './open-instruction.ts';
 import type { PaymentRefusal } from './payment-refusal.ts';
 import type { CorridorRoute } from './route-to-corridor.ts';
 
-/** `none`: no admission exists for this UETR, so the new-admission stages run. */
-export type Prior = { kind: 'none' } | { kind: 'answered'; answer: PaymentAnswer };
+/** `none`: no admission exists for this UETR, so the new-admission stages run (the policy stage reads the partner's unexpired residency exceptions). */
+export type Prior = { kind: 'none'; residencyExceptions: ResidencyException[] } | { kind: 'answered'; answer: PaymentAnswer };
 
 function partnerStateOf(env: Env, partner: PartnerProfile) {
   return env.PARTNER_STATE.get(env.PARTNER_STATE.idFromName(partner.partner_id));
@@ -28,7 +28,7 @@ export async function priorAnswer(env: Env, partner: PartnerProfile, opened: Ope
   const prior = await partnerStateOf(env, partner).priorAnswer(opened.instruction.uetr, opened.instructionSha256);
   switch (prior.kind) {
     case 'none':
-      return ok({ kind: 'none' });
+      return ok({ kind: 'none', residencyExceptions: prior.residencyExceptions });
     case 'answered':
       return ok({ kind: 'answered', answer: prior.answer });
     case 'uetr-mismatch':
