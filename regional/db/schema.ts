@@ -216,3 +216,6 @@ export const signingKeys = pgTable(
 );
 
 export const regionalSchema = { settlementBatches, settlementLegs, journalEntries, netPositions, logLeaves, consumedTokens, signingKeys };
+
+/** The witness's latest cosigned checkpoint per log (regional/witness/schema.ts). */
+export { witnessCheckpoints } from '../witness/schema.ts';
