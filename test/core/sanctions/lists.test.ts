@@ -42,14 +42,17 @@ describe('loadOfacCsv', () => {
     expect(loadOfacCsv({ sdn, alt: bytes('1,9,"aka,"Y",-0- \n'), loadedAt })).toMatchObject({ ok: false, reason: { kind: 'csv-text-after-quote', file: 'alt.csv' } });
   });
 
-  it('loads the dev excerpt: 17 entries, their aliases, individuals, entities and vessels', () => {
+  it('loads the dev excerpt: 76 entries, their aliases, individuals, entities, vessels and aircraft', () => {
     const loaded = loadOfacCsv({ sdn: devSdn, alt: devAlt, loadedAt });
     if (!loaded.ok) throw new Error(JSON.stringify(loaded.reason));
-    expect(loaded.value.entries).toHaveLength(17);
+    expect(loaded.value.entries).toHaveLength(76);
     const binLadin = loaded.value.entries.find((entry) => entry.id === 'ofac-sdn:6365');
     expect(binLadin?.type).toBe('individual');
     expect(binLadin?.names).toContain('BIN LADEN, Osama');
-    expect(new Set(loaded.value.entries.map((entry) => entry.type))).toEqual(new Set(['individual', 'entity', 'vessel']));
+    const byType: Record<string, number> = {};
+    for (const entry of loaded.value.entries) byType[entry.type] = (byType[entry.type] ?? 0) + 1;
+    expect(byType).toEqual({ individual: 34, entity: 27, vessel: 13, aircraft: 2 });
+    expect(loaded.value.entries.reduce((names, entry) => names + entry.names.length, 0)).toBeGreaterThan(300);
   });
 
   it('has a version that is stable for the same bytes and changes when one byte changes', () => {
