@@ -1,4 +1,5 @@
 import type { Control } from './control/control.ts';
+import type { BackendHealth } from './corridor-window/backend-health-object.ts';
 import type { CorridorWindow } from './corridor-window/corridor-window.ts';
 import type { PartnerState } from './partner-state/partner-state.ts';
 
@@ -17,6 +18,8 @@ export interface DurableObjectsEnv {
   PARTNER_STATE: DurableObjectNamespace<PartnerState>;
   CORRIDOR_WINDOW: DurableObjectNamespace<CorridorWindow>;
   CONTROL: DurableObjectNamespace<Control>;
+  /** One per jurisdiction: the regional backends' circuit breakers every outbox of it consults. */
+  BACKEND_HEALTH: DurableObjectNamespace<BackendHealth>;
   GATEWAY_ID: string;
   /** JSON: jurisdiction → regional backends in failover order. */
   REGIONAL_BACKENDS: string;

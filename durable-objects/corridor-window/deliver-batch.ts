@@ -1,6 +1,10 @@
 /**
  * Delivers a sealed settlement batch to the regional backends of its jurisdiction, in failover
- * order. Each call carries a fresh token (JWT, EdDSA, aud = region, ≤ 60 s, single-use jti) signed
+ * order: REGIONAL_BACKENDS' preference order as the jurisdiction's BackendHealth object sees it
+ * (backend-health.ts: backends whose breaker is open go last, a recovered one takes its place
+ * again), never a backend of another jurisdiction. A failed call opens that backend's breaker for
+ * every outbox of the jurisdiction at once (report); a settled call to a backend that was not
+ * closed closes it. Each call carries a fresh token (JWT, EdDSA, aud = region, ≤ 60 s, single-use jti) signed
  * with the gateway's settlement-token key (GATEWAY_SETTLEMENT_TOKEN_JWK, never the receipt key),
  * which the backend verifies against /.well-known/settlement-token-jwks.json: no standing secret.
  *
@@ -28,6 +32,8 @@ import { err, ok, type Result } from '../../core/result.ts';
 import type { SettlementReceiptClaims, SettlementResponse } from '../../core/settlement-batch.ts';
 import { parseStrictJson } from '../../core/strict-json.ts';
 import type { DurableObjectsEnv } from '../env.ts';
+import { breakerKey, deliveryOrder, type BackendBreaker } from './backend-health.ts';
+import type { DeliveryReport } from './backend-health-object.ts';
 
 /**
  * Until durable-objects/env.ts declares them (see the edge-trust report): the settlement-token key
@@ -116,33 +122,73 @@ export async function deliverSettlementBatch(env: Env, jurisdiction: string, can
   const delivered = deliveredBatch(canonical, digest, jurisdiction);
   const errors: string[] = [];
   const backends = regionalBackends(env, jurisdiction);
-  for (const backend of backends) {
-    try {
-      const token = await mintSettlementToken(env, backend.region, digest);
-      const response = await fetch(new URL('/v1/settlements', backend.url), {
-        method: 'POST',
-        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-        body: canonical,
-        signal: AbortSignal.timeout(deliveryTimeoutMs),
-      });
-      const text = await response.text();
-      if (!response.ok) {
-        errors.push(`${backend.region}: HTTP ${response.status} ${text.slice(0, 300)}`);
-        continue;
-      }
-      const settled = settlementResponseSchema.parse(JSON.parse(text));
-      const verified = await verifySettlementReceipt(backends, backend, settled, delivered);
-      if (!verified.ok) {
-        errors.push(`${backend.region}: settlement receipt refused: ${verified.reason.kind}: ${verified.reason.detail}`);
-        continue;
-      }
-      return { kind: 'settled', response: settled };
-    } catch (cause) {
-      if (isMisconfiguredError(cause)) throw cause;
-      errors.push(`${backend.region}: ${(cause as Error).message}`);
+  const health = await jurisdictionHealth(env, jurisdiction, backends);
+  for (const backend of deliveryOrder(backends, health.breakers)) {
+    const failure = await deliverTo(env, backends, backend, canonical, digest, delivered);
+    if (failure.ok) {
+      if (health.breakers.get(breakerKey(backend))?.state !== 'closed') await health.report(backend, { kind: 'settled' });
+      return { kind: 'settled', response: failure.value };
     }
+    errors.push(`${backend.region}: ${failure.reason.detail}`);
+    await health.report(backend, { kind: 'failed', detail: failure.reason.detail });
   }
   return { kind: 'failed', errors };
+}
+
+/** One delivery attempt: POST, parse, verify the receipt. Every operating error is a value; a misconfiguration throws. */
+async function deliverTo(env: Env, backends: RegionalBackend[], backend: RegionalBackend, canonical: string, digest: string, delivered: DeliveredBatch): Promise<Result<SettlementResponse, { kind: 'delivery-failed'; detail: string }>> {
+  try {
+    const token = await mintSettlementToken(env, backend.region, digest);
+    const response = await fetch(new URL('/v1/settlements', backend.url), {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: canonical,
+      signal: AbortSignal.timeout(deliveryTimeoutMs),
+    });
+    const text = await response.text();
+    if (!response.ok) return err({ kind: 'delivery-failed', detail: `HTTP ${response.status} ${text.slice(0, 300)}` });
+    const settled = settlementResponseSchema.parse(JSON.parse(text));
+    const verified = await verifySettlementReceipt(backends, backend, settled, delivered);
+    if (!verified.ok) return err({ kind: 'delivery-failed', detail: `settlement receipt refused: ${verified.reason.kind}: ${verified.reason.detail}` });
+    return ok(settled);
+  } catch (cause) {
+    if (isMisconfiguredError(cause)) throw cause;
+    return err({ kind: 'delivery-failed', detail: (cause as Error).message });
+  }
+}
+
+interface JurisdictionHealth {
+  breakers: ReadonlyMap<string, BackendBreaker>;
+  report(backend: RegionalBackend, outcome: DeliveryReport): Promise<void>;
+}
+
+/**
+ * The jurisdiction's breakers from its BackendHealth object, and a way to report to it. When the
+ * object cannot be reached (or the binding is absent), the configured order stands and reports are
+ * dropped with a log line: a health outage must never stop settlement.
+ */
+async function jurisdictionHealth(env: Env, jurisdiction: string, backends: RegionalBackend[]): Promise<JurisdictionHealth> {
+  const namespace = env.BACKEND_HEALTH;
+  const unknown: JurisdictionHealth = { breakers: new Map(), report: async () => {} };
+  if (namespace === undefined) return unknown;
+  const stub = namespace.get(namespace.idFromName(jurisdiction));
+  const plain = backends.map(({ region, url }) => ({ region, url }));
+  try {
+    const breakers = await stub.plan(plain);
+    return {
+      breakers: new Map(breakers.map((breaker) => [breakerKey(breaker), breaker])),
+      report: async (backend, outcome) => {
+        try {
+          await stub.report({ region: backend.region, url: backend.url }, outcome);
+        } catch (cause) {
+          console.warn(JSON.stringify({ event: 'backend-health-report-failed', jurisdiction, region: backend.region, error: (cause as Error).message }));
+        }
+      },
+    };
+  } catch (cause) {
+    console.warn(JSON.stringify({ event: 'backend-health-unavailable', jurisdiction, error: (cause as Error).message }));
+    return unknown;
+  }
 }
 
 async function mintSettlementToken(env: Env, region: string, digest: string): Promise<string> {
