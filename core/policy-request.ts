@@ -22,7 +22,25 @@ export type PolicyJurisdiction = (typeof policyJurisdictions)[number];
 export const policyLongMax = BigInt(Number.MAX_SAFE_INTEGER);
 
 export type PolicyPartner = { partner_id: string; jurisdiction: PolicyJurisdiction; bic: string; tls_min: '1.2' | '1.3' };
-export type PolicyCorridor = { id: string; state: 'open' | 'paused' | 'draining'; source_currency: string; payment_amount_max_minor: bigint };
+export type PolicyCorridor = {
+  id: string;
+  state: 'open' | 'paused' | 'draining';
+  source_currency: string;
+  payment_amount_max_minor: bigint;
+  allow_on_us: boolean;
+  /** The corridor's non-business days besides weekends, YYYY-MM-DD. */
+  holidays: readonly string[];
+};
+/** The instruction fields the business rules read (policies/instruction.cedar). */
+export type PolicyInstruction = { settlement_date: string; instructed_at_s: number; debtor_agent_bic: string; creditor_agent_bic: string };
+/** The limits the business rules apply, from the gateway's named constants. */
+export type PolicyInstructionLimits = { clock_skew_s: number; instructed_at_age_max_s: number; settlement_date_horizon_days: number };
+
+/** How many calendar days ahead a settlement date may lie (and still be a business day of the corridor). */
+export const settlementDateHorizonDays = 14;
+/** How old an instruction's `instructed_at` may be when it reaches the gateway. */
+export const instructedAtAgeMaxS = 24 * 60 * 60;
+const dayS = 24 * 60 * 60;
 export type PolicyResidencyException = { partner_id: string; debtor_country: string; owner: string; reason: string; expires_at_s: number };
 export type PolicyTlsException = { expires_at_s: number };
 
@@ -37,6 +55,8 @@ export type PolicyPaymentFacts = {
   tls_exceptions: readonly PolicyTlsException[];
   residency_exceptions: readonly PolicyResidencyException[];
   country_jurisdictions: ReadonlyMap<string, PolicyJurisdiction>;
+  instruction: PolicyInstruction;
+  instruction_limits: PolicyInstructionLimits;
   now_s: number;
 };
 
@@ -51,7 +71,11 @@ export type PolicyRequest = {
   entities: PolicyEntity[];
 };
 
-export type PolicyRequestError = { kind: 'amount-out-of-range'; amount_minor: string } | { kind: 'invalid-debtor-country'; debtor_country: string };
+export type PolicyRequestError =
+  | { kind: 'amount-out-of-range'; amount_minor: string }
+  | { kind: 'invalid-debtor-country'; debtor_country: string }
+  | { kind: 'instructed-at-out-of-range'; instructed_at_s: number }
+  | { kind: 'invalid-settlement-date'; settlement_date: string };
 
 export const submitPaymentAction: EntityRef = { type: 'Action', id: 'SubmitPayment' };
 
@@ -64,6 +88,10 @@ export function policyRequest(facts: PolicyPaymentFacts): Result<PolicyRequest, 
     throw new Error(`policy request: corridor ${facts.corridor.id} payment_amount_max_minor ${facts.corridor.payment_amount_max_minor} is outside Cedar's safe Long range`);
   }
   if (!isCountryCode(facts.debtor_country)) return err({ kind: 'invalid-debtor-country', debtor_country: facts.debtor_country });
+  const { instruction } = facts;
+  if (!Number.isSafeInteger(instruction.instructed_at_s)) return err({ kind: 'instructed-at-out-of-range', instructed_at_s: instruction.instructed_at_s });
+  const settlementDay = utcDayNumber(instruction.settlement_date);
+  if (settlementDay === undefined) return err({ kind: 'invalid-settlement-date', settlement_date: instruction.settlement_date });
 
   const principal = { type: 'Partner', id: facts.partner.partner_id };
   const resource = { type: 'Corridor', id: facts.corridor.id };
@@ -73,7 +101,13 @@ export function policyRequest(facts: PolicyPaymentFacts): Result<PolicyRequest, 
     { uid: principal, attrs: { jurisdiction: facts.partner.jurisdiction, bic: facts.partner.bic, tls_min: facts.partner.tls_min }, parents: [] },
     {
       uid: resource,
-      attrs: { id: facts.corridor.id, state: facts.corridor.state, source_currency: facts.corridor.source_currency, payment_amount_max_minor: Number(facts.corridor.payment_amount_max_minor) },
+      attrs: {
+        id: facts.corridor.id,
+        state: facts.corridor.state,
+        source_currency: facts.corridor.source_currency,
+        payment_amount_max_minor: Number(facts.corridor.payment_amount_max_minor),
+        allow_on_us: facts.corridor.allow_on_us,
+      },
       parents: [],
     },
     { uid: country, attrs: countryJurisdiction === undefined ? {} : { jurisdiction: countryJurisdiction }, parents: [] },
@@ -84,6 +118,14 @@ export function policyRequest(facts: PolicyPaymentFacts): Result<PolicyRequest, 
     amount_minor: Number(facts.amount_minor),
     tls_version: facts.tls_version,
     now: facts.now_s,
+    settlement_date_days_from_today: settlementDay - Math.floor(facts.now_s / dayS),
+    settlement_date_business_day: isBusinessDay(settlementDay, instruction.settlement_date, facts.corridor.holidays),
+    settlement_date_horizon_days: facts.instruction_limits.settlement_date_horizon_days,
+    instructed_at: instruction.instructed_at_s,
+    clock_skew_s: facts.instruction_limits.clock_skew_s,
+    instructed_at_age_max_s: facts.instruction_limits.instructed_at_age_max_s,
+    debtor_agent_bic: instruction.debtor_agent_bic,
+    creditor_agent_bic: instruction.creditor_agent_bic,
   };
 
   const tlsExpiry = latestExpiry(facts.tls_exceptions);
@@ -102,6 +144,21 @@ export function policyRequest(facts: PolicyPaymentFacts): Result<PolicyRequest, 
     context.residency_exception = { __entity: uid };
   }
   return ok({ principal, action: submitPaymentAction, resource, context, entities });
+}
+
+/** Days since 1970-01-01 of a YYYY-MM-DD calendar date (UTC), or undefined when it is not one. */
+function utcDayNumber(date: string): number | undefined {
+  const match = /^(\d{4})-(\d{2})-(\d{2})$/.exec(date);
+  if (match === null) return undefined;
+  const ms = Date.UTC(Number(match[1]), Number(match[2]) - 1, Number(match[3]));
+  if (!Number.isFinite(ms) || new Date(ms).toISOString().slice(0, 10) !== date) return undefined;
+  return ms / (dayS * 1000);
+}
+
+/** Mon-Fri and not one of the corridor's holidays. 1970-01-01 was a Thursday (day 0 → weekday 4). */
+function isBusinessDay(dayNumber: number, date: string, holidays: readonly string[]): boolean {
+  const weekday = (((dayNumber + 4) % 7) + 7) % 7;
+  return weekday >= 1 && weekday <= 5 && !holidays.includes(date);
 }
 
 function latestExpiry<T extends { expires_at_s: number }>(exceptions: readonly T[]): T | undefined {
@@ -132,15 +189,22 @@ export function countryJurisdictions(source: string): ReadonlyMap<string, Policy
 /** The base permit: the only determining id of an admitted payment. */
 export const policyPermitId = 'base.submit-payment';
 
-export type PolicyRefusalSlug = 'residency-denied' | 'corridor-closed' | 'limit-exceeded' | 'downgrade-detected';
+export type PolicyRefusalSlug = 'residency-denied' | 'corridor-closed' | 'limit-exceeded' | 'downgrade-detected' | 'invalid-instruction';
 
 /**
  * Every forbid policy's `@id` and the slug it refuses with, in precedence order: when several
  * forbids determine one refusal, the first listed names the wire slug (transport first, since a
- * downgraded connection should learn nothing about residency or limits); evidence keeps them all.
+ * downgraded connection should learn nothing about residency or limits; then the instruction's own
+ * business rules, which the partner can fix by itself); evidence keeps them all.
  */
 export const policyForbidSlugs = {
   'transport.tls-below-partner-minimum': 'downgrade-detected',
+  'instruction.settlement-date-in-past': 'invalid-instruction',
+  'instruction.settlement-date-beyond-horizon': 'invalid-instruction',
+  'instruction.settlement-date-not-business-day': 'invalid-instruction',
+  'instruction.instructed-at-in-future': 'invalid-instruction',
+  'instruction.instructed-at-too-old': 'invalid-instruction',
+  'instruction.on-us-not-allowed': 'invalid-instruction',
   'residency.jurisdiction-not-allowed': 'residency-denied',
   'corridor.not-open': 'corridor-closed',
   'amount-limits.above-payment-amount-max': 'limit-exceeded',
@@ -150,6 +214,13 @@ export type PolicyForbidId = keyof typeof policyForbidSlugs;
 
 export function isPolicyForbidId(id: string): id is PolicyForbidId {
   return Object.hasOwn(policyForbidSlugs, id);
+}
+
+const instructionRulePrefix = 'instruction.';
+
+/** The business rules among determining ids, by the name the wire's `rule` member carries ("on-us-not-allowed"). */
+export function instructionRules(determiningPolicyIds: readonly string[]): string[] {
+  return determiningPolicyIds.filter((id) => id.startsWith(instructionRulePrefix) && isPolicyForbidId(id)).map((id) => id.slice(instructionRulePrefix.length));
 }
 
 export type PolicyDecisionFacts = { decision: 'allow' | 'deny'; determining_policy_ids: readonly string[]; error_count: number };

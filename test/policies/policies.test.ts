@@ -15,7 +15,7 @@ describe('policies/ schema and validation', () => {
   });
 
   it('holds the policy files the gateway expects', () => {
-    expect(policyFileNames).toEqual(['amount-limits.cedar', 'base.cedar', 'corridor.cedar', 'residency.cedar', 'transport.cedar']);
+    expect(policyFileNames).toEqual(['amount-limits.cedar', 'base.cedar', 'corridor.cedar', 'instruction.cedar', 'residency.cedar', 'transport.cedar']);
   });
 
   it.each(policyFileNames)('%s validates against the schema (strict) with no errors or warnings', (fileName) => {
@@ -53,9 +53,13 @@ describe('determining policy id → wire slug', () => {
     expect(Object.keys(policyForbidSlugs).filter((id) => !ids.includes(id))).toEqual([]);
   });
 
-  it('gives each rule its own slug', () => {
-    expect(new Set(Object.values(policyForbidSlugs)).size).toBe(Object.keys(policyForbidSlugs).length);
-    expect(Object.values(policyForbidSlugs).sort()).toEqual(['corridor-closed', 'downgrade-detected', 'limit-exceeded', 'residency-denied']);
+  it('gives each rule its own slug, except the business rules, which share invalid-instruction and are told apart by `rule`', () => {
+    const bySlug = Object.groupBy(Object.entries(policyForbidSlugs), ([, slug]) => slug);
+    expect(Object.keys(bySlug).sort()).toEqual(['corridor-closed', 'downgrade-detected', 'invalid-instruction', 'limit-exceeded', 'residency-denied']);
+    for (const [slug, entries] of Object.entries(bySlug)) {
+      if (slug === 'invalid-instruction') expect(entries!.every(([id]) => id.startsWith('instruction.'))).toBe(true);
+      else expect(entries).toHaveLength(1);
+    }
   });
 });
 

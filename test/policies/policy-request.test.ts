@@ -2,15 +2,16 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { isAuthorized } from '@cedar-policy/cedar-wasm/nodejs';
-import { countryJurisdictions, policyRefusal, policyRequest, type PolicyPaymentFacts, type PolicyRequest } from '../../core/policy-request.ts';
+import { countryJurisdictions, instructionRules, policyRefusal, policyRequest, type PolicyPaymentFacts, type PolicyRequest } from '../../core/policy-request.ts';
 import { allPolicies, policiesDir, policyCases, policySchema } from './cedar-policies.ts';
 
-const nowS = 1_800_000_000;
+const nowS = 1_800_000_000; // 2027-01-15T08:00:00Z, a Friday
+const today = '2027-01-15';
 const countries = countryJurisdictions(readFileSync(join(policiesDir, 'country-jurisdictions.json'), 'utf8'));
 
 const facts = (overrides: Partial<PolicyPaymentFacts> = {}): PolicyPaymentFacts => ({
   partner: { partner_id: 'alpha-bank', jurisdiction: 'eu', bic: 'ALPHDEFFXXX', tls_min: '1.3' },
-  corridor: { id: 'EUR-EUR', state: 'open', source_currency: 'EUR', payment_amount_max_minor: 100_000_000n },
+  corridor: { id: 'EUR-EUR', state: 'open', source_currency: 'EUR', payment_amount_max_minor: 100_000_000n, allow_on_us: false, holidays: [] },
   jurisdiction: 'eu',
   debtor_country: 'DE',
   amount_minor: 10_000n,
@@ -18,6 +19,8 @@ const facts = (overrides: Partial<PolicyPaymentFacts> = {}): PolicyPaymentFacts 
   tls_exceptions: [],
   residency_exceptions: [],
   country_jurisdictions: countries,
+  instruction: { settlement_date: today, instructed_at_s: nowS, debtor_agent_bic: 'ALPHDEFFXXX', creditor_agent_bic: 'CHARUS33XXX' },
+  instruction_limits: { clock_skew_s: 300, instructed_at_age_max_s: 86_400, settlement_date_horizon_days: 14 },
   now_s: nowS,
   ...overrides,
 });
@@ -28,10 +31,15 @@ function build(overrides: Partial<PolicyPaymentFacts> = {}): PolicyRequest {
   return built.value;
 }
 
-/** Authorizes a built request against the whole policy set and reads it back as a wire outcome. */
-function outcome(request: PolicyRequest) {
+function authorize(request: PolicyRequest) {
   const answer = isAuthorized({ ...request, schema: policySchema, validateRequest: true, policies: { staticPolicies: allPolicies() } });
   if (answer.type === 'failure') throw new Error(answer.errors.map((error) => error.message).join('; '));
+  return answer;
+}
+
+/** Authorizes a built request against the whole policy set and reads it back as a wire outcome. */
+function outcome(request: PolicyRequest) {
+  const answer = authorize(request);
   const refusal = policyRefusal({ decision: answer.response.decision, determining_policy_ids: answer.response.diagnostics.reason, error_count: answer.response.diagnostics.errors.length });
   if (!refusal.ok) throw new Error(`policyRefusal: ${JSON.stringify(refusal.reason)}`);
   return refusal.value ?? 'admitted';
@@ -100,6 +108,45 @@ describe('policyRequest', () => {
     expect(policyRequest(facts({ amount_minor: 2n ** 53n }))).toEqual({ ok: false, reason: { kind: 'amount-out-of-range', amount_minor: '9007199254740992' } });
     expect(policyRequest(facts({ amount_minor: -1n }))).toMatchObject({ ok: false, reason: { kind: 'amount-out-of-range' } });
     expect(policyRequest(facts({ debtor_country: 'XK' }))).toEqual({ ok: false, reason: { kind: 'invalid-debtor-country', debtor_country: 'XK' } });
+  });
+});
+
+describe('policyRequest: business rules', () => {
+  const instruction = (overrides: Partial<PolicyPaymentFacts['instruction']>) => ({ instruction: { ...facts().instruction, ...overrides } });
+  const rules = (request: PolicyRequest) => instructionRules(authorize(request).response.diagnostics.reason);
+
+  it('counts settlement days from today in UTC and knows weekends and corridor holidays', () => {
+    expect(build(instruction({ settlement_date: '2027-01-18' })).context).toMatchObject({ settlement_date_days_from_today: 3, settlement_date_business_day: true });
+    expect(build(instruction({ settlement_date: '2027-01-16' })).context).toMatchObject({ settlement_date_days_from_today: 1, settlement_date_business_day: false });
+    expect(build(instruction({ settlement_date: '2001-01-01' })).context).toMatchObject({ settlement_date_days_from_today: -9510 });
+    const holiday = build({ ...instruction({ settlement_date: '2027-01-18' }), corridor: { ...facts().corridor, holidays: ['2027-01-18'] } });
+    expect(holiday.context).toMatchObject({ settlement_date_business_day: false });
+  });
+
+  it('refuses each business rule with invalid-instruction and names it', () => {
+    const cases: Array<[Partial<PolicyPaymentFacts['instruction']>, string[]]> = [
+      [{ settlement_date: '2001-01-01' }, ['settlement-date-in-past']],
+      [{ settlement_date: '2027-01-16' }, ['settlement-date-not-business-day']],
+      [{ settlement_date: '2027-02-01' }, ['settlement-date-beyond-horizon']],
+      [{ instructed_at_s: Date.parse('2099-01-01T00:00:00Z') / 1000 }, ['instructed-at-in-future']],
+      [{ instructed_at_s: nowS - 86_401 }, ['instructed-at-too-old']],
+      [{ creditor_agent_bic: 'ALPHDEFFXXX' }, ['on-us-not-allowed']],
+    ];
+    for (const [overrides, expected] of cases) {
+      const request = build(instruction(overrides));
+      expect([outcome(request), rules(request)]).toEqual(['invalid-instruction', expected]);
+    }
+  });
+
+  it('admits today, the next business day, the skew edge and on-us where the corridor allows it', () => {
+    expect(outcome(build(instruction({ settlement_date: '2027-01-18' })))).toBe('admitted');
+    expect(outcome(build(instruction({ instructed_at_s: nowS + 300 })))).toBe('admitted');
+    expect(outcome(build({ ...instruction({ creditor_agent_bic: 'ALPHDEFFXXX' }), corridor: { ...facts().corridor, allow_on_us: true } }))).toBe('admitted');
+  });
+
+  it('refuses a date or time the builder cannot carry', () => {
+    expect(policyRequest(facts(instruction({ settlement_date: '2027-02-29' })))).toEqual({ ok: false, reason: { kind: 'invalid-settlement-date', settlement_date: '2027-02-29' } });
+    expect(policyRequest(facts(instruction({ instructed_at_s: Number.NaN })))).toMatchObject({ ok: false, reason: { kind: 'instructed-at-out-of-range' } });
   });
 });
 
