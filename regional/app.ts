@@ -4,7 +4,10 @@
  *   POST /v1/settlements             commit a batch delivered by the edge (edge token required)
  *   GET  /v1/settlements/:batch_id   a committed settlement, for auditors
  *   GET  /v1/keys                    every key of the jurisdiction that ever signed (siblings', retired), note verifiers
- *   GET  /v1/log/checkpoint          the jurisdiction log's checkpoint, signed by this backend
+ *   GET  /v1/log/checkpoint          the jurisdiction log's checkpoint, signed by this backend, with its witnesses' cosignatures
+ *   GET  /v1/log/witnessed-checkpoint the newest checkpoint that gathered a quorum of cosignatures
+ *   POST /v1/witness/add-checkpoint  C2SP tlog-witness: cosign another jurisdiction's checkpoint (when a witness)
+ *   GET  /v1/witness                 this witness's name, cosigner key and the logs it witnesses
  *   GET  /v1/log/leaves/:index       a leaf's exact bytes (DSSE envelope of a batch's in-toto statement)
  *   GET  /v1/log/inclusion           inclusion proof ?index=&size=
  *   GET  /v1/log/consistency         consistency proof ?from=&to=
@@ -43,6 +46,9 @@ import { logRoutes } from './routes/log.ts';
 import { metricsRoutes } from './routes/metrics.ts';
 import { settlementRoutes } from './routes/settlements.ts';
 import type { Signer } from './signer/signer.ts';
+import { createCosigning, type Cosigning } from './witness/cosigning.ts';
+import { witnessRoutes } from './witness/witness-routes.ts';
+import { setUpWitness, type WitnessOptions } from './witness/witness-setup.ts';
 
 export interface RegionalAppConfig {
   /** This backend, e.g. eu-1: the edge token's `aud` and the receipt's `region`. */
@@ -75,6 +81,17 @@ export interface RegionalAppConfig {
   keysRegisteredAtStart?: boolean;
   /** How stale GET /v1/keys may be (routes/keys.ts publishedKeysCacheMs); tests that rotate use 0. */
   publishedKeysCacheMs?: number;
+  /** This backend's log asks these witnesses to cosign its checkpoints (witness/cosigning.ts). */
+  witnessing?: {
+    witnessUrls: readonly string[];
+    /** The collection loop runs until this aborts; without it, only `onCosigning`'s collect() does. */
+    signal?: AbortSignal;
+    intervalMs?: number;
+    fetch?: typeof fetch;
+    onCosigning?: (cosigning: Cosigning) => void;
+  };
+  /** This backend witnesses other jurisdictions' logs (witness/witness.ts). */
+  witness?: WitnessOptions;
 }
 
 export function createRegionalApp(config: RegionalAppConfig): Hono {
@@ -97,11 +114,13 @@ export function createRegionalApp(config: RegionalAppConfig): Hono {
   if (noteSigner === undefined) logger.error('no Ed25519 key to sign log checkpoints with; GET /v1/log/checkpoint answers 503', { kid: noteSigningKey.kid, alg: noteSigningKey.alg });
   const backendKeys = { region: config.region, jurisdiction: config.jurisdiction, signer: config.signer, noteSigner: noteSigner === undefined ? undefined : noteSigningKey };
   const registration = createKeyRegistration(config.database.orm, backendKeys, { now, logger, registeredAtStart: config.keysRegisteredAtStart === true, onRegistered: () => keys.invalidate() });
+  const witness = config.witness === undefined ? undefined : setUpWitness({ ...config.witness, region: config.region, db: config.database.orm, logger, now });
   const keys = publishedKeys({
     registry: keyRegistry(readDatabase.orm, config.jurisdiction),
     registration,
     origin,
     now,
+    ...(witness === undefined ? {} : { witnessVerifiers: [witness.verifier] }),
     ...(config.publishedKeysCacheMs === undefined ? {} : { cacheMs: config.publishedKeysCacheMs }),
   });
   const metrics = createRegionalMetrics({ region: config.region, jurisdiction: config.jurisdiction, logTreeSize: () => logStore.treeSize() });
@@ -126,13 +145,32 @@ export function createRegionalApp(config: RegionalAppConfig): Hono {
   const logTree = createProofCache(createLogTree(logStore));
   const signedCheckpoints = createCheckpointSource({ origin, store: logStore, tree: logTree, noteSigner });
   // The note key signs only once registered (a no-op after the first time).
-  const checkpoints: CheckpointSource = {
+  const ownCheckpoints: CheckpointSource = {
     async latest() {
       if (noteSigner !== undefined) await registration.require();
       return signedCheckpoints.latest();
     },
   };
-  app.route('/', logRoutes({ store: logStore, tree: logTree, checkpoints, logger, limitReads }));
+  const cosigning = config.witnessing === undefined || config.witnessing.witnessUrls.length === 0 ? undefined : createCosigning({
+    witnessUrls: config.witnessing.witnessUrls,
+    checkpoints: ownCheckpoints,
+    tree: logTree,
+    logger,
+    ...(config.witnessing.fetch === undefined ? {} : { fetch: config.witnessing.fetch }),
+  });
+  if (cosigning !== undefined) {
+    config.witnessing?.onCosigning?.(cosigning);
+    if (config.witnessing?.signal !== undefined) cosigning.run(config.witnessing.signal, config.witnessing.intervalMs);
+  }
+  // Served with the cosignatures collected so far for its size.
+  const checkpoints: CheckpointSource = {
+    async latest() {
+      const signed = await ownCheckpoints.latest();
+      return cosigning === undefined ? signed : cosigning.attach(signed);
+    },
+  };
+  app.route('/', logRoutes({ store: logStore, tree: logTree, checkpoints, witnessed: () => cosigning?.witnessed(), logger, limitReads }));
+  if (witness !== undefined) app.route('/', witnessRoutes(witness));
   app.route('/', keys.routes);
   app.route('/', evidenceRoutes({
     region: config.region,

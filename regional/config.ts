@@ -11,6 +11,7 @@
  */
 import type { SignerConfig } from './signer/create-signer.ts';
 import { localSignerAlgorithms, type LocalSignerAlgorithm } from './signer/local-signer.ts';
+import { witnessConfigFromEnv, type WitnessProcessConfig } from './witness/witness-config.ts';
 
 export const postureEnvName = 'MERIDIAN_POSTURE';
 export type Posture = 'local-dev' | 'production';
@@ -53,6 +54,8 @@ export interface RegionalProcessConfig {
    * signer is not one: NOTE_KMS_KEY_ID or NOTE_SIGNER_KEY_FILE. Undefined: the receipt signer.
    */
   noteSigner: SignerConfig | undefined;
+  /** WITNESS_URLS, WITNESSED_LOGS and the witness key (regional/witness/witness-config.ts). */
+  witnessing: WitnessProcessConfig;
 }
 
 export class RegionalConfigError extends Error {
@@ -97,6 +100,7 @@ export function regionalConfigFromEnv(env: Record<string, string | undefined>): 
   const signerKeyFile = value('SIGNER_KEY_FILE') ?? `.data/keys/${region}.json`;
   const signer = signerConfigFromEnv(value, required, problems, signerKeyFile, localDev);
   const noteSigner = noteSignerConfigFromEnv(value, problems, signer, signerKeyFile, localDev);
+  const witnessing = witnessConfigFromEnv(value, problems, { region, localDev, signer });
 
   if (problems.length > 0) throw new RegionalConfigError(`regional: invalid configuration:\n  - ${problems.join('\n  - ')}`);
   return {
@@ -112,6 +116,7 @@ export function regionalConfigFromEnv(env: Record<string, string | undefined>): 
     signerKeyFile,
     signer,
     noteSigner,
+    witnessing,
   };
 }
 

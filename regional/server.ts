@@ -24,6 +24,9 @@
  *                    AWS credentials come from the SDK's default provider chain.
  *   NOTE_KMS_KEY_ID / NOTE_SIGNER_KEY_FILE  the Ed25519 key (KMS, or a local file) that signs log
  *                    checkpoints when the receipt key is not Ed25519 (C2SP notes are Ed25519)
+ *   WITNESS_URLS / WITNESSED_LOGS / WITNESS_KMS_KEY_ID / WITNESS_KEY_FILE  witnessed checkpoints
+ *                    (regional/witness/witness-config.ts): the witnesses this log asks to cosign, the
+ *                    logs this backend cosigns, and its own Ed25519 cosigning key
  *
  * At start the backend registers its keys in the jurisdiction's key registry
  * (regional/keys/key-registry.ts) and retires the keys its region signed with before, which stay
@@ -89,7 +92,14 @@ export async function startRegionalServer(config: RegionalProcessConfig): Promis
     cooldownDuration: jwksCooldownMs,
     cacheMaxAge: jwksCacheMaxAgeMs,
   });
-  const app = createRegionalApp({ region: config.region, jurisdiction: config.jurisdiction, gatewayId: config.gatewayId, database, readDatabase, signer, ...(noteSigner === undefined ? {} : { noteSigner }), edgeKeys, logger, keysRegisteredAtStart: true });
+  // Cosigning runs beside the commits until stop(); a witness that is down never blocks one.
+  const cosigningStop = new AbortController();
+  const witnessSigner = config.witnessing.witnessSigner === undefined ? undefined : await createSigner(config.witnessing.witnessSigner);
+  const app = createRegionalApp({
+    region: config.region, jurisdiction: config.jurisdiction, gatewayId: config.gatewayId, database, readDatabase, signer, ...(noteSigner === undefined ? {} : { noteSigner }), edgeKeys, logger, keysRegisteredAtStart: true,
+    witnessing: { witnessUrls: config.witnessing.witnessUrls, signal: cosigningStop.signal },
+    ...(witnessSigner === undefined ? {} : { witness: { signer: witnessSigner, logs: config.witnessing.witnessedLogs } }),
+  });
   const server = await new Promise<ReturnType<typeof serve>>((resolve, reject) => {
     const listening = serve({ fetch: app.fetch, port: config.port, hostname: config.host }, () => resolve(listening));
     listening.once('error', reject);
@@ -100,6 +110,7 @@ export async function startRegionalServer(config: RegionalProcessConfig): Promis
   return {
     url,
     async stop() {
+      cosigningStop.abort();
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         // Keep-alive sockets would hold close() open; idle ones go now, busy ones get the grace.

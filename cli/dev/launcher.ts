@@ -17,6 +17,7 @@ import { join } from 'node:path';
 import postgres from 'postgres';
 import { gatewayDevBindings } from '../../dev/fixtures.ts';
 import { migrateDatabase } from '../../regional/db/migrate.ts';
+import { localWitnessEnv } from '../../regional/witness/witness-config.ts';
 
 /** MERIDIAN_DATA_DIR moves all state (tests use a temporary directory). */
 export const dataDirectory = process.env.MERIDIAN_DATA_DIR ?? '.data';
@@ -219,6 +220,8 @@ export async function startMeridian(): Promise<void> {
       // The edge's settlement-token keys, apart from its receipt key's /.well-known/jwks.json.
       EDGE_JWKS_URL: `${gatewayUrl}/.well-known/settlement-token-jwks.json`,
       SIGNER_KEY_FILE: join(dataDirectory, 'keys', `${backend.region}.json`),
+      // Each log's checkpoints cosigned by the other jurisdictions' backends (regional/witness/).
+      ...localWitnessEnv(backend, regionalBackends, join(dataDirectory, 'keys')),
     });
   }
   writeDevVars();

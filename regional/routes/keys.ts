@@ -40,6 +40,8 @@ export interface PublishedKey {
 export interface PublishedKeysBody {
   keys: PublishedKey[];
   note_verifiers: string[];
+  /** This backend's C2SP cosignature/v1 key, when it witnesses other jurisdictions' logs. */
+  witness_verifiers?: string[];
 }
 
 export interface KeysRoutesConfig {
@@ -49,6 +51,8 @@ export interface KeysRoutesConfig {
   origin: string;
   now: () => Date;
   cacheMs?: number;
+  /** `<name>+<key id>+<base64(0x04 ‖ key)>` of this backend's witness key, if it is a witness. */
+  witnessVerifiers?: readonly string[];
 }
 
 export interface PublishedKeys {
@@ -97,7 +101,7 @@ export function publishedKeys(config: KeysRoutesConfig): PublishedKeys {
       .map((row) => base64Decode(row.publicKey))
       .filter((publicKey) => publicKey.length === noteKeyBytes)
       .map((publicKey) => formatNoteVerifier(config.origin, publicKey));
-    return { keys, note_verifiers: [...new Set(noteVerifiers)] };
+    return { keys, note_verifiers: [...new Set(noteVerifiers)], ...(config.witnessVerifiers === undefined ? {} : { witness_verifiers: [...config.witnessVerifiers] }) };
   }
 
   const routes = new Hono();

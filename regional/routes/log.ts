@@ -1,6 +1,9 @@
 /**
  * The auditor's view of this jurisdiction's transparency log (DESIGN, "Regional settlement"):
- *   GET /v1/log/checkpoint                  C2SP signed note: origin, tree size, base64 root, signature
+ *   GET /v1/log/checkpoint                  C2SP signed note: origin, tree size, base64 root, this
+ *                                           backend's signature, then the witnesses' cosignatures
+ *                                           collected so far for that size (c2sp.org/tlog-cosignature)
+ *   GET /v1/log/witnessed-checkpoint        the newest checkpoint with a quorum of cosignatures (404 before one)
  *   GET /v1/log/leaves/{index}              the exact stored leaf bytes (a DSSE envelope)
  *   GET /v1/log/inclusion?index=&size=      {"index", "tree_size", "proof": [base64, ...]}
  *   GET /v1/log/consistency?from=&to=       {"from", "to", "proof": [base64, ...]}
@@ -16,7 +19,7 @@ import { ProblemError } from '../../core/problem.ts';
 import { methodNotAllowed } from '../http/problems.ts';
 import { orInvalidRequest, parseDecimal, queryDecimal } from '../http/route-params.ts';
 import type { RegionalLogger } from '../logger.ts';
-import type { CheckpointSource } from '../log/checkpoint.ts';
+import type { CheckpointSource, SignedCheckpoint } from '../log/checkpoint.ts';
 import { rfc6962LeafHash } from '../log/leaf.ts';
 import type { LogLeafStore } from '../log/store.ts';
 import type { LogTree } from '../log/tree.ts';
@@ -28,6 +31,8 @@ export interface LogRoutesConfig {
   store: LogLeafStore;
   tree: LogTree;
   checkpoints: CheckpointSource;
+  /** The newest checkpoint with a quorum of witness cosignatures (../witness/cosigning.ts), if any. */
+  witnessed?: () => SignedCheckpoint | undefined;
   logger: RegionalLogger;
   /** The auditor read limit, in front of every route here. */
   limitReads: MiddlewareHandler;
@@ -49,6 +54,13 @@ export function logRoutes(config: LogRoutesConfig): Hono {
   routes.get('/v1/log/checkpoint', async (c) => {
     const { note } = await checkpoints.latest();
     return c.body(note, 200, { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store' });
+  });
+
+  // The newest checkpoint that gathered a quorum of witness cosignatures; 404 until one has.
+  routes.get('/v1/log/witnessed-checkpoint', (c) => {
+    const witnessed = config.witnessed?.();
+    if (witnessed === undefined) throw new ProblemError('not-found', `no checkpoint of log ${store.jurisdiction} has a quorum of witness cosignatures yet`);
+    return c.body(witnessed.note, 200, { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store' });
   });
 
   routes.get('/v1/log/leaves/:index', async (c) => {
@@ -82,7 +94,7 @@ export function logRoutes(config: LogRoutesConfig): Hono {
     return c.json({ from, to, proof: proof.map(base64Encode) });
   });
 
-  for (const path of ['/v1/log/checkpoint', '/v1/log/leaves/:index', '/v1/log/inclusion', '/v1/log/consistency']) {
+  for (const path of ['/v1/log/checkpoint', '/v1/log/witnessed-checkpoint', '/v1/log/leaves/:index', '/v1/log/inclusion', '/v1/log/consistency']) {
     routes.all(path, methodNotAllowed(['GET', 'HEAD']));
   }
   return routes;

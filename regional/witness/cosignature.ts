@@ -164,3 +164,19 @@ export function verifyCosignatures(checkpointText: string, signatureLines: reado
   }
   return ok(verified);
 }
+
+export type QuorumFailure = { kind: 'malformed-note'; detail: string } | CosignatureFailure | { kind: 'no-quorum'; detail: string };
+
+/**
+ * A checkpoint note carries cosignatures by at least `quorum` distinct cosigners among `cosigners`,
+ * every one of which verifies. The log's own signature is checked elsewhere (openNote).
+ */
+export function verifyWitnessQuorum(note: string, cosigners: readonly CosignerKey[], quorum: number): Result<VerifiedCosignature[], QuorumFailure> {
+  const parts = splitNote(note);
+  if (parts === undefined) return err({ kind: 'malformed-note', detail: 'not a signed note' });
+  const verified = verifyCosignatures(parts.text, parts.signatureLines, cosigners);
+  if (!verified.ok) return verified;
+  const distinct = new Set(verified.value.map((entry) => entry.name)).size;
+  if (distinct < quorum) return err({ kind: 'no-quorum', detail: `${distinct} of the required ${quorum} witness cosignatures (of ${cosigners.length} known witnesses)` });
+  return ok(verified.value);
+}

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Hono } from 'hono';
 import type { SealedSettlementBatch } from '../../../core/settlement-batch.ts';
-import { createRegionalApp } from '../../../regional/app.ts';
+import { createRegionalApp, type RegionalAppConfig } from '../../../regional/app.ts';
 import { registerBackendKeys } from '../../../regional/keys/backend-keys.ts';
 import type { CommitOptions, CommitRetryEvent } from '../../../regional/commit.ts';
 import { readConnectionsMax, type RegionalDatabase, type RegionalOrm } from '../../../regional/db/client.ts';
@@ -38,6 +38,9 @@ export interface TestbedOptions {
   retireSuperseded?: boolean;
   /** GET /v1/keys staleness (regional/routes/keys.ts publishedKeysCacheMs, the default); 0 to see every change at once. */
   publishedKeysCacheMs?: number;
+  /** Witnessed checkpoints: the log's witnesses and/or this backend as a witness (regional/witness/). */
+  witnessing?: RegionalAppConfig['witnessing'];
+  witness?: RegionalAppConfig['witness'];
 }
 
 export interface Testbed {
@@ -91,6 +94,8 @@ export async function startTestbed(testDatabase: TestDatabase, options: TestbedO
     commitOptions: { backoff: { retriesMax: 8, backoffBaseMs: 5, backoffCapMs: 50 }, ...options.commitOptions, onRetry: (event) => retries.push(event) },
     ...(options.publishedKeysCacheMs === undefined ? {} : { publishedKeysCacheMs: options.publishedKeysCacheMs }),
     keysRegisteredAtStart: true,
+    ...(options.witnessing === undefined ? {} : { witnessing: options.witnessing }),
+    ...(options.witness === undefined ? {} : { witness: options.witness }),
   });
   return {
     app,
