@@ -59,6 +59,8 @@ interface NameRecord {
 export interface SanctionsMatch {
   entryId: string;
   entryType: SanctionsEntry['type'];
+  /** The entry's primary name, as the list writes it. */
+  listedName: string;
   /** The listed name (primary or alias) that scored best, as the list writes it. */
   matchedName: string;
   score: number;
@@ -85,6 +87,7 @@ export interface PaymentScreening {
 
 export interface SanctionsMatcher {
   listVersion: string;
+  threshold: number;
   screen(name: string): ScreeningResult;
   screenPayment(debtorName: string, creditorName: string): PaymentScreening;
   /** Names scored since the matcher was built, across all queries; tests and metrics read it. */
@@ -124,7 +127,7 @@ export function createSanctionsMatcher(list: SanctionsList, options: { threshold
       const score = scoreName(query.tokens, queryCodes, record.normalized.tokens, record.codes);
       const best = bestByEntry.get(record.entry.id);
       if (best === undefined || score > best.score) {
-        bestByEntry.set(record.entry.id, { entryId: record.entry.id, entryType: record.entry.type, matchedName: record.name, score, algorithm: screeningAlgorithm });
+        bestByEntry.set(record.entry.id, { entryId: record.entry.id, entryType: record.entry.type, listedName: record.entry.names[0]!, matchedName: record.name, score, algorithm: screeningAlgorithm });
       }
     }
     namesScoredTotal += candidates.size;
@@ -137,6 +140,7 @@ export function createSanctionsMatcher(list: SanctionsList, options: { threshold
 
   return {
     listVersion: list.version,
+    threshold,
     screen,
     screenPayment(debtorName, creditorName) {
       const debtor = screen(debtorName);

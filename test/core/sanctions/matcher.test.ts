@@ -20,7 +20,14 @@ describe('sanctions matcher on the dev SDN excerpt', () => {
 
   it('finds an exact alias with score 1 and names the alias, the entry, the algorithm and the list version', () => {
     const result = matcher.screen('Osama bin Laden');
-    expect(result.matches[0]).toEqual({ entryId: 'ofac-sdn:6365', entryType: 'individual', matchedName: 'BIN LADEN, Osama', score: 1, algorithm: screeningAlgorithm });
+    expect(result.matches[0]).toEqual({
+      entryId: 'ofac-sdn:6365',
+      entryType: 'individual',
+      listedName: 'BIN LADIN, Usama bin Muhammad bin Awad',
+      matchedName: 'BIN LADEN, Osama',
+      score: 1,
+      algorithm: screeningAlgorithm,
+    });
     expect(result.listVersion).toBe(matcher.listVersion);
     expect(result.threshold).toBe(screeningThresholdDefault);
     expect(screeningAlgorithm).toEqual({ name: 'meridian-jw-dmetaphone', version: '1' });
