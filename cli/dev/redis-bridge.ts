@@ -4,8 +4,8 @@
  * and in tests. In production the Worker talks to Upstash itself.
  *
  * Backend: real Redis when a Redis URL is given (REDIS_URL), forwarded command by command;
- * otherwise an embedded in-process store (see redis-bridge/embedded/embedded-backend.ts for why
- * it exists and what keeps it honest).
+ * otherwise an embedded in-process store on ioredis-mock (see redis-bridge/embedded/embedded-backend.ts
+ * for why it exists, where it differs from Redis and what keeps it honest).
  *
  *   node cli/dev/redis-bridge.ts
  *   env: PORT (default 8079), UPSTASH_TOKEN (default "meridian-dev-token"), REDIS_URL (optional)

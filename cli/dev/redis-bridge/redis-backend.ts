@@ -11,8 +11,9 @@
  * middle of a MULTI chain), so the reply deadline is enforced here with `withDeadline`.
  */
 import { createClient, ErrorReply, RESP_TYPES } from 'redis';
-import { type BackendHealth, BackendUnavailableError, type RedisBackend, type RedisCommand, type TransactionOutcome, transactionAbortMessage } from './backend.ts';
+import { type BackendHealth, BackendUnavailableError, type RedisBackend, type RedisCommand, refuseConnectionStateCommand, type TransactionOutcome, transactionAbortMessage } from './backend.ts';
 import { withDeadline } from './deadline.ts';
+import { withoutUpstashOnlyFlags } from './upstash-script-flags.ts';
 import { arrayReply, errorReply, integerReply, nilReply, redisErrors, type RedisReply } from './reply.ts';
 
 export const redisConnectTimeoutMsDefault = 5_000;
@@ -21,16 +22,6 @@ const redisCommandTimeoutMs = 5_000;
 const redisReconnectDelayStepMs = 100;
 const redisReconnectDelayMsMax = 2_000;
 const redisCloseTimeoutMs = 2_000;
-
-/**
- * Commands that would change or block the one connection every request shares (a dangling
- * MULTI, SELECT, SUBSCRIBE, a blocking pop…). Upstash's REST API has no such state either.
- */
-const connectionStateCommands: ReadonlySet<string> = new Set([
-  'multi', 'exec', 'discard', 'watch', 'unwatch', 'select', 'swapdb', 'auth', 'hello', 'reset', 'quit', 'client', 'monitor',
-  'subscribe', 'unsubscribe', 'psubscribe', 'punsubscribe', 'ssubscribe', 'sunsubscribe',
-  'blpop', 'brpop', 'brpoplpush', 'blmove', 'blmpop', 'bzpopmin', 'bzpopmax', 'bzmpop', 'xread', 'xreadgroup', 'wait', 'waitaof',
-]);
 
 const typeMapping = {
   [RESP_TYPES.BLOB_STRING]: Buffer,
@@ -96,7 +87,7 @@ class NodeRedisBackend implements RedisBackend {
       const refusal = refuseConnectionStateCommand(command);
       if (refusal !== undefined) return refusal;
       try {
-        return toRedisReply(await this.#send(command));
+        return toRedisReply(await this.#send(withoutUpstashOnlyFlags(command)));
       } catch (error) {
         if (error instanceof ErrorReply) return errorReply(error.message);
         throw this.#unavailable(command, error);
@@ -112,7 +103,7 @@ class NodeRedisBackend implements RedisBackend {
     }
     // One chain id keeps MULTI, the commands and EXEC together on the connection.
     const chainId = Symbol('upstash multi-exec');
-    const chain = [['MULTI'], ...commands, ['EXEC']].map((command) => this.#send(command, chainId));
+    const chain = [['MULTI'], ...commands.map(withoutUpstashOnlyFlags), ['EXEC']].map((command) => this.#send(command, chainId));
     const settled = await this.#withinDeadline(Promise.allSettled(chain), commands);
     for (const [index, outcome] of settled.entries()) {
       if (outcome.status === 'fulfilled') continue;
@@ -147,13 +138,6 @@ class NodeRedisBackend implements RedisBackend {
     const detail = cause instanceof Error ? cause.message : String(cause);
     return new BackendUnavailableError('redis', `${command[0]} to ${this.#target} failed: ${detail}`, { cause });
   }
-}
-
-function refuseConnectionStateCommand(command: RedisCommand): RedisReply | undefined {
-  const name = (command[0] ?? '').toLowerCase();
-  if (!connectionStateCommands.has(name)) return undefined;
-  const hint = name === 'multi' || name === 'exec' ? ' (send the transaction to /multi-exec)' : '';
-  return errorReply(`ERR '${name}' would change or block the bridge's shared connection and is not supported over REST${hint}`);
 }
 
 /** node-redis' reply (under the type mapping above) as a bridge reply. */

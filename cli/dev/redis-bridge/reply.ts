@@ -35,16 +35,11 @@ export function errorReply(message: string): RedisReply {
   return { kind: 'error', message };
 }
 
-/** Redis error texts shared by the embedded store and the bridge (byte-for-byte as Redis 7 words them). */
+/** Redis error texts the bridge writes itself (byte-for-byte as Redis 7 words them). */
 export const redisErrors = {
-  syntax: 'ERR syntax error',
   notInteger: 'ERR value is not an integer or out of range',
-  overflow: 'ERR increment or decrement would overflow',
-  decrementOverflow: 'ERR decrement would overflow',
   execAbort: 'EXECABORT Transaction discarded because of previous errors.',
   wrongArity: (commandName: string) => `ERR wrong number of arguments for '${commandName}' command`,
-  invalidExpireTime: (commandName: string) => `ERR invalid expire time in '${commandName}' command`,
-  unsupportedOption: (option: string) => `ERR Unsupported option ${option}`,
   outOfMemory: "OOM command not allowed when used memory > 'maxmemory'.",
 } as const;
 

@@ -1,58 +1,63 @@
 /**
- * The commands the embedded store implements: exactly what the edge Worker's velocity limits and
- * the bridge's own tests use. Anything else, EVAL and EVALSHA included (there is no Lua here),
- * is answered with Redis' own "unknown command" error, never a crash.
- *
- * `arity` follows Redis' command table: positive means exactly that many words (the name
- * included), negative means at least that many.
+ * What Redis checks while queueing a command (inside MULTI too), before anything runs: that the
+ * command exists, that the embedded store can run it, and its arity. The table is Redis' own
+ * command table as shipped in @ioredis/commands (the one ioredis-mock is built from); `arity`
+ * positive means exactly that many words (the name included), negative means at least that many.
  */
-import { errorReply, redisErrors, unknownCommandError, type RedisReply } from '../reply.ts';
-import type { RedisCommand } from '../backend.ts';
-import { expire, pexpire, pttl, ttl } from './expiry-commands.ts';
-import type { Keyspace } from './keyspace.ts';
-import { decr, decrby, del, exists, get, incr, incrby, mget, ping, set } from './string-commands.ts';
+import { createRequire } from 'node:module';
+import { refuseConnectionStateCommand, type RedisCommand } from '../backend.ts';
+import { redisErrors, unknownCommandError } from '../reply.ts';
 
-interface EmbeddedCommand {
+interface CommandSpec {
   arity: number;
-  run(keyspace: Keyspace, args: readonly string[]): RedisReply;
+  flags: string[];
 }
 
-const embeddedCommands: ReadonlyMap<string, EmbeddedCommand> = new Map<string, EmbeddedCommand>([
-  ['get', { arity: 2, run: get }],
-  ['set', { arity: -3, run: set }],
-  ['del', { arity: -2, run: del }],
-  ['exists', { arity: -2, run: exists }],
-  ['mget', { arity: -2, run: mget }],
-  ['incr', { arity: 2, run: incr }],
-  ['decr', { arity: 2, run: decr }],
-  ['incrby', { arity: 3, run: incrby }],
-  ['decrby', { arity: 3, run: decrby }],
-  ['expire', { arity: -3, run: expire }],
-  ['pexpire', { arity: -3, run: pexpire }],
-  ['ttl', { arity: 2, run: ttl }],
-  ['pttl', { arity: 2, run: pttl }],
-  ['ping', { arity: -1, run: ping }],
-]);
+const redisCommandTable = createRequire(import.meta.url)('@ioredis/commands/built/commands.json') as Record<string, CommandSpec>;
 
-/** PING takes at most one argument; Redis enforces that inside the command, so do we. */
-const argumentsMaxByCommand: ReadonlyMap<string, number> = new Map([['ping', 1]]);
+/** Scripting the bridge answers itself (embedded/lua-scripts.ts) rather than passing to the mock. */
+export const scriptCommands: ReadonlySet<string> = new Set(['eval', 'evalsha', 'script']);
 
-export type ResolvedCommand = { kind: 'runnable'; command: EmbeddedCommand; args: readonly string[] } | { kind: 'rejected'; message: string };
+export type ResolvedCommand =
+  | { kind: 'runnable'; name: string; args: readonly string[]; mayGrow: boolean }
+  | { kind: 'rejected'; message: string };
 
-/** What Redis checks while queueing a command (inside MULTI too): that it exists and its arity. */
-export function resolveCommand(words: RedisCommand): ResolvedCommand {
+/** `implemented`: whether the mock has the command (ioredis-mock covers about two thirds of Redis). */
+export function resolveCommand(words: RedisCommand, implemented: (name: string) => boolean): ResolvedCommand {
   const name = (words[0] ?? '').toLowerCase();
-  const command = embeddedCommands.get(name);
-  if (command === undefined) return { kind: 'rejected', message: unknownCommandError(words) };
-  const arityFits = command.arity >= 0 ? words.length === command.arity : words.length >= -command.arity;
-  const args = words.slice(1);
-  if (!arityFits || args.length > (argumentsMaxByCommand.get(name) ?? Infinity)) {
-    return { kind: 'rejected', message: redisErrors.wrongArity(name) };
-  }
-  return { kind: 'runnable', command, args };
+  const spec = Object.hasOwn(redisCommandTable, name) ? redisCommandTable[name] : undefined;
+  if (spec === undefined || !(scriptCommands.has(name) || implemented(name))) return { kind: 'rejected', message: unknownCommandError(words) };
+  const refusal = refuseConnectionStateCommand(words);
+  if (refusal?.kind === 'error') return { kind: 'rejected', message: refusal.message };
+  const arityFits = spec.arity >= 0 ? words.length === spec.arity : words.length >= -spec.arity;
+  if (!arityFits) return { kind: 'rejected', message: redisErrors.wrongArity(name) };
+  const args = mockArguments(name, words.slice(1));
+  if (typeof args === 'string') return { kind: 'rejected', message: args };
+  // Redis refuses `denyoom` commands at maxmemory; a script may write, so it counts as one too.
+  const mayGrow = spec.flags.includes('denyoom') || name === 'eval' || name === 'evalsha';
+  return { kind: 'runnable', name, args, mayGrow };
 }
 
-export function runCommand(keyspace: Keyspace, words: RedisCommand): RedisReply {
-  const resolved = resolveCommand(words);
-  return resolved.kind === 'rejected' ? errorReply(resolved.message) : resolved.command.run(keyspace, resolved.args);
+const setOptionWords: ReadonlySet<string> = new Set(['NX', 'XX', 'GET', 'EX', 'PX', 'EXAT', 'PXAT']);
+const expireCommands: ReadonlySet<string> = new Set(['expire', 'pexpire', 'expireat', 'pexpireat']);
+
+/**
+ * Where ioredis-mock reads arguments differently from Redis: it matches SET's options in upper
+ * case only (@upstash/redis sends them in lower case), and it ignores SET KEEPTTL and EXPIRE's
+ * NX | XX | GT | LT, which would silently answer as if the condition held. Those are refused with
+ * a message naming the way out, rather than answered wrongly.
+ */
+function mockArguments(name: string, args: readonly string[]): readonly string[] | string {
+  if (name === 'set') {
+    const [key, value, ...options] = args;
+    const upperOptions = options.map((option) => (setOptionWords.has(option.toUpperCase()) ? option.toUpperCase() : option));
+    if (upperOptions.some((option) => option.toUpperCase() === 'KEEPTTL')) return unsupportedByMock('SET KEEPTTL');
+    return [key!, value!, ...upperOptions];
+  }
+  if (expireCommands.has(name) && args.length > 2) return unsupportedByMock(`${name.toUpperCase()} with NX | XX | GT | LT`);
+  return args;
+}
+
+function unsupportedByMock(what: string): string {
+  return `ERR ${what} is not supported by the bridge's embedded store (ioredis-mock); start the bridge with REDIS_URL for it`;
 }
