@@ -13,6 +13,9 @@ export const changeReasonCharsMax = 1_000;
 /** A proposal nobody approved within this period expires (`409 change-expired`). */
 export const proposalTtlMs = 24 * 60 * 60 * 1000;
 export const changeBodyBytesMax = 16 * 1024;
+/** A residency exception lives at most this long from its proposal; a longer need is a new decision. */
+export const residencyExceptionDurationMaxMs = 90 * 24 * 60 * 60 * 1000;
+export const residencyExceptionOwnerCharsMax = 200;
 /** The first entry's `prev_hash`. */
 export const auditGenesisHash = '0'.repeat(64);
 
@@ -47,7 +50,7 @@ const residencyException = z.strictObject({
   kind: z.literal('residency-exception'),
   partner_id: partnerId,
   debtor_country: z.string().regex(/^[A-Z]{2}$/),
-  owner: z.string().min(3).max(200),
+  owner: z.string().trim().min(3).max(residencyExceptionOwnerCharsMax),
   reason,
   expires_at: z.iso.datetime({ offset: true }),
 });
@@ -63,8 +66,8 @@ export const changeProposalSchema = z.union([corridorStateChange, partnerKeyAdd,
 export type ChangeProposal = z.infer<typeof changeProposalSchema>;
 export type ChangeKind = ChangeProposal['kind'];
 
-/** Kinds whose effect exists in this version; the others arrive with the policy (#10) and screening (#11) issues. */
-export const enabledChangeKinds: readonly ChangeKind[] = ['corridor-state', 'partner-key'];
+/** Kinds whose effect exists in this version; `hold-decision` arrives with the screening issue (#11). */
+export const enabledChangeKinds: readonly ChangeKind[] = ['corridor-state', 'partner-key', 'residency-exception'];
 
 export type ChangeStatus = 'proposed' | 'applied' | 'rejected' | 'expired';
 
@@ -90,8 +93,21 @@ export type ChangeRejection =
   | { kind: 'change-expired'; detail: string }
   | { kind: 'change-not-pending'; detail: string };
 
+/** Each kind's own schema, so a refusal names the field that is wrong, not just "invalid input" of the union. */
+const proposalSchemaByKind: Readonly<Record<ChangeKind, z.ZodType<ChangeProposal>>> = {
+  'corridor-state': corridorStateChange,
+  'partner-key': z.union([partnerKeyAdd, partnerKeyRevoke]),
+  'residency-exception': residencyException,
+  'hold-decision': holdDecision,
+};
+
+function proposalSchemaFor(input: unknown): z.ZodType<ChangeProposal> {
+  const kind = typeof input === 'object' && input !== null && 'kind' in input ? input.kind : undefined;
+  return typeof kind === 'string' && Object.hasOwn(proposalSchemaByKind, kind) ? proposalSchemaByKind[kind as ChangeKind] : changeProposalSchema;
+}
+
 export function parseChangeProposal(input: unknown): Result<ChangeProposal, ChangeRejection> {
-  const parsed = changeProposalSchema.safeParse(input);
+  const parsed = proposalSchemaFor(input).safeParse(input);
   if (!parsed.success) {
     const issues = formatIssues(parsed.error.issues);
     return err({ kind: 'invalid-change', detail: issues.join('; '), issues });
@@ -102,7 +118,8 @@ export function parseChangeProposal(input: unknown): Result<ChangeProposal, Chan
   return ok(parsed.data);
 }
 
-export type AuditAction = 'proposed' | 'approved' | 'rejected' | 'expired' | 'applied';
+/** `lapsed`: a granted residency exception reached its `expires_at` (written by Control's alarm, actor `system`). */
+export type AuditAction = 'proposed' | 'approved' | 'rejected' | 'expired' | 'applied' | 'lapsed';
 
 /** One audit entry as served by `GET /ops/api/audit`. */
 export interface AuditEntry {

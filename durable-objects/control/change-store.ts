@@ -5,6 +5,8 @@
  *   ops_changes(id PK, kind, proposal JSON, status, proposed_by, proposed_at_ms, expires_at_ms,
  *               decided_by, decided_at_ms, effect JSON)        status: proposed → applied | rejected | expired
  *   ops_audit(seq PK, entry JSON, hash)                         append-only; entry is the AuditEntry without `hash`
+ *                                                               actions: proposed, approved, rejected, expired, applied,
+ *                                                               lapsed (an applied effect that ran out: recordLapse)
  *
  * Every step writes its audit entry in the same transaction as the state it records, so the chain
  * and the changes can never disagree. A change is decided once: the status moves away from
@@ -97,6 +99,18 @@ export class ChangeStore {
     const due = this.sql.exec<ChangeRow>(`SELECT * FROM ops_changes WHERE status = 'proposed' AND expires_at_ms <= ? ORDER BY expires_at_ms LIMIT 100`, nowMs).toArray();
     for (const row of due) this.expire(row, nowMs);
     return due.length;
+  }
+
+  /**
+   * Records, in the chain, that an applied change's effect ran out by itself (a residency exception
+   * reaching its expiry). `inTransaction` runs in the same transaction, so the mark that the lapse is
+   * recorded and the entry itself commit together: the alarm writes each lapse exactly once.
+   */
+  recordLapse(changeId: string, kind: ChangeProposal['kind'], detail: Record<string, unknown>, nowMs: number, inTransaction: () => void): void {
+    this.storage.transactionSync(() => {
+      inTransaction();
+      this.append(nowMs, 'system', 'lapsed', changeId, kind, detail);
+    });
   }
 
   nextExpiryMs(): number | null {

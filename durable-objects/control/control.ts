@@ -1,6 +1,7 @@
 /**
  * Control: one Durable Object (name "control") holding the corridor configuration and each
- * corridor's live state (open / paused / draining), the partner directory, and the ops changes
+ * corridor's live state (open / paused / draining), the partner directory, the residency
+ * exceptions (residency-exceptions.ts), and the ops changes
  * under two-person control with their hash-chained audit log (change-store.ts). Routing reads the
  * configuration from here (cached briefly per isolate); operators change it only through a change
  * one operator proposes and a different one approves (`proposeChange` / `decideChange`).
@@ -26,12 +27,13 @@ import { parseChangeProposal, type AuditEntry, type ChangeProposal, type ChangeR
 import { err, ok, type Result } from '../../core/result.ts';
 import { ChangeStore } from './change-store.ts';
 import { PartnerDirectory } from './partner-directory.ts';
+import { ResidencyExceptions, type ResidencyExceptionView } from './residency-exceptions.ts';
 import { corridorFile, corridorStateSchema, type CorridorConfig, type CorridorDirectory, type CorridorState } from '../../core/corridor-config.ts';
 import type { DurableObjectsEnv as Env } from '../env.ts';
 
 export { controlObjectName } from '../env.ts';
 export const stateChangeActorCharsMax = 200;
-/** How soon an unconfirmed key revocation is pushed to PartnerState again. */
+/** How soon an unconfirmed push (a key revocation, a residency exception) is made to PartnerState again. */
 const propagationRetryMs = 5_000;
 export const stateChangeReasonCharsMax = 1_000;
 
@@ -55,12 +57,14 @@ export class Control extends DurableObject<Env> {
   private readonly sql: SqlStorage;
   private readonly changes: ChangeStore;
   private readonly partners: PartnerDirectory;
+  private readonly residencyExceptions: ResidencyExceptions;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.sql = ctx.storage.sql;
     this.changes = new ChangeStore(ctx.storage);
     this.partners = new PartnerDirectory(ctx.storage, env);
+    this.residencyExceptions = new ResidencyExceptions(ctx.storage, env, (partnerId) => this.partners.jurisdictionOf(partnerId));
     this.sql.exec(`CREATE TABLE IF NOT EXISTS control_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)`);
     this.sql.exec(`CREATE TABLE IF NOT EXISTS corridors (id TEXT PRIMARY KEY, config TEXT NOT NULL, state TEXT NOT NULL, state_changed_at_ms INTEGER NOT NULL)`);
     this.sql.exec(`CREATE TABLE IF NOT EXISTS corridor_state_changes (
@@ -110,11 +114,10 @@ export class Control extends DurableObject<Env> {
 
   /** A second operator approves (the effect applies exactly once, in the same transaction) or either rejects. */
   async decideChange(id: string, actor: string, decision: 'approve' | 'reject', reason?: string): Promise<Result<ChangeView, ChangeRejection>> {
-    const decided = this.changes.decide(id, actor, decision, Date.now(), (proposal) => this.applyChange(proposal, actor), reason);
-    if (decided.ok && decided.value.status === 'applied' && decided.value.kind === 'partner-key') {
-      // The directory changed in this object; the partner's own state learns it before the operator is answered.
-      const unconfirmed = await this.partners.propagatePending();
-      await this.armExpiryAlarm(unconfirmed > 0);
+    const decided = this.changes.decide(id, actor, decision, Date.now(), (proposal) => this.applyChange(id, proposal, actor), reason);
+    if (decided.ok && decided.value.status === 'applied' && (decided.value.kind === 'partner-key' || decided.value.kind === 'residency-exception')) {
+      // The change applied in this object; the partner's own state learns it before the operator is answered.
+      await this.armExpiryAlarm(await this.propagatePending());
     }
     return decided;
   }
@@ -127,15 +130,40 @@ export class Control extends DurableObject<Env> {
     return this.changes.audit(afterSeq, limit);
   }
 
+  /** Every residency exception, live ones first, with its time left (`GET /ops/api/residency-exceptions`). */
+  async listResidencyExceptions(): Promise<{ now: string; exceptions: ResidencyExceptionView[] }> {
+    const nowMs = Date.now();
+    return { now: new Date(nowMs).toISOString(), exceptions: this.residencyExceptions.list(nowMs) };
+  }
+
   override async alarm(): Promise<void> {
-    this.changes.expireDue(Date.now());
-    // Revocations PartnerState has not confirmed yet are pushed again (the directory already refuses the key).
-    const unconfirmed = await this.partners.propagatePending();
-    await this.armExpiryAlarm(unconfirmed > 0);
+    const nowMs = Date.now();
+    this.changes.expireDue(nowMs);
+    this.recordLapses(nowMs);
+    // Pushes PartnerState has not confirmed yet are made again (the directory already refuses a revoked
+    // key; an unconfirmed exception leaves the edge refusing, which fails closed).
+    await this.armExpiryAlarm(await this.propagatePending());
+  }
+
+  /** One `lapsed` audit entry per residency exception that reached its expiry (Cedar already refuses it). */
+  private recordLapses(nowMs: number): void {
+    for (const lapse of this.residencyExceptions.dueLapses(nowMs)) {
+      const { change_id: changeId, ...detail } = lapse;
+      this.changes.recordLapse(changeId, 'residency-exception', detail, nowMs, () => this.residencyExceptions.markLapseRecorded(changeId));
+    }
+  }
+
+  /** Whether any push is still unconfirmed after this attempt. */
+  private async propagatePending(): Promise<boolean> {
+    const revocations = await this.partners.propagatePending();
+    const exceptions = await this.residencyExceptions.propagatePending();
+    return revocations + exceptions > 0;
   }
 
   private async armExpiryAlarm(retryPropagation = false): Promise<void> {
-    const candidates = [this.changes.nextExpiryMs(), retryPropagation ? Date.now() + propagationRetryMs : null].filter((at): at is number => at !== null);
+    const candidates = [
+      this.changes.nextExpiryMs(), this.residencyExceptions.nextLapseMs(), retryPropagation ? Date.now() + propagationRetryMs : null,
+    ].filter((at): at is number => at !== null);
     if (candidates.length === 0) await this.ctx.storage.deleteAlarm();
     else await this.ctx.storage.setAlarm(Math.min(...candidates));
   }
@@ -149,13 +177,15 @@ export class Control extends DurableObject<Env> {
       }
       case 'partner-key':
         return this.partners.checkKeyChange(proposal);
+      case 'residency-exception':
+        return this.residencyExceptions.check(proposal, Date.now());
       default:
         return err({ kind: 'invalid-change', detail: `changes of kind ${proposal.kind} are not enabled in this version` });
     }
   }
 
   /** The effect of an approved change, synchronous so it commits with the approval or not at all. */
-  private applyChange(proposal: ChangeProposal, approver: string): Result<Record<string, unknown>, ChangeRejection> {
+  private applyChange(changeId: string, proposal: ChangeProposal, approver: string): Result<Record<string, unknown>, ChangeRejection> {
     switch (proposal.kind) {
       case 'corridor-state': {
         const changed = this.applyCorridorStateSync(proposal.corridor, proposal.state, { actor: approver, reason: proposal.reason });
@@ -164,6 +194,8 @@ export class Control extends DurableObject<Env> {
       }
       case 'partner-key':
         return this.partners.applyKeyChange(proposal);
+      case 'residency-exception':
+        return this.residencyExceptions.grant(changeId, proposal, approver, Date.now());
       default:
         return err({ kind: 'invalid-change', detail: `changes of kind ${proposal.kind} are not enabled in this version` });
     }

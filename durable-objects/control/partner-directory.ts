@@ -39,6 +39,8 @@ import {
 import { err, ok, type Result } from '../../core/result.ts';
 import { formatIssues } from '../../core/zod-issues.ts';
 import type { DurableObjectsEnv } from '../env.ts';
+import { durableObjectFor } from '../jurisdiction.ts';
+import { withRetries } from './propagation.ts';
 
 type PartnerKeyChange = Extract<ChangeProposal, { kind: 'partner-key' }>;
 type KeyStatus = 'active' | 'revoked';
@@ -55,11 +57,6 @@ export interface PartnerKeyEffect extends Record<string, unknown> {
 
 /** Revocations pushed per `propagate`; the rest wait for the next one. */
 export const propagationBatchMax = 16;
-/** Attempts per revocation and `propagate`, with `propagationBackoffMs` doubling in between. */
-export const propagationAttemptsMax = 3;
-export const propagationBackoffMs = 50;
-/** One PartnerState `revokeKey` call; beyond it the attempt counts as failed. */
-export const propagationTimeoutMs = 5_000;
 
 export class PartnerDirectory {
   private readonly sql: SqlStorage;
@@ -155,24 +152,28 @@ export class PartnerDirectory {
   }
 
   private async pushRevocation(row: PropagationRow): Promise<void> {
-    let lastError: unknown;
-    for (let attempt = 0; attempt < propagationAttemptsMax; attempt += 1) {
-      if (attempt > 0) await sleep(propagationBackoffMs * 2 ** (attempt - 1));
-      try {
-        // A fresh stub per attempt: a stub whose call failed may stay broken.
-        const partnerState = this.env.PARTNER_STATE.get(this.env.PARTNER_STATE.idFromName(row.partner_id));
-        await withTimeout(partnerState.revokeKey(row.keyid, row.revoked_at_ms), propagationTimeoutMs, `PartnerState ${row.partner_id} revokeKey`);
-        this.sql.exec(`DELETE FROM partner_key_propagations WHERE keyid = ?`, row.keyid);
-        return;
-      } catch (cause) {
-        lastError = cause;
-      }
+    const pushed = await withRetries(`PartnerState ${row.partner_id} revokeKey`, async () => {
+      // A fresh stub per attempt: a stub whose call failed may stay broken.
+      const jurisdiction = this.jurisdictionOf(row.partner_id);
+      if (jurisdiction === undefined) throw new Error(`partner ${row.partner_id} is no longer in the directory`);
+      const partnerState = durableObjectFor(this.env, this.env.PARTNER_STATE, jurisdiction, row.partner_id);
+      await partnerState.revokeKey(row.keyid, row.revoked_at_ms);
+    });
+    if (pushed.ok) {
+      this.sql.exec(`DELETE FROM partner_key_propagations WHERE keyid = ?`, row.keyid);
+      return;
     }
-    this.sql.exec(`UPDATE partner_key_propagations SET attempts = attempts + ? WHERE keyid = ?`, propagationAttemptsMax, row.keyid);
+    this.sql.exec(`UPDATE partner_key_propagations SET attempts = attempts + ? WHERE keyid = ?`, pushed.reason.attempts, row.keyid);
     console.error(JSON.stringify({
       event: 'partner-key-propagation-failed', partner_id: row.partner_id, keyid: row.keyid,
-      attempts: row.attempts + propagationAttemptsMax, error: String(lastError).slice(0, 500),
+      attempts: row.attempts + pushed.reason.attempts, error: pushed.reason.error.slice(0, 500),
     }));
+  }
+
+  /** The partner's jurisdiction from its stored profile, or undefined for a partner the seed does not list. */
+  jurisdictionOf(partnerId: string): PartnerStaticProfile['jurisdiction'] | undefined {
+    const row = this.sql.exec<{ profile: string }>(`SELECT profile FROM partner_profiles WHERE partner_id = ?`, partnerId).toArray()[0];
+    return row === undefined ? undefined : (JSON.parse(row.profile) as PartnerStaticProfile).jurisdiction;
   }
 
   /** Every rule a key change must pass; the key it adds or the stored key it revokes. */
@@ -287,20 +288,4 @@ export class PartnerDirectory {
 
 function invalid(detail: string): { ok: false; reason: ChangeRejection } {
   return err({ kind: 'invalid-change', detail });
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-async function withTimeout<T>(work: Promise<T>, timeoutMs: number, what: string): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what} took longer than ${timeoutMs} ms`)), timeoutMs);
-  });
-  try {
-    return await Promise.race([work, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
 }

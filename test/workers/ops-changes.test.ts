@@ -154,7 +154,7 @@ describe('two-person control', () => {
       { kind: 'corridor-state', corridor: corridorId, state: 'closed', reason: 'not a state' },
       { kind: 'corridor-state', corridor: corridorId, state: 'paused' },
       { kind: 'corridor-state', corridor: corridorId, state: 'paused', reason: 'extra', extra: 1 },
-      { kind: 'residency-exception', partner_id: 'alpha-bank', debtor_country: 'US', owner: 'ana', reason: 'not enabled yet', expires_at: '2027-01-01T00:00:00Z' },
+      { kind: 'hold-decision', uetr: crypto.randomUUID(), decision: 'release', reason: 'not enabled yet' },
       { kind: 'nonsense' },
     ]) {
       const answer = await opsJson<{ type: string }>(ana, '/api/changes', { method: 'POST', json: proposal });

@@ -10,6 +10,7 @@ import { changeBodyBytesMax } from '../../core/ops-changes.ts';
 import { ProblemError } from '../../core/problem.ts';
 import { parseStrictJson } from '../../core/strict-json.ts';
 import { controlObjectName } from '../../durable-objects/control/control.ts';
+import type { ResidencyExceptionView } from '../../durable-objects/control/residency-exceptions.ts';
 import type { Env } from '../env.ts';
 import { requireOperator, type OpsVariables } from './access/require-operator.ts';
 import { consoleRoutes } from './console/console-routes.ts';
@@ -19,6 +20,7 @@ export type OpsApp = { Bindings: Env; Variables: OpsVariables };
 
 /** Control's answers, as declared there: the RPC type mapping cannot carry `unknown`-valued records, so they are named here. */
 type ChangeResult = Result<ChangeView, ChangeRejection>;
+type ResidencyExceptionList = { now: string; exceptions: ResidencyExceptionView[] };
 
 const changeIdPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 const changeStatuses = ['proposed', 'applied', 'rejected', 'expired'] as const;
@@ -96,6 +98,10 @@ export function opsRoutes(): Hono<OpsApp> {
     if (!decided.ok) throw changeProblem(decided.reason);
     return c.json(decided.value);
   });
+
+  // Live and lapsed exceptions with their time left; Control computes it on one clock, so a live
+  // one's time_left_ms and a lapsed one's 0 never disagree with `now`.
+  ops.get('/api/residency-exceptions', async (c) => c.json((await control(c.env).listResidencyExceptions()) as ResidencyExceptionList));
 
   ops.get('/api/audit', async (c) => {
     const after = Number(c.req.query('after') ?? '0');
