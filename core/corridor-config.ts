@@ -4,11 +4,16 @@
  */
 import { z } from 'zod';
 import { parseFxRate } from './fx.ts';
+import { parseAmount } from './money.ts';
+import { policyLongMax } from './policy-request.ts';
+import { isCalendarDate } from './rfc3339.ts';
 import { batchLegsMax } from './settlement-batch-schema.ts';
 
 export const corridorStates = ['open', 'paused', 'draining'] as const;
 /** Shards per corridor × jurisdiction; also bounds the coordinator's fan-out per window. */
 export const corridorShardsMax = 64;
+/** Holidays one corridor may list (a few years of a calendar). */
+export const corridorHolidaysMax = 100;
 
 const corridorSchema = z.strictObject({
   id: z.string().regex(/^[A-Z]{3}-[A-Z]{3}$/),
@@ -22,6 +27,12 @@ const corridorSchema = z.strictObject({
   legs_max: z.number().int().min(2).max(100_000),
   shards: z.number().int().min(1).max(corridorShardsMax),
   state: z.enum(corridorStates),
+  /** The largest single payment (decimal, source currency); above it Cedar refuses `limit-exceeded`. */
+  payment_amount_max: z.string().max(40),
+  /** Whether on-us payments (debtor agent = creditor agent) may use the corridor. */
+  allow_on_us: z.boolean().default(false),
+  /** Non-business days besides Saturday and Sunday (YYYY-MM-DD): no later settlement date may fall on one. */
+  holidays: z.array(z.string().refine(isCalendarDate, { error: 'not a calendar date (YYYY-MM-DD)' })).max(corridorHolidaysMax).default([]),
 });
 
 const corridorFileSchema = z.strictObject({
@@ -55,6 +66,7 @@ export function corridorFile(source: string): CorridorFile {
       throw new Error(`CORRIDORS: corridor ${corridor.id} needs an FX provider and rate exactly when its currencies differ`);
     }
     if (corridor.fx_rate !== null) parseFxRate(corridor.fx_rate, file.fx_rate_scale);
+    paymentAmountMaxMinor(corridor);
     // Every shard's part of a window goes into one batch; the regional backend takes at most batchLegsMax legs.
     if (corridor.shards * corridor.legs_max > batchLegsMax) {
       throw new Error(`CORRIDORS: corridor ${corridor.id}: ${corridor.shards} shards × ${corridor.legs_max} legs exceeds the ${batchLegsMax}-leg batch limit`);
@@ -62,4 +74,22 @@ export function corridorFile(source: string): CorridorFile {
   }
   cached = { source, file };
   return file;
+}
+
+const amountMaxCache = new Map<string, bigint>();
+
+/**
+ * The corridor's `payment_amount_max` in minor units of its source currency, parsed once per value
+ * and isolate. A value that does not parse, or that Cedar could not carry exactly (above 2^53 - 1),
+ * is an operator error: `corridorFile` refuses it at load, and a directory that still carries one throws.
+ */
+export function paymentAmountMaxMinor(corridor: Pick<CorridorConfig, 'id' | 'source_currency' | 'payment_amount_max'>): bigint {
+  const key = `${corridor.source_currency} ${corridor.payment_amount_max}`;
+  const cachedMinor = amountMaxCache.get(key);
+  if (cachedMinor !== undefined) return cachedMinor;
+  const parsed = parseAmount(corridor.payment_amount_max, corridor.source_currency);
+  if (!parsed.ok) throw new Error(`CORRIDORS: corridor ${corridor.id} payment_amount_max ${JSON.stringify(corridor.payment_amount_max)}: ${parsed.reason.detail}`);
+  if (parsed.value > policyLongMax) throw new Error(`CORRIDORS: corridor ${corridor.id} payment_amount_max is above ${policyLongMax} minor units, which the policy engine cannot compare exactly`);
+  amountMaxCache.set(key, parsed.value);
+  return parsed.value;
 }

@@ -15,7 +15,7 @@ export const problemStatus = {
   'duplicate-uetr-mismatch': 409,
   'corridor-closed': 409,
   'residency-denied': 403,
-  'limit-exceeded': 422,
+  'limit-exceeded': 403,
   'velocity-exceeded': 429,
   'payload-too-large': 413,
   'unsupported-media-type': 415,

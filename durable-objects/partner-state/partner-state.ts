@@ -15,6 +15,8 @@
  *   revoked_keys(keyid PK, revoked_at_ms)      the partner's keys revoked by an ops change (Control's
  *                                              partner directory tells us, durable-objects/control/
  *                                              partner-directory.ts); never pruned: key ids are never reused
+ *   policy_decisions(id PK autoincrement, …)  one Cedar decision per new payment (policy-decisions.ts);
+ *                                              policyDecisionRetentionMs, at most policyDecisionsMax rows
  *   residency_exceptions(change_id PK, …)      applied `residency-exception` changes (residency-exceptions.ts);
  *                                              lapsed ones pruned after residencyExceptionRetentionMs
  *
@@ -54,7 +56,10 @@ import {
   type ResidencyExceptionInput,
 } from './residency-exceptions.ts';
 
+import { createPolicyDecisionsTable, insertPolicyDecision, pruneOldPolicyDecisions, selectPolicyDecisions, type PolicyDecisionInput, type PolicyDecisionPage, type PolicyDecisionQuery } from './policy-decisions.ts';
+
 export type { ResidencyException, ResidencyExceptionInput } from './residency-exceptions.ts';
+export type { PolicyDecision, PolicyDecisionInput, PolicyDecisionPage, PolicyDecisionQuery } from './policy-decisions.ts';
 
 export type PaymentStatus = 'accepted' | 'held' | 'rejected' | 'settled';
 
@@ -75,6 +80,8 @@ export interface AdmissionRequest {
   windowName: string;
   corridorConfig: WindowCorridor;
   payment: WindowPayment;
+  /** The policy stage's allow, recorded with the pending row: once per admission, never on a retry. */
+  policyDecision?: PolicyDecisionInput;
 }
 
 export type AdmissionResult =
@@ -201,6 +208,7 @@ export class PartnerState extends DurableObject<Env> {
     this.sql.exec(`CREATE TABLE IF NOT EXISTS security_event_counts (kind TEXT PRIMARY KEY, count INTEGER NOT NULL)`);
     this.sql.exec(`CREATE TABLE IF NOT EXISTS revoked_keys (keyid TEXT PRIMARY KEY, revoked_at_ms INTEGER NOT NULL)`);
     createResidencyExceptionsTable(this.sql);
+    createPolicyDecisionsTable(this.sql);
   }
 
   /**
@@ -287,6 +295,18 @@ export class PartnerState extends DurableObject<Env> {
     return allResidencyExceptions(this.sql);
   }
 
+  /** Records one policy decision (the edge calls this for refusals; admissions record theirs inside `admit`). Returns its id. */
+  async recordPolicyDecision(decision: PolicyDecisionInput): Promise<number> {
+    const id = insertPolicyDecision(this.sql, decision, Date.now());
+    await this.armSweepAlarm();
+    return id;
+  }
+
+  /** Decision records within [fromMs, toMs), oldest first, paged by `afterId` (ops API, evidence export). */
+  async listPolicyDecisions(query: PolicyDecisionQuery = {}): Promise<PolicyDecisionPage> {
+    return selectPolicyDecisions(this.sql, query);
+  }
+
   /** Records a security event as evidence and counts it. Returns the stored event. */
   async recordSecurityEvent(event: SecurityEventInput): Promise<SecurityEvent> {
     const atMs = Date.now();
@@ -337,13 +357,17 @@ export class PartnerState extends DurableObject<Env> {
     this.sql.exec(`DELETE FROM nonces WHERE expires_at_ms <= ?`, nowMs);
     const pruned = this.pruneFinishedPayments(nowMs);
     pruneLapsedResidencyExceptions(this.sql, nowMs);
+    const prunedDecisions = pruneOldPolicyDecisions(this.sql, nowMs, pruneBatchRowsMax);
     const remaining = this.sql
-      .exec<{ count: number }>(`SELECT (SELECT count(*) FROM nonces) + (SELECT count(*) FROM payments) + (SELECT count(*) FROM residency_exceptions) AS count`)
+      .exec<{ count: number }>(
+        `SELECT (SELECT count(*) FROM nonces) + (SELECT count(*) FROM payments) + (SELECT count(*) FROM residency_exceptions) + (SELECT count(*) FROM policy_decisions) AS count`,
+      )
       .one().count;
     // A full batch means more may be due: come back soon rather than in an hour.
-    if (pruned === pruneBatchRowsMax) await this.ctx.storage.setAlarm(nowMs + 1_000);
+    const more = pruned === pruneBatchRowsMax || prunedDecisions === pruneBatchRowsMax;
+    if (more) await this.ctx.storage.setAlarm(nowMs + 1_000);
     else if (remaining > 0) await this.ctx.storage.setAlarm(nowMs + nonceSweepIntervalMs);
-    this.sweepAlarmArmed = pruned === pruneBatchRowsMax || remaining > 0;
+    this.sweepAlarmArmed = more || remaining > 0;
   }
 
   /**
@@ -416,10 +440,14 @@ export class PartnerState extends DurableObject<Env> {
     // A pending row goes back to the shard it chose with the payment it sent, never to a new route.
     const request = stored?.enqueue != null ? (JSON.parse(stored.enqueue) as AdmissionRequest) : fresh;
     if (stored === undefined) {
-      this.sql.exec(
-        `INSERT INTO payments (uetr, instruction_sha256, jws, corridor, jurisdiction, status, window_name, enqueue) VALUES (?, ?, ?, ?, ?, 'pending', ?, ?)`,
-        request.uetr, request.instructionSha256, request.jws, request.corridor, request.jurisdiction, request.windowName, JSON.stringify({ ...request, jws: '' }),
-      );
+      const { policyDecision, ...enqueue } = request;
+      this.ctx.storage.transactionSync(() => {
+        this.sql.exec(
+          `INSERT INTO payments (uetr, instruction_sha256, jws, corridor, jurisdiction, status, window_name, enqueue) VALUES (?, ?, ?, ?, ?, 'pending', ?, ?)`,
+          request.uetr, request.instructionSha256, request.jws, request.corridor, request.jurisdiction, request.windowName, JSON.stringify({ ...enqueue, jws: '' }),
+        );
+        if (policyDecision !== undefined) insertPolicyDecision(this.sql, policyDecision, Date.now());
+      });
     }
     const windows = this.env.CORRIDOR_WINDOW;
     const outcome = await windows.get(windows.idFromName(request.windowName)).enqueue(request.payment, request.corridorConfig);

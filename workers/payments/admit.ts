@@ -10,7 +10,7 @@
  */
 import type { WindowPayment } from '../../core/corridor-window-contract.ts';
 import { err, ok, type Result } from '../../core/result.ts';
-import type { PaymentAnswer, ResidencyException } from '../../durable-objects/partner-state/partner-state.ts';
+import type { PaymentAnswer, PolicyDecisionInput, ResidencyException } from '../../durable-objects/partner-state/partner-state.ts';
 import type { PartnerProfile } from '../config/partners.ts';
 import type { Env } from '../env.ts';
 import type { OpenedInstruction } from './open-instruction.ts';
@@ -38,7 +38,8 @@ export async function priorAnswer(env: Env, partner: PartnerProfile, opened: Ope
   }
 }
 
-export async function admit(env: Env, partner: PartnerProfile, opened: OpenedInstruction, route: CorridorRoute): Promise<Result<PaymentAnswer, PaymentRefusal>> {
+/** `policyDecision`: the policy stage's allow, written with the pending row, once. */
+export async function admit(env: Env, partner: PartnerProfile, opened: OpenedInstruction, route: CorridorRoute, policyDecision: PolicyDecisionInput): Promise<Result<PaymentAnswer, PaymentRefusal>> {
   const { instruction } = opened;
   const payment: WindowPayment = {
     uetr: instruction.uetr,
@@ -60,6 +61,7 @@ export async function admit(env: Env, partner: PartnerProfile, opened: OpenedIns
     windowName: route.windowName,
     corridorConfig: route.corridor,
     payment,
+    policyDecision,
   });
   switch (admission.kind) {
     case 'accepted':

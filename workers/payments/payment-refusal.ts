@@ -17,7 +17,23 @@ export type PaymentRefusal =
   | { kind: 'unknown-corridor'; corridor: string }
   | { kind: 'corridor-not-open'; corridor: string; state: string }
   | { kind: 'jurisdiction-not-served'; corridor: string; jurisdiction: string }
-  | { kind: 'unsettleable'; reason: PaymentLegsRejection };
+  | { kind: 'unsettleable'; reason: PaymentLegsRejection }
+  /** Cedar (workers/policy/): the instruction broke business rules, named by `rules` ("on-us-not-allowed"). */
+  | { kind: 'instruction-rule'; rules: string[]; policyIds: string[]; settlementDate: string; instructedAt: string }
+  | { kind: 'residency-denied'; partnerId: string; jurisdiction: string; debtorCountry: string; policyIds: string[] }
+  | { kind: 'amount-above-max'; corridor: string; amountMax: string; currency: string; policyIds: string[] }
+  | { kind: 'tls-policy-denied'; tlsVersion: string; policyIds: string[] }
+  /** The policy decision could not be trusted (engine failure, evaluation error, unknown id): refused, fail closed. */
+  | { kind: 'policy-untrusted'; reason: string };
+
+const instructionRuleDetails: Record<string, (refusal: { settlementDate: string; instructedAt: string }) => string> = {
+  'settlement-date-in-past': (r) => `settlement_date ${r.settlementDate} is before today (UTC)`,
+  'settlement-date-beyond-horizon': (r) => `settlement_date ${r.settlementDate} is beyond the settlement horizon`,
+  'settlement-date-not-business-day': (r) => `settlement_date ${r.settlementDate} is not a business day of the corridor`,
+  'instructed-at-in-future': (r) => `instructed_at ${r.instructedAt} lies beyond the clock-skew allowance in the future`,
+  'instructed-at-too-old': (r) => `instructed_at ${r.instructedAt} is older than the gateway accepts`,
+  'on-us-not-allowed': () => 'debtor_agent and creditor_agent are the same bank (on-us), which this corridor does not allow',
+};
 
 export function refusalProblem(refusal: PaymentRefusal): ProblemError {
   switch (refusal.kind) {
@@ -41,5 +57,21 @@ export function refusalProblem(refusal: PaymentRefusal): ProblemError {
       return new ProblemError('residency-denied', `corridor ${refusal.corridor} may not process data of jurisdiction ${refusal.jurisdiction}`);
     case 'unsettleable':
       return new ProblemError('invalid-instruction', refusal.reason.detail, { reason: refusal.reason.kind });
+    case 'instruction-rule': {
+      const details = refusal.rules.map((rule) => `${instructionRuleDetails[rule]?.(refusal) ?? rule} (rule ${rule})`);
+      return new ProblemError('invalid-instruction', details.join('; '), { rule: refusal.rules[0], rules: refusal.rules, policy_ids: refusal.policyIds });
+    }
+    case 'residency-denied':
+      return new ProblemError(
+        'residency-denied',
+        `partner ${refusal.partnerId} (jurisdiction ${refusal.jurisdiction}) may not process a payment for a debtor in ${refusal.debtorCountry} without a live residency exception`,
+        { policy_ids: refusal.policyIds },
+      );
+    case 'amount-above-max':
+      return new ProblemError('limit-exceeded', `the amount is above corridor ${refusal.corridor}'s payment_amount_max of ${refusal.amountMax} ${refusal.currency}`, { policy_ids: refusal.policyIds });
+    case 'tls-policy-denied':
+      return new ProblemError('downgrade-detected', `TLS ${refusal.tlsVersion} is below the partner's minimum without a live exception`, { policy_ids: refusal.policyIds });
+    case 'policy-untrusted':
+      return new ProblemError('unavailable', 'the policy decision could not be made; nothing was admitted, retry later');
   }
 }

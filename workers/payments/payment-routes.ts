@@ -6,7 +6,8 @@
  *   openInstruction  seal → instruction JWS → schema → debtor agent         open-instruction.ts
  *   priorAnswer      stored answer, mismatch, or a pending admission finished: short-circuit
  *   routeToCorridor  corridor exists, open, serves the partner's jurisdiction; the shard
- *   [policy]         Cedar: residency, corridor rules, amount limits (arrives with the policy issue)
+ *   policy           Cedar: residency, corridor, amount limits, TLS, business rules; the decision
+ *                    recorded (refusals here, admissions inside admit)  workers/policy/
  *   [screening]      sanctions screening; a possible match is admitted as `held` (screening issue)
  *   [velocity]       per-partner and cross-partner limits on Upstash (policy issue)
  *   admit            exactly once into the CorridorWindow shard, refused if it cannot settle at
@@ -21,6 +22,7 @@ import { ProblemError } from '../../core/problem.ts';
 import type { Env } from '../env.ts';
 import { enforceTransportPosture, type TransportVariables } from '../downgrade/enforce-transport-posture.ts';
 import { verifyMessageSignature } from '../message-signature/verify-message-signature.ts';
+import { decidePaymentPolicy } from '../policy/decide-payment-policy.ts';
 import { admit, priorAnswer } from './admit.ts';
 import { openInstruction } from './open-instruction.ts';
 import { refusalProblem } from './payment-refusal.ts';
@@ -69,8 +71,12 @@ async function submitPayment(c: PaymentsContext): Promise<Response> {
   if (prior.value.kind === 'answered') return c.json(prior.value.answer, 202);
   const route = await routeToCorridor(c.env, partner, opened.value.corridor, opened.value.instruction.uetr);
   if (!route.ok) throw refusalProblem(route.reason);
-  // [policy] → [screening] → [velocity] plug in here, each a Result-returning stage: only new admissions reach them.
-  const admitted = await admit(c.env, partner, opened.value, route.value);
+  const policy = await decidePaymentPolicy(c.env, {
+    partner, opened: opened.value, route: route.value, residencyExceptions: prior.value.residencyExceptions, tls: c.var.tls, nowMs: Date.now(),
+  });
+  if (!policy.ok) throw refusalProblem(policy.reason);
+  // [screening] → [velocity] plug in here, each a Result-returning stage: only new admissions reach them.
+  const admitted = await admit(c.env, partner, opened.value, route.value, policy.value);
   if (!admitted.ok) throw refusalProblem(admitted.reason);
   return c.json(admitted.value, 202);
 }

@@ -26,6 +26,8 @@ export interface CorridorRoute {
   /** The CorridorWindow shard's Durable Object name. */
   windowName: string;
   corridor: WindowCorridor;
+  /** The corridor's configuration and state as routing saw them: the policy stage's corridor facts. */
+  config: CorridorConfig;
 }
 
 export async function routeToCorridor(env: Env, partner: PartnerProfile, corridorId: string, uetr: string): Promise<Result<CorridorRoute, PaymentRefusal>> {
@@ -35,7 +37,7 @@ export async function routeToCorridor(env: Env, partner: PartnerProfile, corrido
   if (config.state !== 'open') return err({ kind: 'corridor-not-open', corridor: corridorId, state: config.state });
   if (!config.jurisdictions.includes(partner.jurisdiction)) return err({ kind: 'jurisdiction-not-served', corridor: corridorId, jurisdiction: partner.jurisdiction });
   const shard = shardOf(uetr, config.shards);
-  return ok({ windowName: corridorWindowName(corridorId, partner.jurisdiction, shard), corridor: windowCorridor(config, partner.jurisdiction, shard, directory.fx_rate_scale) });
+  return ok({ windowName: corridorWindowName(corridorId, partner.jurisdiction, shard), corridor: windowCorridor(config, partner.jurisdiction, shard, directory.fx_rate_scale), config });
 }
 
 /** The shard a UETR is ingested by: first byte of its SHA-256, modulo the corridor's shard count. */

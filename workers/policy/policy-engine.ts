@@ -1,0 +1,96 @@
+/**
+ * The Cedar engine inside workerd: `@cedar-policy/cedar-wasm`'s web build, instantiated once per
+ * isolate from the `WebAssembly.Module` the bundle hands us (workerd forbids compiling wasm from
+ * bytes at run time), with the schema and the policy set pre-parsed once into the engine's cache.
+ * Each payment is then one `statefulIsAuthorized` call: no policy text is parsed per request.
+ *
+ * Policy ids are the `@id` annotations (policies/README.md): the set is split with
+ * `policySetTextToParts` and keyed by `@id`, exactly as test/policies/cedar-policies.ts does, so the
+ * determining ids recorded as evidence are stable names, not `policy0`, `policy1`….
+ *
+ * Threat: a policy set that fails to load would leave the stage without rules. Loading throws
+ * (the request is answered 500 and logged, never admitted), and `authorizePayment` reports every
+ * Cedar failure as a value the stage refuses on.
+ */
+import { initSync, policySetTextToParts, policyToJson, preparsePolicySet, preparseSchema, statefulIsAuthorized } from '@cedar-policy/cedar-wasm/web';
+import cedarWasm from '../../node_modules/@cedar-policy/cedar-wasm/web/cedar_wasm_bg.wasm?module';
+import { sha256Hex } from '../../core/digest.ts';
+import type { PolicyRequest } from '../../core/policy-request.ts';
+import { bundledPolicyFiles, bundledPolicySchema } from './policy-set.ts';
+
+const policySetId = 'meridian-payments';
+const schemaName = 'meridian-payments-schema';
+
+export interface LoadedPolicySet {
+  /** Every policy by `@id`, across all files. */
+  policies: Readonly<Record<string, string>>;
+  /** Hex SHA-256 over the schema and every file's name and text: which rules a decision ran under. */
+  digest: string;
+}
+
+export type PolicyAnswer =
+  | { kind: 'decided'; decision: 'allow' | 'deny'; determiningPolicyIds: string[]; errorCount: number; errors: string[] }
+  | { kind: 'failed'; errors: string[] };
+
+let loaded: LoadedPolicySet | undefined;
+
+/** Initialises the engine and pre-parses schema and policies, once per isolate. */
+export function policySet(): LoadedPolicySet {
+  if (loaded !== undefined) return loaded;
+  initSync({ module: cedarWasm });
+  const policies: Record<string, string> = {};
+  for (const file of bundledPolicyFiles) {
+    for (const [id, text] of Object.entries(policiesById(file.text, file.name))) {
+      if (Object.hasOwn(policies, id)) throw new Error(`policy set: @id("${id}") of ${file.name} is also used by another file`);
+      policies[id] = text;
+    }
+  }
+  const schema = preparseSchema(schemaName, bundledPolicySchema);
+  if (schema.type !== 'success') throw new Error(`policy set: schema does not parse: ${schema.errors.map((error) => error.message).join('; ')}`);
+  const parsed = preparsePolicySet(policySetId, { staticPolicies: policies });
+  if (parsed.type !== 'success') throw new Error(`policy set: policies do not parse: ${parsed.errors.map((error) => error.message).join('; ')}`);
+  const digestInput = [`schema\n${bundledPolicySchema}`, ...bundledPolicyFiles.map((file) => `${file.name}\n${file.text}`)].join('\n\u0000\n');
+  loaded = { policies, digest: sha256Hex(digestInput) };
+  return loaded;
+}
+
+/** One stateful authorization against the pre-parsed set, the request validated against the schema. */
+export function authorizePayment(request: PolicyRequest): PolicyAnswer {
+  policySet();
+  const answer = statefulIsAuthorized({
+    principal: request.principal,
+    action: request.action,
+    resource: request.resource,
+    context: request.context,
+    entities: request.entities,
+    preparsedPolicySetId: policySetId,
+    preparsedSchemaName: schemaName,
+    validateRequest: true,
+  });
+  if (answer.type === 'failure') return { kind: 'failed', errors: answer.errors.map((error) => error.message) };
+  const { decision, diagnostics } = answer.response;
+  return {
+    kind: 'decided',
+    decision,
+    determiningPolicyIds: [...diagnostics.reason].sort(),
+    errorCount: diagnostics.errors.length,
+    errors: diagnostics.errors.map((error) => `${error.policyId}: ${error.error.message}`),
+  };
+}
+
+/** One file's policies by `@id`; a policy without one, or an id used twice, is refused at load. */
+function policiesById(text: string, fileName: string): Record<string, string> {
+  const parts = policySetTextToParts(text);
+  if (parts.type !== 'success') throw new Error(`${fileName}: ${parts.errors.map((error) => error.message).join('; ')}`);
+  if (parts.policy_templates.length > 0) throw new Error(`${fileName}: templates are not used`);
+  const byId: Record<string, string> = {};
+  for (const policy of parts.policies) {
+    const json = policyToJson(policy);
+    if (json.type !== 'success') throw new Error(`${fileName}: ${json.errors.map((error) => error.message).join('; ')}`);
+    const id = json.json.annotations?.id;
+    if (id === undefined || id === null || id === '') throw new Error(`${fileName}: a policy has no @id annotation`);
+    if (Object.hasOwn(byId, id)) throw new Error(`${fileName}: @id("${id}") appears twice`);
+    byId[id] = policy;
+  }
+  return byId;
+}
