@@ -51,6 +51,8 @@ async function installFakeBackend(behaviour: Omit<FakeBackend, 'keysRequests' | 
       fake.keysRequests += 1;
       return Response.json({ keys: [{ kid: fake.publishedKid, alg: 'EdDSA', public_key: base64Encode(published.publicKey), created_at: new Date().toISOString(), rotation_overdue: false }], note_verifiers: [] });
     }
+    // The jurisdiction's BackendHealth object probes /healthz in the background: not a settlement.
+    if (url.pathname !== '/v1/settlements') return new Response('not found', { status: 404 });
     fake.settlementRequests += 1;
     const batch = JSON.parse(await request.text()) as { batch_id: string; jurisdiction: string; legs: unknown[] };
     const digest = [...new Uint8Array(await crypto.subtle.digest('SHA-256', utf8(canonicalJson(batch))))].map((byte) => byte.toString(16).padStart(2, '0')).join('');
@@ -125,7 +127,9 @@ describe('settlement receipts are verified before anything is settled', () => {
   it('fails over past the dishonest backend to a real one, whose receipt verifies', async () => {
     const { canonical, digest } = await sealedWindowBatch('MKD-MKD');
     const fake = await installFakeBackend({ publishedKid: 'fake-4', signsWithPublishedKey: false });
-    const outcome = await deliverSettlementBatch(withBackends(fakeBackend, realEu1), 'eu', canonical, digest);
+    // A path no earlier test failed at: its breaker (per region and URL) is closed, so it is tried first.
+    const freshFake = { region: fakeBackend.region, url: `${fakeOrigin}/failover` };
+    const outcome = await deliverSettlementBatch(withBackends(freshFake, realEu1), 'eu', canonical, digest);
     expect(fake.settlementRequests).toBe(1);
     if (outcome.kind !== 'settled') throw new Error(`not settled: ${outcome.errors.join('; ')}`);
     expect(outcome.response).toMatchObject({ digest, region: 'eu-1' });

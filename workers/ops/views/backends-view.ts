@@ -3,11 +3,13 @@
  * preference order (REGIONAL_BACKENDS, the order an outbox fails over in), probed in parallel with a
  * short deadline each, so one hung backend costs the view `backendProbeTimeoutMs`, not more.
  *
- * "In use" is the first healthy backend in order: the one a delivery would commit to now. (The
- * outbox itself does not consult these probes: it tries the backends in order and fails over on a
- * failed call, which lands on the same backend when the probes are right.)
+ * Beside each probe, the backend's circuit breaker as the outboxes see it (the jurisdiction's
+ * BackendHealth object: state, consecutive failures, last failure, when an open breaker may be
+ * retried). `delivery_order` is the order the next delivery will try; "in use" is the first
+ * backend in that order that also answers its probe now: the one a delivery would commit to.
  */
 import { z } from 'zod';
+import { breakerKey, deliveryOrder, type BackendBreaker } from '../../../durable-objects/corridor-window/backend-health.ts';
 import { checkedRegionalBackends, type RegionalBackend } from '../../../durable-objects/corridor-window/deliver-batch.ts';
 import { gatewaySigningKeys, type GatewayKey } from '../../../core/gateway-key.ts';
 import type { Env } from '../../env.ts';
@@ -61,12 +63,38 @@ async function probeHealth(backend: BackendRef): Promise<BackendHealth & { juris
   return { ...base, healthy: false, status: 'unhealthy', http_status: answer.httpStatus, error: detail, ...(reported === undefined ? {} : { reported }) };
 }
 
+/** What the console shows of a breaker: times as RFC 3339. */
+function breakerView(breaker: BackendBreaker) {
+  const at = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
+  return { state: breaker.state, failures: breaker.failures, last_failure: breaker.last_failure, last_failure_at: at(breaker.last_failure_at_ms), retry_at: at(breaker.retry_at_ms), last_success_at: at(breaker.last_success_at_ms), since: at(breaker.changed_at_ms) };
+}
+
+/** The jurisdiction's breakers, or the reason they could not be read (the view still answers). */
+async function jurisdictionBreakers(env: Env, jurisdiction: string, backends: readonly RegionalBackend[]): Promise<{ breakers: Map<string, BackendBreaker>; error?: string }> {
+  try {
+    const stub = env.BACKEND_HEALTH.get(env.BACKEND_HEALTH.idFromName(jurisdiction));
+    const breakers = await stub.snapshot(backends.map(({ region, url }) => ({ region, url })));
+    return { breakers: new Map(breakers.map((breaker) => [breakerKey(breaker), breaker])) };
+  } catch (cause) {
+    return { breakers: new Map(), error: errorText(cause) };
+  }
+}
+
 export async function backendsView(env: Env) {
   const probed = await mapBounded(backendsInOrder(env), probesConcurrencyMax, probeHealth);
-  const jurisdictions = [...byJurisdiction(probed)].map(([jurisdiction, backends]) => ({
-    jurisdiction,
-    in_use: backends.find((backend) => backend.healthy)?.region ?? null,
-    backends: backends.map(({ jurisdiction: _jurisdiction, ...backend }) => backend),
+  const jurisdictions = await Promise.all([...byJurisdiction(probed)].map(async ([jurisdiction, backends]) => {
+    const health = await jurisdictionBreakers(env, jurisdiction, backends);
+    const order = deliveryOrder(backends, health.breakers);
+    return {
+      jurisdiction,
+      in_use: order.find((backend) => backend.healthy)?.region ?? null,
+      delivery_order: order.map((backend) => backend.region),
+      ...(health.error === undefined ? {} : { breakers_error: health.error }),
+      backends: backends.map(({ jurisdiction: _jurisdiction, ...backend }) => {
+        const breaker = health.breakers.get(breakerKey(backend));
+        return { ...backend, breaker: breaker === undefined ? null : breakerView(breaker) };
+      }),
+    };
   }));
   return { jurisdictions, limits: { probe_timeout_ms: backendProbeTimeoutMs } };
 }
