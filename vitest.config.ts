@@ -18,7 +18,7 @@ export default defineConfig({
       {
         test: {
           name: 'node',
-          include: ['test/core/**/*.test.ts', 'test/regional/**/*.test.ts', 'test/cli/**/*.test.ts', 'test/conformance/node/**/*.test.ts', 'test/e2e/**/*.test.ts', 'test/policies/**/*.test.ts'],
+          include: ['test/core/**/*.test.ts', 'test/regional/**/*.test.ts', 'test/cli/**/*.test.ts', 'test/conformance/node/**/*.test.ts', 'test/e2e/**/*.test.ts', 'test/policies/**/*.test.ts', 'test/evidence/**/*.test.ts'],
           environment: 'node',
           testTimeout: 60_000,
           hookTimeout: 120_000,
@@ -58,7 +58,7 @@ export default defineConfig({
         test: {
           name: 'workers',
           include: ['test/workers/**/*.test.ts', 'test/conformance/workers/**/*.test.ts'],
-          globalSetup: ['test/workers/global-setup.ts'],
+          globalSetup: ['test/workers/global-setup.ts', 'test/support/world-check-global-setup.ts'],
           testTimeout: 30_000,
         },
       },

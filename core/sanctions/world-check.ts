@@ -17,6 +17,8 @@ import { worldCheckAuthorization } from './world-check-signature.ts';
  * Parties are screened in parallel. Every call has its own timeout (requestTimeoutMs) inside the
  * caller's signal (the stage's whole screening budget), and is retried a bounded number of times
  * (attemptsMax) on what a retry can fix: a network failure, 429 (after Retry-After, capped) and 5xx.
+ * Redirects are not followed (`redirect: 'manual'`; workerd has no 'error'): a 3xx is a bad answer,
+ * since a signed request replayed to another host is not what the vendor authorised.
  * 401/403 is never retried: a wrong key or secret does not get better, and hammering the vendor with
  * bad signatures gets the key locked. A retried POST may leave a second case in World-Check: that
  * is vendor-side bookkeeping, not money, and cheaper than not retrying.
@@ -91,7 +93,7 @@ export function createWorldCheckProvider(config: WorldCheckConfig): SanctionsScr
       if (bytes !== undefined) headers['content-type'] = 'application/json';
       let response: Response;
       try {
-        response = await fetchFn(url, { method, headers, body: text, signal: AbortSignal.any([signal, AbortSignal.timeout(requestTimeoutMs)]), redirect: 'error' });
+        response = await fetchFn(url, { method, headers, body: text, signal: AbortSignal.any([signal, AbortSignal.timeout(requestTimeoutMs)]), redirect: 'manual' });
       } catch (cause) {
         if (signal.aborted || isTimeout(cause)) return timeout(requestTimeoutMs);
         last = { kind: 'failure', failure: { kind: 'provider-unreachable', providerId: worldCheckProviderId, attempts: attempt, cause: String(cause) } };
