@@ -7,8 +7,15 @@
  *   regional    eu-1 :8701, eu-2 :8702 (both on the eu database), us-1 :8703, ap-1 :8704
  *   gateway     wrangler dev (workerd) :8787 with its Durable Objects persisted in .data/wrangler
  *
- * Prints `meridian: ready` once every part answers /healthz. Ctrl-C stops every child. A second
- * start reuses the data in .data/.
+ * Prints `meridian: ready` once every part answers /healthz, each part with its pid. Ctrl-C stops
+ * every child. A second start reuses the data in .data/.
+ *
+ * After ready, a regional backend that dies stays dead (its jurisdiction fails over to the other
+ * backend; a drill restarts it by hand), while the gateway and the bridge, which nothing can fail
+ * over to locally, are restarted with backoff (restartBackoffBaseMs doubling to restartBackoffCapMs),
+ * at most restartsMax times each, with a line saying so and the new pid once it answers /healthz.
+ * wrangler dev persists Durable Object storage in .data/wrangler, so every accepted payment, window
+ * and outbox survives the restart (test/chaos/gateway-restart.test.ts proves it).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
@@ -26,6 +33,10 @@ export const bridgeUrl = 'http://127.0.0.1:8079';
 const readyTimeoutMs = 120_000;
 const healthPollIntervalMs = 500;
 const stopGraceMs = 5_000;
+/** Restarts of the gateway or the bridge per `npm start`, each; past it the launcher stops everything. */
+export const restartsMax = 5;
+const restartBackoffBaseMs = 500;
+const restartBackoffCapMs = 8_000;
 
 const jurisdictions = [
   { jurisdiction: 'eu', pglitePort: 5541 },
@@ -43,6 +54,15 @@ export const regionalBackends = [
   { region: 'ap-1', jurisdiction: 'ap', port: 8704 },
 ] as const;
 
+interface ChildSpec {
+  name: string;
+  command: string;
+  args: string[];
+  env: Record<string, string>;
+  /** Answers GET /healthz here once up (restart waits for it before saying ready again). */
+  healthUrl?: string;
+}
+
 interface Child {
   name: string;
   process: ChildProcess;
@@ -54,8 +74,12 @@ let stopping = false;
 let ready = false;
 /** After start-up, losing one of these is survivable: windows fail over to the jurisdiction's other backend. */
 const survivableAfterReady = new Set<string>(regionalBackends.map((backend) => backend.region));
+/** After start-up, these are restarted: nothing can fail over to them locally. */
+const restartableAfterReady = new Set<string>(['gateway', 'redis-bridge']);
+const restarts = new Map<string, number>();
 
-function startChild(name: string, command: string, args: string[], env: Record<string, string> = {}): Child {
+function startChild(spec: ChildSpec): Child {
+  const { name, command, args, env } = spec;
   const logPath = join(dataDirectory, 'logs', `${name}.log`);
   const log = createWriteStream(logPath, { flags: 'a' });
   log.write(`\n--- ${new Date().toISOString()} ${command} ${args.join(' ')}\n`);
@@ -70,11 +94,36 @@ function startChild(name: string, command: string, args: string[], env: Record<s
       console.error(`meridian: carrying on without ${name}; settlement fails over to the other backends of its jurisdiction`);
       return;
     }
+    if (ready && restartableAfterReady.has(name)) return void restartChild(spec);
     void stopAll(1);
   });
   const entry = { name, process: child, logPath };
-  children.push(entry);
+  const index = children.findIndex((known) => known.name === name);
+  if (index === -1) children.push(entry);
+  else children[index] = entry;
   return entry;
+}
+
+/** Restarts a dead gateway or bridge after a backoff, at most restartsMax times; says so, with the new pid once it answers. */
+async function restartChild(spec: ChildSpec): Promise<void> {
+  const attempt = (restarts.get(spec.name) ?? 0) + 1;
+  if (attempt > restartsMax) {
+    console.error(`meridian: ${spec.name} died ${attempt} times; not restarting it again (restartsMax ${restartsMax}) — stopping everything`);
+    return void stopAll(1);
+  }
+  restarts.set(spec.name, attempt);
+  const delayMs = Math.min(restartBackoffCapMs, restartBackoffBaseMs * 2 ** (attempt - 1));
+  console.error(`meridian: restarting ${spec.name} in ${delayMs} ms (restart ${attempt} of ${restartsMax})`);
+  await new Promise((resolve) => setTimeout(resolve, delayMs));
+  if (stopping) return;
+  const child = startChild(spec);
+  if (spec.healthUrl === undefined) return;
+  try {
+    await waitForHealth(spec.name, spec.healthUrl);
+    if (!stopping && child.process.exitCode === null) console.log(`meridian: ${spec.name} restarted, ready at ${spec.healthUrl} pid ${child.process.pid ?? '?'} (restart ${attempt} of ${restartsMax})`);
+  } catch (cause) {
+    console.error(`meridian: ${spec.name} restarted but ${(cause as Error).message}`);
+  }
 }
 
 function tail(path: string, lines: number): string {
@@ -127,7 +176,7 @@ async function startDatabases(): Promise<Record<string, string>> {
     return urls;
   }
   for (const { jurisdiction, pglitePort } of jurisdictions) {
-    startChild(`pglite-${jurisdiction}`, process.execPath, ['cli/dev/pglite-server.ts', '--data-dir', join(dataDirectory, 'pglite', jurisdiction), '--port', String(pglitePort)]);
+    startChild({ name: `pglite-${jurisdiction}`, command: process.execPath, args: ['cli/dev/pglite-server.ts', '--data-dir', join(dataDirectory, 'pglite', jurisdiction), '--port', String(pglitePort)], env: {} });
     urls[jurisdiction] = `postgres://postgres@127.0.0.1:${pglitePort}/postgres`;
   }
   return urls;
@@ -208,9 +257,9 @@ export async function startMeridian(): Promise<void> {
     console.log(`meridian: database ${jurisdiction} migrated`);
   }
 
-  startChild('redis-bridge', process.execPath, ['cli/dev/redis-bridge.ts'], { PORT: '8079', ...(process.env.REDIS_URL ? { REDIS_URL: process.env.REDIS_URL } : {}) });
+  startChild({ name: 'redis-bridge', command: process.execPath, args: ['cli/dev/redis-bridge.ts'], env: { PORT: '8079', ...(process.env.REDIS_URL ? { REDIS_URL: process.env.REDIS_URL } : {}) }, healthUrl: bridgeUrl });
   for (const backend of regionalBackends) {
-    startChild(backend.region, process.execPath, ['regional/server.ts'], {
+    startChild({ name: backend.region, command: process.execPath, args: ['regional/server.ts'], env: {
       // Local signer, key files created on first start, http JWKS: allowed only in this posture.
       MERIDIAN_POSTURE: 'local-dev',
       REGION: backend.region,
@@ -222,11 +271,15 @@ export async function startMeridian(): Promise<void> {
       SIGNER_KEY_FILE: join(dataDirectory, 'keys', `${backend.region}.json`),
       // Each log's checkpoints cosigned by the other jurisdictions' backends (regional/witness/).
       ...localWitnessEnv(backend, regionalBackends, join(dataDirectory, 'keys')),
-    });
+    } });
   }
   writeDevVars();
-  startChild('gateway', 'node_modules/.bin/wrangler', ['dev', '--ip', '127.0.0.1', '--port', '8787', '--persist-to', join(dataDirectory, 'wrangler'), '--show-interactive-dev-session=false', '--log-level', 'info'], {
-    WRANGLER_SEND_METRICS: 'false',
+  startChild({
+    name: 'gateway',
+    command: 'node_modules/.bin/wrangler',
+    args: ['dev', '--ip', '127.0.0.1', '--port', '8787', '--persist-to', join(dataDirectory, 'wrangler'), '--show-interactive-dev-session=false', '--log-level', 'info'],
+    env: { WRANGLER_SEND_METRICS: 'false' },
+    healthUrl: gatewayUrl,
   });
 
   const parts: Array<[string, string]> = [
