@@ -5,6 +5,7 @@
  *   GET /ops/api/security-events  newest security events across partners, per-partner per-kind counts
  *   GET /ops/api/backends         regional backends in preference order with health, and the one in use
  *   GET /ops/api/keys             every backend's signing keys and the gateway's own public keys
+ *   GET /ops/api/policy-decisions one partner's Cedar decision records by time range (policy-decisions-view.ts)
  *
  * Every view answers JSON; a regional backend or a Durable Object that does not answer is reported
  * `unreachable` with the error inside the view, never a 5xx.
@@ -12,6 +13,7 @@
 import type { Hono } from 'hono';
 import type { OpsApp } from '../ops-routes.ts';
 import { backendsView, keysView } from './backends-view.ts';
+import { policyDecisionsRoute } from './policy-decisions-view.ts';
 import { securityEventsView } from './security-events-view.ts';
 import { windowsView } from './windows-view.ts';
 
@@ -20,4 +22,5 @@ export function viewRoutes(ops: Hono<OpsApp>): void {
   ops.get('/api/security-events', async (c) => c.json({ generated_at: new Date().toISOString(), ...(await securityEventsView(c.env)) }));
   ops.get('/api/backends', async (c) => c.json({ generated_at: new Date().toISOString(), ...(await backendsView(c.env)) }));
   ops.get('/api/keys', async (c) => c.json({ generated_at: new Date().toISOString(), ...(await keysView(c.env)) }));
+  ops.get('/api/policy-decisions', policyDecisionsRoute);
 }
