@@ -61,6 +61,7 @@ export const devEd25519Thumbprints: ReadonlyMap<string, string> = new Map([
   ['LPWhrvOrwyHd17PMPnX7bMAH7y4GLaru2RUZhLvFAJc', 'dev/partners/charlie-trust.json'],
   ['hfob3OgioCffnc6ZE4omfZ6e57yZw7EVNJ2woYk-RzM', 'dev/partners/delta-sg.json'],
   ['Rzy3_6Zy7i4ZANhzXPYno7dT6qm0Gqwyqq2HCJGJiCU', 'dev/partners/echo-jp.json'],
+  ['lg9jguxnc8zNIxOfv4eT6mt5eytuohNeTc5Rc9kzSG4', 'dev/partners/golf-limited.json'],
 ]);
 
 /**

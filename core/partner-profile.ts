@@ -10,6 +10,8 @@
  */
 import { z } from 'zod';
 import { base64urlDecode } from './digest.ts';
+import { currencyExponent } from './iso4217.ts';
+import { amountTextLengthMax, parseAmount } from './money.ts';
 
 export const keyidCharsMax = 128;
 /** Keys a profile lists at once (rotation needs two or three; the rest is headroom). */
@@ -62,6 +64,46 @@ export const tlsExceptionSchema = z.strictObject({
   expires_at: z.iso.datetime({ offset: true }),
 });
 
+/** Payments a velocity limit may allow per window: far above any partner, far below a counter's range. */
+export const velocityPaymentsMax = 1_000_000_000;
+/** Currencies one partner's `amount_per_day` may list. */
+export const velocityCurrenciesMax = 32;
+
+/**
+ * Per-partner velocity limits (DESIGN.md "Policies, residency and limits"): payments per UTC
+ * minute and per UTC day, and per source currency the amount per UTC day, a decimal with no more
+ * decimals than the currency has (parsed to minor units by `velocityAmountPerDayMinor`).
+ */
+export const velocityLimitsSchema = z.strictObject({
+  payments_per_minute: z.number().int().min(1).max(velocityPaymentsMax),
+  payments_per_day: z.number().int().min(1).max(velocityPaymentsMax),
+  amount_per_day: z
+    .record(
+      z.string().regex(/^[A-Z]{3}$/).refine((code) => currencyExponent(code) !== undefined, { error: 'not a payable ISO 4217 currency' }),
+      z.string().max(amountTextLengthMax),
+    )
+    .refine((amounts) => Object.keys(amounts).length <= velocityCurrenciesMax, { error: `at most ${velocityCurrenciesMax} currencies` })
+    .superRefine((amounts, context) => {
+      for (const [currency, amount] of Object.entries(amounts)) {
+        const parsed = parseAmount(amount, currency);
+        if (!parsed.ok) context.addIssue({ code: 'custom', path: [currency], message: `${currency} ${JSON.stringify(amount)}: ${parsed.reason.detail}` });
+      }
+    })
+    .optional(),
+});
+
+export type VelocityLimits = z.infer<typeof velocityLimitsSchema>;
+
+/** The partner's amount-per-day limit for `currency` in minor units, or undefined when it sets none. */
+export function velocityAmountPerDayMinor(velocity: VelocityLimits, currency: string): bigint | undefined {
+  const amount = velocity.amount_per_day !== undefined && Object.hasOwn(velocity.amount_per_day, currency) ? velocity.amount_per_day[currency] : undefined;
+  if (amount === undefined) return undefined;
+  const parsed = parseAmount(amount, currency);
+  // The schema refused every amount that does not parse; a failure here is a programmer error.
+  if (!parsed.ok) throw new Error(`velocity amount_per_day ${currency}: ${parsed.reason.detail}`);
+  return parsed.value;
+}
+
 export const partnerProfileSchema = z.strictObject({
   partner_id: z.string().regex(partnerIdPattern),
   name: z.string().min(1),
@@ -71,6 +113,7 @@ export const partnerProfileSchema = z.strictObject({
   tls_min: z.enum(['1.2', '1.3']),
   keys: z.array(partnerKeySchema).min(1).max(partnerKeysMax),
   tls_exceptions: z.array(tlsExceptionSchema).max(tlsExceptionsMax).optional(),
+  velocity: velocityLimitsSchema.optional(),
 });
 
 export type PartnerProfile = z.infer<typeof partnerProfileSchema>;

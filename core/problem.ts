@@ -17,6 +17,7 @@ export const problemStatus = {
   'residency-denied': 403,
   'limit-exceeded': 403,
   'velocity-exceeded': 429,
+  'velocity-unavailable': 503,
   'payload-too-large': 413,
   'unsupported-media-type': 415,
   'not-found': 404,

@@ -21,7 +21,28 @@ export interface DevPartner {
   ml_dsa_65?: { keyid: string; seed: string; public_key: string };
   /** Registered exceptions that let this partner connect with TLS 1.2 until they expire. */
   tls_exceptions?: Array<{ tls_min: '1.2'; owner: string; reason: string; expires_at: string }>;
+  /** Velocity limits (core/partner-profile.ts); a partner file without them gets `devVelocityDefault`. */
+  velocity?: DevVelocityLimits;
 }
+
+export interface DevVelocityLimits {
+  payments_per_minute: number;
+  payments_per_day: number;
+  amount_per_day?: Record<string, string>;
+}
+
+/**
+ * The limits of every dev partner whose file names none: high enough that the demo and the
+ * benchmarks never meet them (DESIGN.md: at least 100,000 payments a minute). `golf-limited`
+ * carries its own low limit so drills can hit one.
+ */
+export const devVelocityDefault: DevVelocityLimits = {
+  payments_per_minute: 100_000,
+  payments_per_day: 100_000_000,
+};
+
+/** The bearer token of the local Upstash stand-in (cli/dev/redis-bridge.ts's default). */
+export const devUpstashToken = 'meridian-dev-token';
 
 export interface DevGateway {
   gateway_id: string;
@@ -62,6 +83,7 @@ export function publicPartnerProfile(partner: DevPartner) {
     tls_min: partner.tls_min,
     keys,
     ...(partner.tls_exceptions === undefined ? {} : { tls_exceptions: partner.tls_exceptions }),
+    velocity: partner.velocity ?? devVelocityDefault,
   };
 }
 
@@ -82,6 +104,7 @@ export function gatewayDevBindings(directory = devDirectory): Record<string, str
     MERIDIAN_POSTURE: 'local-dev',
     PARTNERS: JSON.stringify(loadDevPartners(directory).map(publicPartnerProfile)),
     CORRIDORS: JSON.stringify(JSON.parse(readFileSync(join(directory, 'corridors.json'), 'utf8'))),
+    UPSTASH_REDIS_REST_TOKEN: devUpstashToken,
     ...opsDevBindings(directory),
   };
 }

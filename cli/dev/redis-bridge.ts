@@ -14,13 +14,14 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { pathToFileURL } from 'node:url';
 import { createAdaptorServer } from '@hono/node-server';
+import { devUpstashToken } from '../../dev/fixtures.ts';
 import { createBridgeApp } from './redis-bridge/app.ts';
 import type { BackendKind, RedisBackend } from './redis-bridge/backend.ts';
 import { EmbeddedBackend } from './redis-bridge/embedded/embedded-backend.ts';
 import { connectRedisBackend } from './redis-bridge/redis-backend.ts';
 
 export const redisBridgePortDefault = 8079;
-export const redisBridgeTokenDefault = 'meridian-dev-token';
+export const redisBridgeTokenDefault = devUpstashToken;
 
 /** Node's HTTP server limits, set rather than inherited. */
 const requestTimeoutMs = 30_000;
