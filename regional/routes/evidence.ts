@@ -8,6 +8,11 @@
  * entry RFC 6962-hash the leaf, check the proof reproduces the checkpoint's root, and check the
  * receipt (a JWS by one of `keys`) names the same batch, digest and log index.
  *
+ * Optional `size`: prove against that tree size instead (from the current checkpoint's down to
+ * `to`), so an exporter can tie every leaf to one chosen checkpoint, e.g. the newest one with a
+ * quorum of witness cosignatures (GET /v1/log/witnessed-checkpoint); `checkpoint` is then still
+ * the current one and `tree_size` is `size`.
+ *
  * `from` and `to` are decimal safe integers given once, from < to (else 400 invalid-request); a
  * range beyond the checkpoint's tree is 404 (it may exist later); more than evidenceLeavesMax
  * leaves is 400 — a bigger audit asks for several bundles.
@@ -95,6 +100,10 @@ export function evidenceRoutes(config: EvidenceRoutesConfig): Hono {
     if (to > checkpoint.treeSize) {
       throw new ProblemError('not-found', `to ${to} is beyond the log's checkpoint, which has ${checkpoint.treeSize} leaves`, { tree_size: checkpoint.treeSize });
     }
+    const proofSize = c.req.query('size') === undefined ? checkpoint.treeSize : orInvalidRequest(queryDecimal(c, 'size'));
+    if (proofSize < to || proofSize > checkpoint.treeSize) {
+      throw new ProblemError('invalid-request', `size ${proofSize} must lie between to (${to}) and the checkpoint's ${checkpoint.treeSize} leaves`);
+    }
     const [leaves, keys] = await Promise.all([readEvidenceLeaves(config.db, config.jurisdiction, from, to), config.publishedKeys()]);
     const entries = [];
     for (const stored of leaves) {
@@ -103,7 +112,7 @@ export function evidenceRoutes(config: EvidenceRoutesConfig): Hono {
       if (rfc6962LeafHash(leafBytes) !== stored.leafHash) {
         config.logger.error('log leaf does not match its stored leaf hash', { jurisdiction: config.jurisdiction, leaf_index: stored.leafIndex });
       }
-      const proof = await config.tree.inclusionProof(stored.leafIndex, checkpoint.treeSize);
+      const proof = await config.tree.inclusionProof(stored.leafIndex, proofSize);
       entries.push({
         index: stored.leafIndex,
         leaf: base64Encode(leafBytes),
@@ -120,7 +129,7 @@ export function evidenceRoutes(config: EvidenceRoutesConfig): Hono {
       region: config.region,
       generated_at: config.now().toISOString(),
       checkpoint: checkpoint.note,
-      tree_size: checkpoint.treeSize,
+      tree_size: proofSize,
       keys,
       entries,
     });
