@@ -10,10 +10,12 @@
  *   meridian keygen | session | discover   partner key generation and PQ sessions (cli/partner-commands.ts)
  *   meridian keys rotate --region <r>      rotate a regional backend's local signer key (cli/keys-commands.ts)
  *   meridian ops token | audit verify      dev Access tokens and the ops audit chain check (cli/ops-commands.ts)
+ *   meridian evidence export | verify | sbom | sbom-diff | lock-check   evidence bundles and supply chain (cli/evidence/)
  */
 import { loadDevPartners } from '../dev/fixtures.ts';
 import { main as auditMain } from './audit.ts';
 import { runDemo } from './demo.ts';
+import { evidenceUsage, runEvidenceCommand } from './evidence/evidence-commands.ts';
 import { gatewayUrl, startMeridian } from './dev/launcher.ts';
 import { keysCommandsUsage, runKeysCommand } from './keys-commands.ts';
 import { buildInstruction } from './sdk/instruction-builder.ts';
@@ -29,6 +31,7 @@ const usage = `usage:
 ${partnerCommandsUsage}
 ${keysCommandsUsage}
 ${opsCommandsUsage}
+${evidenceUsage}
 dev partners: ${loadDevPartners().map((partner) => partner.partner_id).join(', ')}
 gateway: ${process.env.MERIDIAN_GATEWAY ?? gatewayUrl} (set MERIDIAN_GATEWAY to change)`;
 
@@ -54,6 +57,8 @@ async function main(args: string[]): Promise<number> {
       return runKeysCommand(args.slice(1));
     case 'ops':
       return runOpsCommand(args.slice(1), gateway);
+    case 'evidence':
+      return runEvidenceCommand(args.slice(1));
     case 'pay': {
       const [, partnerId, amount, currency, target, creditorBic, creditorCountry] = args;
       if (amount === undefined || currency === undefined || target === undefined || creditorBic === undefined) throw new UsageError('pay needs <partner_id> <amount> <currency> <target_currency> <creditor_bic>');

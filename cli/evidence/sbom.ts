@@ -14,7 +14,7 @@
  * - `meridian evidence sbom-diff <a> <b>`: packages new, removed and changed, with licences.
  */
 import { execFile } from 'node:child_process';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 
@@ -26,9 +26,10 @@ const generatorTimeoutMs = 120_000;
 
 export async function generateSboms(root: string, outDirectory: string): Promise<string[]> {
   await mkdir(outDirectory, { recursive: true });
-  const raw = join(outDirectory, '.runtime.cdx.json');
+  const raw = join(outDirectory, 'runtime.generated.json');
   await promisify(execFile)(join(root, 'node_modules/.bin/cyclonedx-npm'), ['--omit', 'dev', '--flatten-components', '--output-reproducible', '--spec-version', '1.6', '--output-format', 'JSON', '--output-file', raw, join(root, 'package.json')], { cwd: root, timeout: generatorTimeoutMs });
   const document = JSON.parse(await readFile(raw, 'utf8')) as { metadata: { component: { name: string; description?: string } } };
+  await rm(raw);
   const written: string[] = [];
   for (const build of sbomBuilds) {
     const named = { ...document, metadata: { ...document.metadata, component: { ...document.metadata.component, name: build.component, description: build.description } } };
