@@ -20,7 +20,8 @@ import type { CorridorRoute } from './route-to-corridor.ts';
 /** `none`: no admission exists for this UETR, so the new-admission stages run (the policy stage reads the partner's unexpired residency exceptions). */
 export type Prior = { kind: 'none'; residencyExceptions: ResidencyException[] } | { kind: 'answered'; answer: PaymentAnswer };
 
-function partnerStateOf(env: Env, partner: PartnerProfile) {
+/** The partner's PartnerState: every stage that writes to it (prior answer, policy refusals, admission) addresses the same object. */
+export function partnerStateOf(env: Env, partner: PartnerProfile) {
   return env.PARTNER_STATE.get(env.PARTNER_STATE.idFromName(partner.partner_id));
 }
 

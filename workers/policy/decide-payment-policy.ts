@@ -38,6 +38,7 @@ import type { TlsObservation } from '../downgrade/tls-posture.ts';
 import type { Env } from '../env.ts';
 import { createdSkewMaxMs } from '../message-signature/verify-message-signature.ts';
 import type { OpenedInstruction } from '../payments/open-instruction.ts';
+import { partnerStateOf } from '../payments/admit.ts';
 import { refusalProblem, type PaymentRefusal } from '../payments/payment-refusal.ts';
 import type { CorridorRoute } from '../payments/route-to-corridor.ts';
 import { authorizePayment, policySet } from './policy-engine.ts';
@@ -192,5 +193,5 @@ function requestRefusal(reason: PolicyRequestError, input: PolicyStageInput): Pa
 }
 
 async function recordRefusal(env: Env, partner: PartnerProfile, decision: PolicyDecisionInput): Promise<void> {
-  await env.PARTNER_STATE.get(env.PARTNER_STATE.idFromName(partner.partner_id)).recordPolicyDecision(decision);
+  await partnerStateOf(env, partner).recordPolicyDecision(decision);
 }
