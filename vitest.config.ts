@@ -9,6 +9,8 @@ import { gatewayDevBindings } from './dev/fixtures.ts';
  */
 process.env.MERIDIAN_WORKERS_TEST_PORT ??= String(20_000 + Math.floor(Math.random() * 20_000));
 export const workersTestRegionalPort = Number(process.env.MERIDIAN_WORKERS_TEST_PORT);
+/** The Upstash-compatible bridge of the workerd suites (velocity limits), on the port after the backends'. */
+export const workersTestBridgePort = workersTestRegionalPort + 3;
 
 // Two projects, two runtimes: `workers` runs inside workerd (the same runtime as production),
 // `node` runs core/, regional/, cli/ and the end-to-end suites on Node.
@@ -46,6 +48,7 @@ export default defineConfig({
             miniflare: {
               bindings: {
                 ...gatewayDevBindings(),
+                UPSTASH_REDIS_REST_URL: `http://127.0.0.1:${workersTestBridgePort}`,
                 REGIONAL_BACKENDS: JSON.stringify({
                   eu: [{ region: 'eu-down', url: 'http://127.0.0.1:9' }, { region: 'eu-1', url: `http://127.0.0.1:${workersTestRegionalPort}` }],
                   us: [{ region: 'us-1', url: `http://127.0.0.1:${workersTestRegionalPort + 1}` }],

@@ -1,30 +1,51 @@
-/** Starts the regional backends the workerd suites settle into (test/support/regional-fixture.ts) and stops them after. */
-import { spawn } from 'node:child_process';
-import { workersTestRegionalPort } from '../../vitest.config.ts';
+/**
+ * Starts the regional backends the workerd suites settle into (test/support/regional-fixture.ts)
+ * and the Upstash-compatible bridge their velocity limits use, and stops them after. The bridge
+ * always runs the embedded store, fresh per run, so counters of one run never leak into the next.
+ * It runs as its own process: this setup is bundled for the workers project, where ioredis-mock
+ * would resolve to its browser build.
+ */
+import { type ChildProcessByStdio, spawn } from 'node:child_process';
+import type { Readable } from 'node:stream';
+import { devUpstashToken } from '../../dev/fixtures.ts';
+import { workersTestBridgePort, workersTestRegionalPort } from '../../vitest.config.ts';
 
 const readyTimeoutMs = 60_000;
 
 export default async function setup(): Promise<() => Promise<void>> {
   const fixture = spawn(process.execPath, ['test/support/regional-fixture.ts', String(workersTestRegionalPort)], { stdio: ['ignore', 'pipe', 'pipe'] });
+  await readyLine(fixture, 'regional-fixture: ready', 'regional fixture');
+  const { REDIS_URL: _embeddedStoreOnly, ...bridgeEnv } = process.env;
+  const bridge = spawn(process.execPath, ['cli/dev/redis-bridge.ts'], { env: { ...bridgeEnv, PORT: String(workersTestBridgePort), UPSTASH_TOKEN: devUpstashToken }, stdio: ['ignore', 'pipe', 'pipe'] });
+  try {
+    await readyLine(bridge, 'redis-bridge: listening', 'redis bridge');
+  } catch (error) {
+    fixture.kill('SIGTERM');
+    throw error;
+  }
+  return async () => {
+    const exited = [fixture, bridge].map((child) => new Promise((resolve) => child.once('exit', resolve)));
+    fixture.kill('SIGTERM');
+    bridge.kill('SIGTERM');
+    await Promise.all(exited);
+  };
+}
+
+function readyLine(child: ChildProcessByStdio<null, Readable, Readable>, line: string, name: string): Promise<void> {
   let output = '';
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`regional fixture not ready in ${readyTimeoutMs} ms:\n${output}`)), readyTimeoutMs);
-    fixture.stdout.on('data', (chunk: Buffer) => {
+  return new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${name} not ready in ${readyTimeoutMs} ms:\n${output}`)), readyTimeoutMs);
+    child.stdout.on('data', (chunk: Buffer) => {
       output += chunk.toString();
-      if (output.includes('regional-fixture: ready')) {
+      if (output.includes(line)) {
         clearTimeout(timer);
         resolve();
       }
     });
-    fixture.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    fixture.once('exit', (code) => {
+    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.once('exit', (code) => {
       clearTimeout(timer);
-      reject(new Error(`regional fixture exited with ${code}:\n${output}`));
+      reject(new Error(`${name} exited with ${code}:\n${output}`));
     });
   });
-  return async () => {
-    const exited = new Promise((resolve) => fixture.once('exit', resolve));
-    fixture.kill('SIGTERM');
-    await exited;
-  };
 }
