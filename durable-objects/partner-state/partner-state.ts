@@ -526,6 +526,35 @@ export class PartnerState extends DurableObject<Env> {
       )
       .toArray()[0];
   }
+
+  /**
+   * The evidence export's read (workers/ops/views/instructions-view.ts): payments accepted in
+   * [fromMs, toMs) with the partner's JWS and the acceptance receipt of their answer, oldest first,
+   * paged after (accepted_at_ms, uetr). No index on accepted_at_ms: this scans the partner's
+   * payments, which the 30-day retention bounds; at most 500 rows a page.
+   */
+  async listInstructions(query: { fromMs: number; toMs: number; afterMs?: number; afterUetr?: string; limit?: number }): Promise<Array<{ uetr: string; jws: string; instruction_sha256: string; status: string; batch_id: string | null; accepted_at: string; receipt: string | null }>> {
+    const instructionsPageMax = 500;
+    const limit = Math.max(1, Math.min(query.limit ?? 100, instructionsPageMax));
+    const afterMs = query.afterMs ?? -1;
+    return this.sql
+      .exec<{ uetr: string; jws: string; instruction_sha256: string; status: string; batch_id: string | null; accepted_at_ms: number; answer: string | null }>(
+        `SELECT uetr, jws, instruction_sha256, status, batch_id, accepted_at_ms, answer FROM payments
+         WHERE accepted_at_ms >= ? AND accepted_at_ms < ? AND (accepted_at_ms > ? OR (accepted_at_ms = ? AND uetr > ?))
+         ORDER BY accepted_at_ms, uetr LIMIT ?`,
+        query.fromMs, query.toMs, afterMs, afterMs, query.afterUetr ?? '', limit,
+      )
+      .toArray()
+      .map((row) => ({
+        uetr: row.uetr,
+        jws: row.jws,
+        instruction_sha256: row.instruction_sha256,
+        status: row.status,
+        batch_id: row.status === 'settled' ? row.batch_id : null,
+        accepted_at: new Date(row.accepted_at_ms).toISOString(),
+        receipt: row.answer === null ? null : ((JSON.parse(row.answer) as { receipt?: string }).receipt ?? null),
+      }));
+  }
 }
 
 /** SQLite has no ADD COLUMN IF NOT EXISTS: storage created by an earlier version gains the column once. */

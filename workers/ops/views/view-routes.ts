@@ -6,6 +6,7 @@
  *   GET /ops/api/backends         regional backends in preference order with health, and the one in use
  *   GET /ops/api/keys             every backend's signing keys and the gateway's own public keys
  *   GET /ops/api/policy-decisions one partner's Cedar decision records by time range (policy-decisions-view.ts)
+ *   GET /ops/api/instructions     instruction JWSs with receipts by acceptance time, for the evidence export (instructions-view.ts)
  *
  * Every view answers JSON; a regional backend or a Durable Object that does not answer is reported
  * `unreachable` with the error inside the view, never a 5xx.
@@ -13,6 +14,7 @@
 import type { Hono } from 'hono';
 import type { OpsApp } from '../ops-routes.ts';
 import { backendsView, keysView } from './backends-view.ts';
+import { instructionsRoute } from './instructions-view.ts';
 import { policyDecisionsRoute } from './policy-decisions-view.ts';
 import { securityEventsView } from './security-events-view.ts';
 import { windowsView } from './windows-view.ts';
@@ -23,4 +25,5 @@ export function viewRoutes(ops: Hono<OpsApp>): void {
   ops.get('/api/backends', async (c) => c.json({ generated_at: new Date().toISOString(), ...(await backendsView(c.env)) }));
   ops.get('/api/keys', async (c) => c.json({ generated_at: new Date().toISOString(), ...(await keysView(c.env)) }));
   ops.get('/api/policy-decisions', policyDecisionsRoute);
+  ops.get('/api/instructions', instructionsRoute);
 }
