@@ -24,12 +24,21 @@ import { normalizeName, type NormalizedName } from './normalize.ts';
  *   phoneticScore share of paired tokens whose Double Metaphone codes agree (primary or secondary).
  *   score = 0.4·tokenScore + 0.4·wholeScore + 0.2·phoneticScore
  *
+ * Three refinements, each from a labelled case it fixes (test/core/sanctions/quality.test.ts):
+ *   - Spacing: a name equal to a listed name once spaces are removed ("Ramimakhlouf", "ALQAEDA")
+ *     scores 1; retrieval has a key for the joined tokens (`c:`), since no single token matches.
+ *   - Patronymics: an unpaired listed token that is a Russian-style patronymic (-ovich, -evna, …)
+ *     counts for nothing rather than against: payments rarely carry it ("Sergei Lavrov" for
+ *     LAVROV, Sergei Viktorovich). A patronymic the query does carry still pairs and counts.
+ *   - Numbers: digit tokens pair only when equal, and two names whose digit tokens differ score
+ *     at most numberMismatchFactor of their score: "SNOW STORM 1" is another vessel than "SNOW STORM 2".
+ *
  * Retrieval trade-off: a misspelling that changes both the token and its metaphone codes in every
  * token of a name is not retrieved. That needs every token wrong, and is the price of never
  * scanning the whole list per payment (the full SDN list has ~40,000 names).
  */
 
-export const screeningAlgorithm = { name: 'meridian-jw-dmetaphone', version: '1' } as const;
+export const screeningAlgorithm = { name: 'meridian-jw-dmetaphone', version: '2' } as const;
 export const screeningThresholdDefault = 0.85;
 /** Records scored per query at most; a query made only of very common tokens stops here. */
 export const candidatesMax = 5_000;
@@ -48,6 +57,10 @@ const tokenSimilarityMin = 0.8;
  * often carries a shortened name ("Nicolas Maduro" for MADURO MOROS, Nicolas), rarely a longer one.
  */
 const coverageWeights = { query: 0.65, listed: 0.35 } as const;
+/** Names whose digit tokens differ ("… 1" / "… 2") keep at most this share of their score. */
+const numberMismatchFactor = 0.8;
+const patronymicPattern = /^[a-z]{3,}(ovich|evich|ovych|evych|avich|ich|itch|ovna|evna|ivna|ichna|ogly|kyzy)$/;
+const digitsPattern = /^\d+$/;
 
 interface NameRecord {
   entry: SanctionsEntry;
@@ -107,6 +120,7 @@ export function createSanctionsMatcher(list: SanctionsList, options: { threshold
       if (normalized.tokens.length === 0) continue;
       const recordIndex = records.push({ entry, name, normalized, codes: normalized.tokens.map(tokenCodes) }) - 1;
       for (const key of retrievalKeys(normalized.tokens)) addPosting(postings, key, recordIndex);
+      addPosting(postings, `c:${normalized.tokens.join('')}`, recordIndex);
     }
   }
   let namesScoredTotal = 0;
@@ -115,7 +129,7 @@ export function createSanctionsMatcher(list: SanctionsList, options: { threshold
     const query = normalizeName(name);
     const queryCodes = query.tokens.map(tokenCodes);
     const candidates = new Set<number>();
-    for (const key of retrievalKeys(query.tokens)) {
+    for (const key of [`c:${query.tokens.join('')}`, ...retrievalKeys(query.tokens)]) {
       for (const recordIndex of postings.get(key) ?? []) {
         if (candidates.size >= candidatesMax) break;
         candidates.add(recordIndex);
@@ -178,35 +192,58 @@ function addPosting(postings: Map<string, number[]>, key: string, recordIndex: n
 
 /** The formula in the header. Both token lists are at most nameTokensMax long (normalizeName). */
 export function scoreName(query: readonly string[], queryCodes: readonly string[][], listed: readonly string[], listedCodes: readonly string[][]): number {
-  const pairs: { q: number; l: number; similarity: number }[] = [];
+  if (query.length === 0 || listed.length === 0) return 0;
+  if (query.join('') === listed.join('')) return 1;
+  const pairing = pairTokens(query, queryCodes, listed, listedCodes);
+  // Unpaired patronymics of the listed name are left out of its side entirely.
+  const listedKept = listed.flatMap((token, l) => (pairing.listedOf.has(l) || !patronymicPattern.test(token) ? [l] : []));
+  const queryCharacters = query.join('').length;
+  const listedCharacters = listedKept.reduce((characters, l) => characters + listed[l]!.length, 0);
+  const tokenScore = coverageWeights.query * (pairing.queryCovered / queryCharacters) + coverageWeights.listed * (pairing.listedCovered / listedCharacters);
+  // Listed tokens in the order of the query tokens they paired with, then the unpaired ones kept.
+  const reordered = [...pairing.pairs].sort((a, b) => a.q - b.q).map((pair) => listed[pair.l]!);
+  for (const l of listedKept) if (!pairing.listedOf.has(l)) reordered.push(listed[l]!);
+  const wholeScore = jaroWinkler(query.join(' '), reordered.join(' '));
+  const phoneticScore = pairing.phoneticAgreements / Math.max(query.length, listedKept.length);
+  const score = weights.token * tokenScore + weights.whole * wholeScore + weights.phonetic * phoneticScore;
+  return digitTokensDiffer(query, listed) ? score * numberMismatchFactor : score;
+}
+
+interface TokenPairing {
+  pairs: { q: number; l: number; similarity: number }[];
+  listedOf: Set<number>;
+  queryCovered: number;
+  listedCovered: number;
+  phoneticAgreements: number;
+}
+
+/** Best one-to-one pairing, greedy from the most similar pair; digit tokens pair only when equal. */
+function pairTokens(query: readonly string[], queryCodes: readonly string[][], listed: readonly string[], listedCodes: readonly string[][]): TokenPairing {
+  const candidates: TokenPairing['pairs'] = [];
   for (let q = 0; q < query.length; q++) {
     for (let l = 0; l < listed.length; l++) {
-      const similarity = jaroWinkler(query[q]!, listed[l]!);
-      if (similarity >= tokenSimilarityMin) pairs.push({ q, l, similarity });
+      const numeric = digitsPattern.test(query[q]!) || digitsPattern.test(listed[l]!);
+      const similarity = numeric ? (query[q] === listed[l] ? 1 : 0) : jaroWinkler(query[q]!, listed[l]!);
+      if (similarity >= tokenSimilarityMin) candidates.push({ q, l, similarity });
     }
   }
-  pairs.sort((a, b) => b.similarity - a.similarity || a.q - b.q || a.l - b.l);
-  const pairedQuery = new Map<number, number>();
-  const usedListed = new Set<number>();
-  let queryCovered = 0;
-  let listedCovered = 0;
-  let phoneticAgreements = 0;
-  for (const pair of pairs) {
-    if (pairedQuery.has(pair.q) || usedListed.has(pair.l)) continue;
-    pairedQuery.set(pair.q, pair.l);
-    usedListed.add(pair.l);
-    queryCovered += pair.similarity * query[pair.q]!.length;
-    listedCovered += pair.similarity * listed[pair.l]!.length;
-    if (queryCodes[pair.q]!.some((code) => listedCodes[pair.l]!.includes(code))) phoneticAgreements++;
+  candidates.sort((a, b) => b.similarity - a.similarity || a.q - b.q || a.l - b.l);
+  const pairing: TokenPairing = { pairs: [], listedOf: new Set(), queryCovered: 0, listedCovered: 0, phoneticAgreements: 0 };
+  const queryPaired = new Set<number>();
+  for (const pair of candidates) {
+    if (queryPaired.has(pair.q) || pairing.listedOf.has(pair.l)) continue;
+    queryPaired.add(pair.q);
+    pairing.listedOf.add(pair.l);
+    pairing.pairs.push(pair);
+    pairing.queryCovered += pair.similarity * query[pair.q]!.length;
+    pairing.listedCovered += pair.similarity * listed[pair.l]!.length;
+    if (queryCodes[pair.q]!.some((code) => listedCodes[pair.l]!.includes(code))) pairing.phoneticAgreements++;
   }
-  const queryCharacters = query.join('').length;
-  const listedCharacters = listed.join('').length;
-  if (queryCharacters === 0 || listedCharacters === 0) return 0;
-  const tokenScore = coverageWeights.query * (queryCovered / queryCharacters) + coverageWeights.listed * (listedCovered / listedCharacters);
-  // Listed tokens in the order of the query tokens they paired with, then the unpaired ones.
-  const reordered = [...pairedQuery.entries()].sort((a, b) => a[0] - b[0]).map(([, l]) => listed[l]!);
-  for (let l = 0; l < listed.length; l++) if (!usedListed.has(l)) reordered.push(listed[l]!);
-  const wholeScore = jaroWinkler(query.join(' '), reordered.join(' '));
-  const phoneticScore = phoneticAgreements / Math.max(query.length, listed.length);
-  return weights.token * tokenScore + weights.whole * wholeScore + weights.phonetic * phoneticScore;
+  return pairing;
+}
+
+function digitTokensDiffer(query: readonly string[], listed: readonly string[]): boolean {
+  const queryDigits = query.filter((token) => digitsPattern.test(token)).sort().join(' ');
+  const listedDigits = listed.filter((token) => digitsPattern.test(token)).sort().join(' ');
+  return queryDigits !== '' && listedDigits !== '' && queryDigits !== listedDigits;
 }

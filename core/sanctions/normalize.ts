@@ -8,7 +8,8 @@ import anyAscii from 'any-ascii';
  * Steps, in order: transliterate to ASCII (any-ascii: Cyrillic, Arabic, Greek, CJK, diacritics),
  * lowercase, delete apostrophes and dots (so "O'Brien" is one token and "S.A." is "sa"), turn every
  * other non-alphanumeric character into a space, split on whitespace, drop honorifics wherever they
- * stand, and drop legal forms at the end of the name (and the Russian-style ones at its start). A name that would be left with no token is
+ * stand, drop legal forms at the end of the name (and the Russian-style ones at its start), and
+ * fold the spellings a change of script scrambles (`foldSpelling`). A name that would be left with no token is
  * kept as it was split: "Ltd" alone is still a name to screen, not an empty string.
  *
  * The trade-off: dropping legal forms at the edges only (not in the middle) keeps "Bank of China
@@ -41,6 +42,7 @@ const legalForms: readonly (readonly string[])[] = [
   ['limited', 'liability', 'company'],
   ['joint', 'stock', 'company'],
   ['public', 'limited', 'company'],
+  ['sp', 'z', 'oo'],
   ['co', 'ltd'],
   ['s', 'a'],
   ['s', 'p', 'a'],
@@ -50,7 +52,7 @@ const legalForms: readonly (readonly string[])[] = [
   ['corporation'], ['co'], ['company'], ['gmbh'], ['ag'], ['kg'], ['sa'], ['sarl'], ['sas'],
   ['srl'], ['spa'], ['bv'], ['nv'], ['oy'], ['ab'], ['as'], ['aps'], ['kk'], ['pte'], ['pty'],
   ['bhd'], ['sdn'], ['jsc'], ['ojsc'], ['cjsc'], ['pjsc'], ['pao'], ['oao'], ['zao'], ['ooo'],
-  ['ao'], ['tov'], ['fze'], ['fzco'], ['fzc'], ['fzllc'], ['sal'], ['wll'],
+  ['ao'], ['tov'], ['fze'], ['fzco'], ['fzc'], ['fzllc'], ['sal'], ['wll'], ['spzoo'], ['sro'], ['mbh'],
 ];
 
 /**
@@ -74,8 +76,18 @@ export function normalizeName(raw: string): NormalizedName {
     .filter((token) => token.length > 0)
     .slice(0, nameTokensMax);
   const withoutTitles = split.filter((token) => !honorifics.has(token));
-  const tokens = stripLegalForms(withoutTitles.length > 0 ? withoutTitles : split);
+  const tokens = stripLegalForms(withoutTitles.length > 0 ? withoutTitles : split).map(foldSpelling);
   return { text: tokens.join(' '), tokens };
+}
+
+/**
+ * Spellings that one script change turns into another, folded to one on both sides: Cyrillic
+ * "х" stands for Latin h and kh and comes back from any-ascii as "kh" ("Хамас" → "khamas" for
+ * HAMAS); "дж" comes back as "dzh" where the list writes j ("Джонг" → "dzhong" for JONG); "ph" and
+ * "f" are one sound. After legal forms are stripped, so "kh" inside a form cannot hide it.
+ */
+function foldSpelling(token: string): string {
+  return token.replaceAll('dzh', 'j').replaceAll('kh', 'h').replaceAll('ph', 'f');
 }
 
 /** Removes legal forms from the end and the start until none is left there; never empties the name. */

@@ -30,7 +30,7 @@ describe('sanctions matcher on the dev SDN excerpt', () => {
     });
     expect(result.listVersion).toBe(matcher.listVersion);
     expect(result.threshold).toBe(screeningThresholdDefault);
-    expect(screeningAlgorithm).toEqual({ name: 'meridian-jw-dmetaphone', version: '1' });
+    expect(screeningAlgorithm).toEqual({ name: 'meridian-jw-dmetaphone', version: '2' });
   });
 
   it('ignores token order, case, punctuation and diacritics', () => {

@@ -12,6 +12,14 @@ describe('normalizeName', () => {
     expect(normalizeName('أسامة بن لادن').text).toBe('smh bn ldn');
   });
 
+  it('folds the spellings a script change scrambles: kh/h, dzh/j, ph/f', () => {
+    expect(normalizeName('Хамас').text).toBe(normalizeName('HAMAS').text);
+    expect(normalizeName('Ким Чен Ын').tokens).toEqual(['kim', 'chen', 'yn']);
+    expect(normalizeName('Джонг Ун').text).toBe('jong un');
+    expect(normalizeName('MAKHLUF, Rami').text).toBe(normalizeName('Mahluf Rami').text);
+    expect(normalizeName('Joseph').text).toBe('josef');
+  });
+
   it('folds diacritics and case', () => {
     expect(normalizeName('Nicolás MADURO Moros').text).toBe('nicolas maduro moros');
     expect(normalizeName('Jürgen Müller-Lüdenscheidt').text).toBe('jurgen muller ludenscheidt');
