@@ -29,6 +29,7 @@ import type { DurableObjectsEnv as Env } from '../env.ts';
 import { deliverSettlementBatch } from './deliver-batch.ts';
 import { IntakeStore, type IntakeWindowRow } from './intake-store.ts';
 import { NettingStore, type NettingWindowRow, type NettingWindowSummary } from './netting-store.ts';
+import { durableObjectFor } from '../jurisdiction.ts';
 
 export type { WindowCorridor, WindowPart, WindowPayment } from '../../core/corridor-window-contract.ts';
 
@@ -197,7 +198,7 @@ export class CorridorWindow extends DurableObject<Env> {
         const byPartner = new Map<string, Array<{ uetr: string; reason: string }>>();
         for (const rejection of due.rejections) byPartner.set(rejection.partner_id, [...(byPartner.get(rejection.partner_id) ?? []), { uetr: rejection.uetr, reason: rejection.reason }]);
         for (const [partnerId, payments] of byPartner) {
-          await this.env.PARTNER_STATE.get(this.env.PARTNER_STATE.idFromName(partnerId)).markRejected({ payments });
+          await durableObjectFor(this.env, this.env.PARTNER_STATE, corridor.jurisdiction, partnerId).markRejected({ payments });
         }
         this.intake.markRejectionsNotified(due.start_ms);
       } catch (cause) {
@@ -246,7 +247,7 @@ export class CorridorWindow extends DurableObject<Env> {
   private async pullPart(corridor: WindowCorridor, window: NettingWindowRow, shard: number): Promise<WindowPart> {
     const shardCorridor: WindowCorridor = { ...corridor, shard, shards: Math.max(corridor.shards, window.shards) };
     if (shard === corridor.shard) return this.intake.collect(window.start_ms, window.end_ms, shardCorridor);
-    const stub = this.env.CORRIDOR_WINDOW.get(this.env.CORRIDOR_WINDOW.idFromName(corridorWindowName(corridor.id, corridor.jurisdiction, shard)));
+    const stub = durableObjectFor(this.env, this.env.CORRIDOR_WINDOW, corridor.jurisdiction, corridorWindowName(corridor.id, corridor.jurisdiction, shard));
     return stub.collectPart(window.start_ms, window.end_ms, shardCorridor);
   }
 
@@ -274,7 +275,7 @@ export class CorridorWindow extends DurableObject<Env> {
     if (window.partners_notified === 1 || window.state !== 'settled') return;
     try {
       for (const [partnerId, uetrs] of this.netting.paymentsByPartner(window.start_ms)) {
-        const partner = this.env.PARTNER_STATE.get(this.env.PARTNER_STATE.idFromName(partnerId));
+        const partner = durableObjectFor(this.env, this.env.PARTNER_STATE, corridor.jurisdiction, partnerId);
         await partner.markSettled({ uetrs, batchId: window.batch_id!, jurisdiction: corridor.jurisdiction, region: window.region!, logIndex: window.log_index! });
       }
       this.netting.markPartnersNotified(window.start_ms);
@@ -306,7 +307,7 @@ export class CorridorWindow extends DurableObject<Env> {
   }
 
   private coordinatorStub(corridor: WindowCorridor) {
-    return this.env.CORRIDOR_WINDOW.get(this.env.CORRIDOR_WINDOW.idFromName(corridorWindowName(corridor.id, corridor.jurisdiction, coordinatorShard)));
+    return durableObjectFor(this.env, this.env.CORRIDOR_WINDOW, corridor.jurisdiction, corridorWindowName(corridor.id, corridor.jurisdiction, coordinatorShard));
   }
 
   private assertCoordinatorFor(corridor: WindowCorridor): void {

@@ -57,6 +57,7 @@ import {
 } from './residency-exceptions.ts';
 
 import { createPolicyDecisionsTable, insertPolicyDecision, pruneOldPolicyDecisions, selectPolicyDecisions, type PolicyDecisionInput, type PolicyDecisionPage, type PolicyDecisionQuery } from './policy-decisions.ts';
+import { durableObjectFor } from '../jurisdiction.ts';
 
 export type { ResidencyException, ResidencyExceptionInput } from './residency-exceptions.ts';
 export type { PolicyDecision, PolicyDecisionInput, PolicyDecisionPage, PolicyDecisionQuery } from './policy-decisions.ts';
@@ -450,7 +451,7 @@ export class PartnerState extends DurableObject<Env> {
       });
     }
     const windows = this.env.CORRIDOR_WINDOW;
-    const outcome = await windows.get(windows.idFromName(request.windowName)).enqueue(request.payment, request.corridorConfig);
+    const outcome = await durableObjectFor(this.env, windows, request.jurisdiction, request.windowName).enqueue(request.payment, request.corridorConfig);
     if (outcome.kind === 'unsettleable') {
       // Nothing was placed, and the partner has been told nothing yet: forget the attempt.
       this.sql.exec(`DELETE FROM payments WHERE uetr = ? AND status = 'pending'`, request.uetr);

@@ -8,6 +8,7 @@ import { ProblemError, type ProblemSlug } from '../../core/problem.ts';
 import type { JsonValue, SecurityEventKind } from '../../durable-objects/partner-state/partner-state.ts';
 import type { Env } from '../env.ts';
 import type { SignedRequestVariables } from '../message-signature/verify-message-signature.ts';
+import { durableObjectFor } from '../../durable-objects/jurisdiction.ts';
 
 /** What a refusal needs of a Hono context whose message signature verified. */
 export interface SignedRequestContext {
@@ -24,7 +25,7 @@ export async function refuseWithSecurityEvent(
   context: Record<string, JsonValue> = {},
 ): Promise<never> {
   const partner = c.var.partner;
-  const partnerState = c.env.PARTNER_STATE.get(c.env.PARTNER_STATE.idFromName(partner.partner_id));
+  const partnerState = durableObjectFor(c.env, c.env.PARTNER_STATE, partner.jurisdiction, partner.partner_id);
   const event = await partnerState.recordSecurityEvent({
     kind,
     slug,

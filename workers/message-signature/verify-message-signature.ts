@@ -30,6 +30,7 @@ import { ed25519VerifyKey, isHybridPartner, keyValidAt, mlDsaPublicKey, partnerK
 import type { NonceClaim } from '../../durable-objects/partner-state/partner-state.ts';
 import { verifyContentDigest } from './content-digest.ts';
 import { partnerDirectory } from './partner-directory.ts';
+import { durableObjectFor } from '../../durable-objects/jurisdiction.ts';
 
 export const signatureLabel = 'sig1';
 export const pqSignatureLabel = 'sig2';
@@ -125,7 +126,7 @@ async function signerOf(env: Env, signature: MessageSignature): Promise<{ partne
  * the ML-DSA-65 key of `sig2`: hybrid-ness cannot change here.
  */
 async function claimAtPartnerState(env: Env, partner: PartnerProfile, claims: NonceClaim[], expiresAtMs: number): Promise<PartnerProfile> {
-  const partnerState = env.PARTNER_STATE.get(env.PARTNER_STATE.idFromName(partner.partner_id));
+  const partnerState = durableObjectFor(env, env.PARTNER_STATE, partner.jurisdiction, partner.partner_id);
   const outcome = await partnerState.claimRequest({ claims, expiresAtMs, profileKeyids: partner.keys.map((key) => key.keyid) });
   switch (outcome.kind) {
     case 'replay':

@@ -16,13 +16,14 @@ import type { Env } from '../env.ts';
 import type { OpenedInstruction } from './open-instruction.ts';
 import type { PaymentRefusal } from './payment-refusal.ts';
 import type { CorridorRoute } from './route-to-corridor.ts';
+import { durableObjectFor } from '../../durable-objects/jurisdiction.ts';
 
 /** `none`: no admission exists for this UETR, so the new-admission stages run (the policy stage reads the partner's unexpired residency exceptions). */
 export type Prior = { kind: 'none'; residencyExceptions: ResidencyException[] } | { kind: 'answered'; answer: PaymentAnswer };
 
 /** The partner's PartnerState: every stage that writes to it (prior answer, policy refusals, admission) addresses the same object. */
 export function partnerStateOf(env: Env, partner: PartnerProfile) {
-  return env.PARTNER_STATE.get(env.PARTNER_STATE.idFromName(partner.partner_id));
+  return durableObjectFor(env, env.PARTNER_STATE, partner.jurisdiction, partner.partner_id);
 }
 
 export async function priorAnswer(env: Env, partner: PartnerProfile, opened: OpenedInstruction): Promise<Result<Prior, PaymentRefusal>> {

@@ -27,6 +27,7 @@ import { admit, priorAnswer } from './admit.ts';
 import { openInstruction } from './open-instruction.ts';
 import { refusalProblem } from './payment-refusal.ts';
 import { routeToCorridor } from './route-to-corridor.ts';
+import { durableObjectFor } from '../../durable-objects/jurisdiction.ts';
 
 export const paymentBodyBytesMax = 64 * 1024;
 const uetrPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
@@ -51,7 +52,7 @@ export function paymentRoutes(): Hono<PaymentsApp> {
   payments.get('/:uetr', verifyMessageSignature(), enforceTransportPosture(), async (c) => {
     const uetr = c.req.param('uetr');
     if (!uetrPattern.test(uetr)) throw new ProblemError('not-found', 'no such payment');
-    const partnerState = c.env.PARTNER_STATE.get(c.env.PARTNER_STATE.idFromName(c.var.partner.partner_id));
+    const partnerState = durableObjectFor(c.env, c.env.PARTNER_STATE, c.var.partner.jurisdiction, c.var.partner.partner_id);
     const payment = await partnerState.getPayment(uetr);
     // Owner only: another partner's UETR is simply not in this partner's state, so it is a 404, not a 403.
     if (payment === null) throw new ProblemError('not-found', 'no such payment');

@@ -12,7 +12,7 @@ import { err, ok, type Result } from '../../../core/result.ts';
 import { isRfc3339DateTime } from '../../../core/rfc3339.ts';
 import { policyDecisionsPageMax } from '../../../durable-objects/partner-state/policy-decisions.ts';
 import type { OpsApp } from '../ops-routes.ts';
-import { registeredPartnerIds } from './security-events-view.ts';
+import { partnerStateOf, registeredPartnerIds } from './security-events-view.ts';
 
 /** Decisions on one page when `limit` is not given. */
 export const policyDecisionsPageDefault = 100;
@@ -24,7 +24,7 @@ export async function policyDecisionsRoute(c: Context<OpsApp>): Promise<Response
   const query = decisionQuery(c.req.query(), registeredPartnerIds(c.env));
   if (!query.ok) throw queryProblem(query.reason);
   const { partnerId, fromMs, toMs, limit, afterId } = query.value;
-  const page = await c.env.PARTNER_STATE.get(c.env.PARTNER_STATE.idFromName(partnerId)).listPolicyDecisions({ fromMs, toMs, limit, afterId });
+  const page = await partnerStateOf(c.env, partnerId).listPolicyDecisions({ fromMs, toMs, limit, afterId });
   return c.json({
     generated_at: new Date().toISOString(),
     partner_id: partnerId,

@@ -9,6 +9,7 @@
  */
 import type { Env } from '../../env.ts';
 import { partnerRegistry } from '../../config/partners.ts';
+import { durableObjectFor } from '../../../durable-objects/jurisdiction.ts';
 import { errorText, mapBounded } from './bounded-work.ts';
 
 /** Events in the merged list (and asked of each partner). */
@@ -37,11 +38,18 @@ export function registeredPartnerIds(env: Env): string[] {
   return [...ids].sort();
 }
 
+/** A registered partner's PartnerState, in its jurisdiction (durable-objects/jurisdiction.ts). */
+export function partnerStateOf(env: Env, partnerId: string): PartnerStub {
+  const profile = [...partnerRegistry(env.PARTNERS).entries()].find(({ partner }) => partner.partner_id === partnerId)?.partner;
+  if (profile === undefined) throw new Error(`no registered partner ${partnerId}`);
+  return durableObjectFor(env, env.PARTNER_STATE, profile.jurisdiction, partnerId);
+}
+
 export async function securityEventsView(env: Env) {
   const allIds = registeredPartnerIds(env);
   const partnerIds = allIds.slice(0, securityEventPartnersMax);
   const answers = await mapBounded(partnerIds, partnersConcurrencyMax, async (partnerId) => {
-    const stub = env.PARTNER_STATE.get(env.PARTNER_STATE.idFromName(partnerId));
+    const stub = partnerStateOf(env, partnerId);
     try {
       const [events, counts] = await Promise.all([stub.listSecurityEvents({ limit: securityEventsShownMax }), stub.securityEventCounts()]);
       return { partner: { partner_id: partnerId, status: 'ok', counts: { ...counts } } satisfies PartnerSecurityView, events: events.map((event: SecurityEvent) => ({ partner_id: partnerId, ...event })) };

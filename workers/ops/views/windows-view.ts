@@ -18,6 +18,7 @@ import { controlObjectName } from '../../../durable-objects/control/control.ts';
 import type { Env } from '../../env.ts';
 import { batchFigures, type CurrencyFigures } from './batch-figures.ts';
 import { errorText, mapBounded } from './bounded-work.ts';
+import { durableObjectFor } from '../../../durable-objects/jurisdiction.ts';
 
 /** Netting windows shown per corridor × jurisdiction, newest first. */
 export const windowsShownPerCorridorMax = 20;
@@ -92,7 +93,7 @@ class LegsBudget {
 }
 
 function windowStub(env: Env, corridorId: string, jurisdiction: string, shard: number): WindowStub {
-  return env.CORRIDOR_WINDOW.get(env.CORRIDOR_WINDOW.idFromName(corridorWindowName(corridorId, jurisdiction, shard)));
+  return durableObjectFor(env, env.CORRIDOR_WINDOW, jurisdiction, corridorWindowName(corridorId, jurisdiction, shard));
 }
 
 export async function windowsView(env: Env): Promise<{ corridors: CorridorWindowsView[]; limits: Record<string, number> }> {
