@@ -7,109 +7,35 @@
  * after every other one (vitest.config.ts: `browser`, sequence.groupOrder 1), never beside
  * foundation.test.ts.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { serve } from '@hono/node-server';
 import { Hono } from 'hono';
-import { importJWK, SignJWT, type JWK } from 'jose';
-import { chromium, type BrowserContext, type Locator, type Page } from 'playwright-core';
+import type { Locator, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildInstruction } from '../../cli/sdk/instruction-builder.ts';
 import { PartnerClient } from '../../cli/sdk/partner-client.ts';
 import { loadDevPartners } from '../../dev/fixtures.ts';
 import { devSignInRoutes } from '../../workers/ops/console/dev-sign-in.ts';
+import {
+  accessToken, ana, ben, chidi, gatewayUrl, operatorBrowser, pendingRow, readyTimeoutMs, refreshedWithinMs, startConsoleTopology, stopConsoleTopology, tabTo,
+  type ConsoleTopology,
+} from './console-support.ts';
 
-const chromiumPath = '/usr/bin/chromium';
-const chromiumArgs = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-quic', '--no-first-run', '--disable-component-update', '--disable-sync'];
-const gatewayUrl = 'http://127.0.0.1:8787';
 const corridorId = 'EUR-USD';
-const readyTimeoutMs = 150_000;
 /** The edge caches Control's corridor directory this long (workers/payments/route-to-corridor.ts corridorDirectoryTtlMs). */
 const corridorDirectoryTtlMs = 2_000;
-/** A few of the console's 2 s refresh cycles. */
-const refreshedWithinMs = 10_000;
-const tabPressesMax = 80;
 
-const devAccess = JSON.parse(readFileSync('dev/access.json', 'utf8')) as { issuer: string; aud: string; private_jwk: JWK; operators: string[] };
-const [ana, ben, chidi] = devAccess.operators as [string, string, string];
 const alphaBank = loadDevPartners().find((partner) => partner.partner_id === 'alpha-bank')!;
 
-let launcher: ChildProcess | undefined;
-let launcherOutput = '';
-let dataDirectory: string;
-const profiles: string[] = [];
-const contexts: BrowserContext[] = [];
+let topology: ConsoleTopology | undefined;
 let anaPage: Page;
 let benPage: Page;
 let pausedChangeId = '';
 
-async function accessToken(email: string): Promise<string> {
-  const key = await importJWK(devAccess.private_jwk, 'EdDSA');
-  const nowSeconds = Math.floor(Date.now() / 1000);
-  return new SignJWT({ email, type: 'app', identity_nonce: crypto.randomUUID() })
-    .setProtectedHeader({ alg: 'EdDSA', kid: devAccess.private_jwk.kid! })
-    .setIssuer(devAccess.issuer)
-    .setAudience(devAccess.aud)
-    .setSubject(crypto.randomUUID())
-    .setIssuedAt(nowSeconds)
-    .setExpirationTime(nowSeconds + 900)
-    .sign(key);
-}
-
-/** One operator's browser: its own Chromium with a fresh user-data dir. */
-async function operatorBrowser(email: string | null): Promise<Page> {
-  const profile = mkdtempSync(join(tmpdir(), 'meridian-chromium-'));
-  profiles.push(profile);
-  const context = await chromium.launchPersistentContext(profile, { executablePath: chromiumPath, headless: true, args: chromiumArgs, viewport: { width: 1280, height: 900 } });
-  contexts.push(context);
-  if (email !== null) {
-    await context.addCookies([{ name: 'CF_Authorization', value: await accessToken(email), domain: '127.0.0.1', path: '/ops', httpOnly: true, secure: false, sameSite: 'Strict' }]);
-  }
-  return context.pages()[0] ?? context.newPage();
-}
-
-function startLauncher(): Promise<void> {
-  launcher = spawn(process.execPath, ['cli/meridian.ts', 'start'], {
-    env: { ...process.env, MERIDIAN_DATA_DIR: dataDirectory, DATABASE_URL: '', WRANGLER_SEND_METRICS: 'false' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no "meridian: ready" within ${readyTimeoutMs} ms; output:\n${launcherOutput}`)), readyTimeoutMs);
-    const collect = (chunk: Buffer) => {
-      launcherOutput += chunk.toString();
-      if (/^meridian: ready$/m.test(launcherOutput)) {
-        clearTimeout(timer);
-        resolve();
-      }
-    };
-    launcher!.stdout?.on('data', collect);
-    launcher!.stderr?.on('data', collect);
-    launcher!.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`launcher exited with ${code} before it was ready; output:\n${launcherOutput}`));
-    });
-  });
-}
-
-/** Presses Tab (only the keyboard) until `target` has focus. */
-async function tabTo(page: Page, target: Locator): Promise<void> {
-  for (let presses = 0; presses < tabPressesMax; presses += 1) {
-    if (await target.evaluate((element) => element === document.activeElement)) return;
-    await page.keyboard.press('Tab');
-  }
-  throw new Error(`${tabPressesMax} Tab presses did not reach ${target}`);
-}
-
 function corridorRow(page: Page): Locator {
   return page.getByRole('row').filter({ has: page.getByRole('rowheader', { name: corridorId, exact: true }) });
-}
-
-function pendingRow(page: Page, what: string): Locator {
-  return page.locator('#change-rows').getByRole('row').filter({ hasText: what });
 }
 
 async function corridorState(): Promise<string> {
@@ -124,28 +50,20 @@ async function payAlphaBankEurToUsd() {
 }
 
 beforeAll(async () => {
-  if (!existsSync(chromiumPath)) throw new Error(`${chromiumPath} is missing: the ops console tests need Debian's Chromium. Install it with \`apt-get install chromium\` (as root: apt-get update && apt-get install -y chromium).`);
-  dataDirectory = mkdtempSync(join(tmpdir(), 'meridian-browser-'));
-  await startLauncher();
-  anaPage = await operatorBrowser(ana);
-  benPage = await operatorBrowser(ben);
+  topology = await startConsoleTopology();
+  anaPage = await operatorBrowser(topology, ana);
+  benPage = await operatorBrowser(topology, ben);
 }, readyTimeoutMs + 30_000);
 
 afterAll(async () => {
   // Leave the corridor as found even when a test failed half-way.
-  if (launcher?.exitCode === null && (await corridorState().catch(() => 'open')) !== 'open') {
+  if (topology?.launcher.exitCode === null && (await corridorState().catch(() => 'open')) !== 'open') {
     const headers = async (email: string) => ({ 'cf-access-jwt-assertion': await accessToken(email), 'content-type': 'application/json' });
     const proposed = await fetch(`${gatewayUrl}/ops/api/changes`, { method: 'POST', headers: await headers(chidi), body: JSON.stringify({ kind: 'corridor-state', corridor: corridorId, state: 'open', reason: 'browser test clean-up' }) });
     const { id } = (await proposed.json()) as { id: string };
     await fetch(`${gatewayUrl}/ops/api/changes/${id}/approve`, { method: 'POST', headers: await headers(ana) });
   }
-  for (const context of contexts) await context.close().catch(() => {});
-  if (launcher?.exitCode === null) {
-    const exited = new Promise((resolve) => launcher!.once('exit', resolve));
-    launcher.kill('SIGINT');
-    await exited;
-  }
-  for (const directory of [...profiles, dataDirectory]) if (directory !== undefined) rmSync(directory, { recursive: true, force: true });
+  await stopConsoleTopology(topology);
 }, 60_000);
 
 describe('ops console in Chromium', () => {
@@ -263,7 +181,7 @@ describe('ops console in Chromium', () => {
     const server = await new Promise<Server>((resolve) => {
       const listening = serve({ fetch: (request) => front.fetch(request, { MERIDIAN_POSTURE: 'local-dev' }), port: 0, hostname: '127.0.0.1' }, () => resolve(listening as Server));
     });
-    const page = await operatorBrowser(null);
+    const page = await operatorBrowser(topology!, null);
     try {
       const frontUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
       await page.goto(`${frontUrl}/ops/dev-sign-in`);

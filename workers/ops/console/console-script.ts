@@ -11,6 +11,8 @@
  * Written as String.raw so its backslashes reach the browser unchanged; it must not contain a
  * backtick or a dollar-brace.
  */
+import { residencyScript } from './console-residency.ts';
+
 export const consoleScript = String.raw`
 (function () {
   'use strict';
@@ -284,6 +286,7 @@ export const consoleScript = String.raw`
     refreshSoon();
   }
 
+` + residencyScript + String.raw`
   // -- Audit log, with its hash chain recomputed here ------------------------------------------
 
   var audit = { afterSeq: 0, head: genesisHash, broken: null, rows: byId('audit-rows') };
@@ -449,7 +452,10 @@ export const consoleScript = String.raw`
     refreshing = true;
     clearTimeout(timer);
     try {
-      var answers = await Promise.all([callApi('GET', '/corridors'), callApi('GET', '/changes?status=proposed'), callApi('GET', '/audit?after=' + audit.afterSeq)]);
+      var answers = await Promise.all([
+        callApi('GET', '/corridors'), callApi('GET', '/changes?status=proposed'), callApi('GET', '/audit?after=' + audit.afterSeq), callApi('GET', '/residency-exceptions'),
+      ]);
+      var answeredAtMs = Date.now();
       var failed = answers.filter(function (answer) { return !answer.ok; })[0];
       if (failed !== undefined) {
         if (failed.message !== lastRefreshError) announce(failed.message, 'error');
@@ -459,6 +465,7 @@ export const consoleScript = String.raw`
         var pending = answers[1].body.changes || [];
         renderCorridors(answers[0].body.corridors || [], pending);
         renderChanges(pending);
+        renderResidency(answers[3].body, answeredAtMs);
         await appendAudit(answers[2].body.entries || []);
         setText(byId('refreshed'), 'Refreshed ' + utc(new Date().toISOString()) + '; every ' + refreshMs / 1000 + ' s.');
       }

@@ -1,0 +1,119 @@
+/**
+ * What the ops console's browser suites share: the real local topology (`meridian start` on its
+ * fixed ports, in a fresh data directory), one Chromium per operator with a fresh profile and a
+ * CF_Authorization cookie minted from dev/access.json, and keyboard-only navigation.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { importJWK, SignJWT, type JWK } from 'jose';
+import { chromium, type BrowserContext, type Locator, type Page } from 'playwright-core';
+
+export const chromiumPath = '/usr/bin/chromium';
+const chromiumArgs = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-quic', '--no-first-run', '--disable-component-update', '--disable-sync'];
+export const gatewayUrl = 'http://127.0.0.1:8787';
+export const readyTimeoutMs = 150_000;
+/** A few of the console's 2 s refresh cycles. */
+export const refreshedWithinMs = 10_000;
+const tabPressesMax = 80;
+
+const devAccess = JSON.parse(readFileSync('dev/access.json', 'utf8')) as { issuer: string; aud: string; private_jwk: JWK; operators: string[] };
+export const [ana, ben, chidi] = devAccess.operators as [string, string, string];
+
+export async function accessToken(email: string): Promise<string> {
+  const key = await importJWK(devAccess.private_jwk, 'EdDSA');
+  const nowSeconds = Math.floor(Date.now() / 1000);
+  return new SignJWT({ email, type: 'app', identity_nonce: crypto.randomUUID() })
+    .setProtectedHeader({ alg: 'EdDSA', kid: devAccess.private_jwk.kid! })
+    .setIssuer(devAccess.issuer)
+    .setAudience(devAccess.aud)
+    .setSubject(crypto.randomUUID())
+    .setIssuedAt(nowSeconds)
+    .setExpirationTime(nowSeconds + 900)
+    .sign(key);
+}
+
+/** The launcher, the browsers and the directories one suite started; `stopConsoleTopology` ends them all. */
+export interface ConsoleTopology {
+  launcher: ChildProcess;
+  dataDirectory: string;
+  profiles: string[];
+  contexts: BrowserContext[];
+}
+
+export function assertChromium(): void {
+  if (!existsSync(chromiumPath)) throw new Error(`${chromiumPath} is missing: the ops console tests need Debian's Chromium. Install it with \`apt-get install chromium\` (as root: apt-get update && apt-get install -y chromium).`);
+}
+
+/** Starts `meridian start` in a fresh data directory and resolves once it prints `meridian: ready`. */
+export function startConsoleTopology(): Promise<ConsoleTopology> {
+  assertChromium();
+  const dataDirectory = mkdtempSync(join(tmpdir(), 'meridian-browser-'));
+  const launcher = spawn(process.execPath, ['cli/meridian.ts', 'start'], {
+    env: { ...process.env, MERIDIAN_DATA_DIR: dataDirectory, DATABASE_URL: '', WRANGLER_SEND_METRICS: 'false' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const topology: ConsoleTopology = { launcher, dataDirectory, profiles: [], contexts: [] };
+  let output = '';
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no "meridian: ready" within ${readyTimeoutMs} ms; output:\n${output}`)), readyTimeoutMs);
+    const collect = (chunk: Buffer) => {
+      output += chunk.toString();
+      if (/^meridian: ready$/m.test(output)) {
+        clearTimeout(timer);
+        resolve(topology);
+      }
+    };
+    launcher.stdout?.on('data', collect);
+    launcher.stderr?.on('data', collect);
+    launcher.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`launcher exited with ${code} before it was ready; output:\n${output}`));
+    });
+  });
+}
+
+export async function stopConsoleTopology(topology: ConsoleTopology | undefined): Promise<void> {
+  if (topology === undefined) return;
+  for (const context of topology.contexts) await context.close().catch(() => {});
+  if (topology.launcher.exitCode === null) {
+    const exited = new Promise((resolve) => topology.launcher.once('exit', resolve));
+    topology.launcher.kill('SIGINT');
+    await exited;
+  }
+  for (const directory of [...topology.profiles, topology.dataDirectory]) rmSync(directory, { recursive: true, force: true });
+}
+
+/** One operator's browser: its own Chromium with a fresh user-data dir (signed in unless `email` is null). */
+export async function operatorBrowser(topology: ConsoleTopology, email: string | null): Promise<Page> {
+  const profile = mkdtempSync(join(tmpdir(), 'meridian-chromium-'));
+  topology.profiles.push(profile);
+  const context = await chromium.launchPersistentContext(profile, { executablePath: chromiumPath, headless: true, args: chromiumArgs, viewport: { width: 1280, height: 900 } });
+  topology.contexts.push(context);
+  if (email !== null) {
+    await context.addCookies([{ name: 'CF_Authorization', value: await accessToken(email), domain: '127.0.0.1', path: '/ops', httpOnly: true, secure: false, sameSite: 'Strict' }]);
+  }
+  return context.pages()[0] ?? context.newPage();
+}
+
+/** Presses Tab (only the keyboard) until `target` has focus. */
+export async function tabTo(page: Page, target: Locator): Promise<void> {
+  for (let presses = 0; presses < tabPressesMax; presses += 1) {
+    if (await target.evaluate((element) => element === document.activeElement)) return;
+    await page.keyboard.press('Tab');
+  }
+  throw new Error(`${tabPressesMax} Tab presses did not reach ${target}`);
+}
+
+export function pendingRow(page: Page, what: string): Locator {
+  return page.locator('#change-rows').getByRole('row').filter({ hasText: what });
+}
+
+/** A JSON call to the ops API as `email` (header form, as Access adds it). */
+export async function opsApi<T>(email: string, path: string, body?: unknown): Promise<{ status: number; body: T }> {
+  const headers: Record<string, string> = { 'cf-access-jwt-assertion': await accessToken(email) };
+  if (body !== undefined) headers['content-type'] = 'application/json';
+  const response = await fetch(`${gatewayUrl}/ops/api${path}`, { method: body === undefined ? 'GET' : 'POST', headers, body: body === undefined ? undefined : JSON.stringify(body) });
+  return { status: response.status, body: (await response.json()) as T };
+}
