@@ -83,10 +83,13 @@ function startChild(spec: ChildSpec): Child {
   const logPath = join(dataDirectory, 'logs', `${name}.log`);
   const log = createWriteStream(logPath, { flags: 'a' });
   log.write(`\n--- ${new Date().toISOString()} ${command} ${args.join(' ')}\n`);
-  const child = spawn(command, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  // Each child leads its own process group: wrangler dev is a shim → wrangler → workerd, and a
+  // `kill -9` of the printed pid must not leave workerd holding :8787 (the group is killed on exit).
+  const child = spawn(command, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
   child.stdout?.pipe(log);
   child.stderr?.pipe(log);
   child.on('exit', (code, signal) => {
+    killGroup(child, 'SIGKILL'); // whatever the dead leader left behind (workerd under wrangler)
     if (stopping) return;
     console.error(`meridian: ${name} exited (${signal ?? `code ${code}`}); its log is ${logPath}:`);
     console.error(tail(logPath, 20));
@@ -126,6 +129,16 @@ async function restartChild(spec: ChildSpec): Promise<void> {
   }
 }
 
+/** Signals a child's whole process group; a group that is already gone is fine. */
+function killGroup(child: ChildProcess, signal: NodeJS.Signals): void {
+  if (child.pid === undefined) return;
+  try {
+    process.kill(-child.pid, signal);
+  } catch {
+    // ESRCH: nothing left in the group
+  }
+}
+
 function tail(path: string, lines: number): string {
   try {
     return readFileSync(path, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
@@ -143,9 +156,9 @@ async function stopAll(exitCode: number): Promise<never> {
       new Promise<void>((resolve) => {
         if (child.process.exitCode !== null || child.process.signalCode !== null) return resolve();
         child.process.once('exit', () => resolve());
-        child.process.kill('SIGTERM');
+        killGroup(child.process, 'SIGTERM');
         setTimeout(() => {
-          child.process.kill('SIGKILL');
+          killGroup(child.process, 'SIGKILL');
           resolve();
         }, stopGraceMs).unref();
       }),
