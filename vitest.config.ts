@@ -42,6 +42,20 @@ export default defineConfig({
         },
       },
       {
+        // Chaos drills (test/chaos/) kill parts of `meridian start` on its fixed ports: after the
+        // browser project, one file at a time. MERIDIAN_CHAOS_PAYMENTS sets the count (`npm run chaos`: 1,000).
+        test: {
+          name: 'chaos',
+          include: ['test/chaos/**/*.test.ts'],
+          environment: 'node',
+          testTimeout: 600_000,
+          hookTimeout: 240_000,
+          pool: 'forks',
+          fileParallelism: false,
+          sequence: { groupOrder: 2 },
+        },
+      },
+      {
         plugins: [
           cloudflareTest({
             wrangler: { configPath: './wrangler.toml' },
