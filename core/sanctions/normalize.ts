@@ -87,8 +87,12 @@ export function normalizeName(raw: string): NormalizedName {
  * "f" are one sound. After legal forms are stripped, so "kh" inside a form cannot hide it.
  */
 function foldSpelling(token: string): string {
-  return token.replaceAll('dzh', 'j').replaceAll('kh', 'h').replaceAll('ph', 'f');
+  return token.includes('h') ? token.replaceAll('dzh', 'j').replaceAll('kh', 'h').replaceAll('ph', 'f') : token;
 }
+
+/** The last words of the trailing forms and the first words of the leading ones: most names end in neither. */
+const legalFormEnds = new Set(legalForms.map((form) => form.at(-1)!));
+const leadingLegalFormStarts = new Set(leadingLegalForms.map((form) => form[0]!));
 
 /** Removes legal forms from the end and the start until none is left there; never empties the name. */
 function stripLegalForms(tokens: string[]): string[] {
@@ -96,6 +100,7 @@ function stripLegalForms(tokens: string[]): string[] {
   let end = tokens.length;
   // Each pass removes at least one token or stops, so this ends within tokens.length passes.
   for (let pass = 0; pass < tokens.length; pass++) {
+    if (!legalFormEnds.has(tokens[end - 1]!) && !leadingLegalFormStarts.has(tokens[start]!)) break;
     const tail = legalForms.find((form) => form.length < end - start && matchesAt(tokens, end - form.length, form));
     if (tail !== undefined) {
       end -= tail.length;
