@@ -7,7 +7,8 @@
  *   gateway-keys       GET /.well-known/jwks.json (verifies acceptance receipts)
  *   security-events    GET /ops/api/security-events
  *   ops-audit          GET /ops/api/audit (the hash chain)
- *   policy-decisions   GET /ops/api/policy-decisions
+ *   policy-decisions   GET /ops/api/policy-decisions?partner_id=&from=&to=&after_id= for every partner
+ *                      (served ⇔ the route answers a query without partner_id with 400, not 404)
  *   screening-results  GET /ops/api/screening-results, else GET /ops/api/holds
  * Sections are feature-detected: an endpoint this gateway does not serve (404) is recorded in the
  * manifest as "not served by this gateway", one that fails otherwise as "unreachable" — a section
@@ -19,6 +20,11 @@ import type { ExportProgress } from './regional-export.ts';
 
 /** Pages of the instructions view one export reads at most (× the view's page size). */
 export const instructionPagesMax = 10_000;
+/**
+ * Instructions are read from this long before the period: a payment accepted just before `from`
+ * settles in a batch committed inside it, and every leg of a bundled batch needs its instruction.
+ */
+export const instructionLookbackMs = 60 * 60 * 1000;
 
 export interface GatewayOptions {
   url: string;
@@ -60,12 +66,33 @@ async function singleSection(source: HttpSource, gateway: GatewayOptions, name: 
   return { section: { name, status: failed.status, detail: failed.detail }, items: [] };
 }
 
+/** Per partner, every page of its policy decision records in the period. */
+async function policyDecisionSection(source: HttpSource, gateway: GatewayOptions, period: { from: string; to: string }, partnerIds: readonly string[]): Promise<SectionOutcome> {
+  const probe = await fetchSection(source, gateway, 'ops/api/policy-decisions');
+  if (!probe.served && probe.status === 'not served by this gateway') return { section: { name: 'policy-decisions', status: probe.status, detail: probe.detail }, items: [] };
+  const items: BundleItem[] = [];
+  for (const partnerId of partnerIds) {
+    const decisions: unknown[] = [];
+    let afterId: number | null = 0;
+    for (let page = 0; page < instructionPagesMax && afterId !== null; page++) {
+      const fetched = await fetchSection(source, gateway, `ops/api/policy-decisions?partner_id=${encodeURIComponent(partnerId)}&from=${encodeURIComponent(period.from)}&to=${encodeURIComponent(period.to)}&after_id=${afterId}`);
+      if (!fetched.served) return { section: { name: 'policy-decisions', status: 'unreachable', detail: `${partnerId}: ${fetched.detail}` }, items: [] };
+      const body = fetched.body as { decisions?: unknown[]; next_after_id?: number | null };
+      decisions.push(...(body.decisions ?? []));
+      afterId = body.next_after_id ?? null;
+    }
+    items.push({ id: `policy-decisions/${partnerId}`, kind: 'policy-decisions', body: { partner_id: partnerId, decisions } });
+  }
+  return { section: { name: 'policy-decisions', status: 'included' }, items };
+}
+
 async function instructionSections(source: HttpSource, gateway: GatewayOptions, period: { from: string; to: string }, progress: ExportProgress): Promise<SectionOutcome[]> {
   const items: BundleItem[] = [];
   let partnerKeys: PartnerKeysItem | undefined;
   let cursor: string | undefined;
   for (let page = 0; page < instructionPagesMax; page++) {
-    const path = `ops/api/instructions?from=${encodeURIComponent(period.from)}&to=${encodeURIComponent(period.to)}${cursor === undefined ? '' : `&cursor=${encodeURIComponent(cursor)}`}`;
+    const since = new Date(Date.parse(period.from) - instructionLookbackMs).toISOString();
+    const path = `ops/api/instructions?from=${encodeURIComponent(since)}&to=${encodeURIComponent(period.to)}${cursor === undefined ? '' : `&cursor=${encodeURIComponent(cursor)}`}`;
     const fetched = await fetchSection(source, gateway, path);
     if (!fetched.served) {
       const section = { status: fetched.status, detail: fetched.detail };
@@ -94,7 +121,8 @@ export async function exportGateway(source: HttpSource, gateway: GatewayOptions 
   outcomes.push(jwks.served ? { section: { name: 'gateway-keys', status: 'included' }, items: [{ id: 'gateway-keys', kind: 'gateway-keys', body: jwks.body }] } : { section: { name: 'gateway-keys', status: jwks.status, detail: jwks.detail }, items: [] });
   outcomes.push(await singleSection(source, gateway, 'security-events', ['ops/api/security-events']));
   outcomes.push(await singleSection(source, gateway, 'ops-audit', ['ops/api/audit']));
-  outcomes.push(await singleSection(source, gateway, 'policy-decisions', [`ops/api/policy-decisions?from=${encodeURIComponent(period.from)}&to=${encodeURIComponent(period.to)}`]));
+  const partnerIds = ((outcomes.find((outcome) => outcome.section.name === 'partner-keys')?.items[0]?.body as PartnerKeysItem | undefined)?.partners ?? []).map((partner) => partner.partner_id);
+  outcomes.push(await policyDecisionSection(source, gateway, period, partnerIds));
   outcomes.push(await singleSection(source, gateway, 'screening-results', ['ops/api/screening-results', 'ops/api/holds']));
   for (const outcome of outcomes) progress(`gateway: ${outcome.section.name}: ${outcome.section.status}`);
   return outcomes;

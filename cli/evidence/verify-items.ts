@@ -174,7 +174,8 @@ function verifyReceiptJws(receipt: string, receiptKeys: readonly ReceiptKey[]): 
 }
 
 function checkNetting(item: BundleItem, body: BatchItem, failures: Failures): void {
-  const legs = body.settlement.legs.map((leg) => ({ ...leg, instructing_agent: '' }));
+  // The auditor API's legs name payer and payee only; netting reads nothing else (instructing_agent orders ties).
+  const legs = body.settlement.legs.map((leg) => ({ ...leg, instructing_agent: '' })) as unknown as Parameters<typeof netPositions>[0];
   try {
     const recomputed = netPositions(legs);
     if (canonicalJson(recomputed) !== canonicalJson(body.settlement.positions)) fail(failures, item.id, 'net positions differ from those recomputed from the legs');

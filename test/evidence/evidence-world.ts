@@ -18,18 +18,16 @@ import { signAcceptanceReceipt } from '../../core/acceptance-receipt.ts';
 import { sha256Hex, utf8 } from '../../core/digest.ts';
 import { gatewayKey } from '../../core/gateway-key.ts';
 import { auditEntryHash, auditGenesisHash, type AuditEntry } from '../../core/ops-changes.ts';
-import { sealSettlementBatch, type SettlementLeg } from '../../core/settlement-batch.ts';
 import { loadDevGateway, loadDevPartners, publicPartnerProfile } from '../../dev/fixtures.ts';
+import type { InstructionItem } from '../../cli/evidence/bundle-format.ts';
 import { buildInstruction } from '../../cli/sdk/instruction-builder.ts';
 import { logOrigin } from '../../regional/log/checkpoint.ts';
 import { loadOrCreateLocalSigner } from '../../regional/signer/local-signer.ts';
 import type { Cosigning } from '../../regional/witness/cosigning.ts';
-import { freshJurisdiction } from '../regional/support/batches.ts';
+import { freshJurisdiction, sampleBatch } from '../regional/support/batches.ts';
 import { openTestDatabase, type TestDatabase } from '../regional/support/databases.ts';
 import { createTestEdge } from '../regional/support/edge.ts';
 import { startTestbed, type Testbed } from '../regional/support/testbed.ts';
-
-const fxProvider = 'FXPRGB2L';
 
 export interface EvidenceWorld {
   backends: Array<{ host: string; testbed: Testbed }>;
@@ -42,15 +40,7 @@ export interface EvidenceWorld {
   close(): Promise<void>;
 }
 
-interface RecordedInstruction {
-  partner_id: string;
-  uetr: string;
-  jws: string;
-  instruction_sha256: string;
-  status: string;
-  batch_id: string | null;
-  receipt: string | null;
-}
+type RecordedInstruction = InstructionItem;
 
 export async function startEvidenceWorld(): Promise<EvidenceWorld> {
   const database: TestDatabase = await openTestDatabase('pglite', 'evidence');
@@ -89,35 +79,25 @@ export async function startEvidenceWorld(): Promise<EvidenceWorld> {
   const instructions: RecordedInstruction[] = [];
   const audit = await auditChain(['ana@meridian.example', 'ben@meridian.example']);
 
-  async function signedPayment(index: number): Promise<{ leg: SettlementLeg[]; record: RecordedInstruction }> {
+  /** The partner-side artifacts of one payment of a batch: its signed instruction and the gateway's receipt. */
+  async function signedInstruction(index: number, uetr: string): Promise<RecordedInstruction> {
     const partner = partners[index % partners.length]!;
-    const instruction = buildInstruction({ debtorBic: partner.bic, debtorCountry: partner.bic.slice(4, 6), creditorBic: 'CHASUS33XXX', creditorCountry: 'US', amount: `${100 + index}.25`, currency: 'EUR', targetCurrency: 'USD', uetr: randomUUID() });
+    const instruction = buildInstruction({ debtorBic: partner.bic, debtorCountry: partner.bic.slice(4, 6), creditorBic: 'CHASUS33XXX', creditorCountry: 'US', amount: `${100 + index}.25`, currency: 'EUR', targetCurrency: 'USD', uetr });
     const jws = await new CompactSign(utf8(JSON.stringify(instruction))).setProtectedHeader({ alg: 'EdDSA', kid: partner.keyid }).sign(await importJWK(partner.private_jwk, 'EdDSA'));
     const instructionSha256 = sha256Hex(utf8(jws));
-    const receipt = await signAcceptanceReceipt(receiptKey, { gateway: gateway.gateway_id, partner_id: partner.partner_id, uetr: instruction.uetr, instruction_sha256: instructionSha256, status: 'accepted', window: 'EUR-USD', accepted_at: new Date().toISOString() });
-    const eurMinor = String((100 + index) * 100 + 25);
-    const legs: SettlementLeg[] = [
-      { uetr: instruction.uetr, instructing_agent: 'DEUTDEFF', payer: 'DEUTDEFF', payee: fxProvider, currency: 'EUR', amount_minor: eurMinor },
-      { uetr: instruction.uetr, instructing_agent: 'DEUTDEFF', payer: fxProvider, payee: 'CHASUS33', currency: 'USD', amount_minor: String((BigInt(eurMinor) * 108n) / 100n) },
-    ];
-    return { leg: legs, record: { partner_id: partner.partner_id, uetr: instruction.uetr, jws, instruction_sha256: instructionSha256, status: 'accepted', batch_id: null, receipt } };
+    const receipt = await signAcceptanceReceipt(receiptKey, { gateway: gateway.gateway_id, partner_id: partner.partner_id, uetr, instruction_sha256: instructionSha256, status: 'accepted', window: 'EUR-USD', accepted_at: new Date().toISOString() });
+    return { partner_id: partner.partner_id, uetr, jws, instruction_sha256: instructionSha256, status: 'accepted', batch_id: null, receipt };
   }
 
-  let windowCounter = 0;
   async function settle(host: string, payments: number): Promise<void> {
     const backend = backends.find((candidate) => candidate.host === host)!;
-    const signed = await Promise.all(Array.from({ length: payments }, (_, index) => signedPayment(instructions.length + index)));
-    const startsAtMs = Date.UTC(2026, 0, 1) + (windowCounter++ + Math.floor(Math.random() * 1e6)) * 60_000;
-    const sealed = sealSettlementBatch({
-      batch_id: `EUR-USD.${backend.testbed.jurisdiction}.0.${startsAtMs}`,
-      corridor: 'EUR-USD',
-      jurisdiction: backend.testbed.jurisdiction,
-      window: { starts_at: new Date(startsAtMs).toISOString(), ends_at: new Date(startsAtMs + 60_000).toISOString() },
-      legs: signed.flatMap((payment) => payment.leg),
-    });
+    // Sealed as the regional suites seal batches (test/regional/support/batches.ts); each UETR gets its instruction.
+    const sealed = sampleBatch({ jurisdiction: backend.testbed.jurisdiction, payments });
+    const uetrs = [...new Set(sealed.batch.legs.map((leg) => leg.uetr))];
+    const signed = await Promise.all(uetrs.map((uetr, index) => signedInstruction(instructions.length + index, uetr)));
     const response = await backend.testbed.deliver(sealed);
     if (response.status !== 201) throw new Error(`settle: HTTP ${response.status} ${await response.text()}`);
-    for (const payment of signed) instructions.push({ ...payment.record, status: 'settled', batch_id: sealed.batch.batch_id });
+    for (const record of signed) instructions.push({ ...record, status: 'settled', batch_id: sealed.batch.batch_id });
   }
 
   const gatewayRoutes = new Hono();
