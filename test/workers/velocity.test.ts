@@ -145,7 +145,7 @@ describe('velocity limits through the Upstash bridge', () => {
     expect((await checkVelocity(env, partner, payment(), nowMs)).ok).toBe(false);
   });
 
-  it('treats any reply but the script’s own as an outage (a timed-out @upstash/redis call resolves with its abort reason)', () => {
+  it('treats any reply but the script’s own as an outage (with a fixed signal, a timed-out @upstash/redis call resolves with its abort reason)', () => {
     for (const reply of ['TimeoutError: The operation was aborted due to timeout', null, [1], [1, 1], [-1, 9], ['1', '0'], { result: 1 }]) {
       expect(parseVelocityScriptReply(reply, 5).ok, JSON.stringify(reply)).toBe(false);
     }

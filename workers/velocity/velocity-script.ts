@@ -55,8 +55,10 @@ return {1, 0}
 export type VelocityScriptReply = { kind: 'counted' } | { kind: 'repeat' } | { kind: 'refused'; counterIndex: number };
 
 /**
- * Reads the script's reply strictly. Anything else is an outage, never an admission: on a timeout
- * @upstash/redis resolves with the abort reason as the "result" instead of throwing.
+ * Reads the script's reply strictly. Anything else is an outage, never an admission: given a fixed
+ * AbortSignal, @upstash/redis resolves a timed-out call with the abort reason as its "result"
+ * instead of throwing (velocity-store.ts passes a signal factory, which throws, but a reply of the
+ * wrong shape must never count as within the limits either way).
  */
 export function parseVelocityScriptReply(reply: unknown, counterCount: number): Result<VelocityScriptReply, { kind: 'unexpected-reply'; detail: string }> {
   if (Array.isArray(reply) && reply.length === 2 && Number.isInteger(reply[0]) && Number.isInteger(reply[1])) {
