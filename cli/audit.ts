@@ -3,7 +3,8 @@
  * regional backends publish (DESIGN, "Regional settlement": the auditor API) and the checks in
  * core/ — no database access, no shared secret, no trust in the backend beyond its /v1/keys.
  *
- *   node cli/audit.ts [--since <checkpoint file>] [--save <checkpoint file>] <backend url> [<backend url>…]
+ *   meridian audit [--since <checkpoint file>] [--save <checkpoint file>] [--json] <backend url> [<backend url>…]
+ *   (or node cli/audit.ts …, the same command)
  *
  * Per backend: GET /v1/keys; GET /v1/log/checkpoint, whose signature must verify under one of the
  * backend's note_verifiers; every leaf 0..size−1, each a DSSE envelope whose signature must verify
@@ -16,7 +17,8 @@
  * `--since`: a checkpoint saved earlier (the raw signed note, e.g. from `--save` or curl) must be
  * consistent with today's; `--save`: writes the largest current checkpoint for the next run.
  *
- * Prints a readable report; exits 0 when everything verifies, 1 on any failure, 2 on bad usage.
+ * Prints a readable report (or with --json the report as JSON); exits 0 when everything verifies,
+ * 1 on any failure, 2 on bad usage.
  */
 import { readFile, writeFile } from 'node:fs/promises';
 import { base64Decode, base64Encode } from '../core/digest.ts';
@@ -24,6 +26,7 @@ import { dsseVerifierForKey, parseEnvelope, verifyEnvelope, type DsseVerifier } 
 import { inTotoPayloadType, parseSettlementBatchStatement } from '../core/in-toto.ts';
 import { emptyTreeRoot, merkleLeafHash, treeRootFromLeafHashes, verifyConsistency, verifyInclusion } from '../core/merkle.ts';
 import { openNote, parseCheckpoint, parseNoteVerifier, type Checkpoint, type NoteVerifierKey } from '../core/signed-note.ts';
+import { defineCommand, exitFailed, exitOk, jsonOption, processIo, runCommand } from './command.ts';
 
 /** Bounds on what a backend can make the auditor do or hold. */
 export const requestTimeoutMs = 15_000;
@@ -440,50 +443,70 @@ function checkpointToSave(report: AuditReport): AuditedCheckpoint {
   return checkpoints.sort((a, b) => b.treeSize - a.treeSize)[0]!;
 }
 
-const usage = 'usage: node cli/audit.ts [--since <checkpoint file>] [--save <checkpoint file>] <backend url> [<backend url>…]';
-
-export async function main(argv: readonly string[]): Promise<number> {
-  const urls: string[] = [];
-  let sinceFile: string | undefined;
-  let saveFile: string | undefined;
-  for (let position = 0; position < argv.length; position++) {
-    const argument = argv[position]!;
-    if (argument === '--since' || argument === '--save') {
-      const file = argv[++position];
-      if (file === undefined) return usageError(`${argument} needs a file`);
-      if (argument === '--since') sinceFile = file;
-      else saveFile = file;
-    } else if (/^https?:\/\//.test(argument)) urls.push(argument);
-    else return usageError(argument === '--help' || argument === '-h' ? undefined : `not a backend URL: ${argument}`);
-  }
-  if (urls.length === 0) return usageError('give at least one backend URL');
-  let since: string | undefined;
-  if (sinceFile !== undefined) {
-    try {
-      since = await readFile(sinceFile, 'utf8');
-    } catch (error) {
-      return usageError(`cannot read ${sinceFile}: ${(error as Error).message}`);
-    }
-  }
-  const report = await auditBackends(urls, since === undefined ? {} : { since });
-  process.stdout.write(formatAuditReport(report));
-  if (saveFile !== undefined && report.ok) {
-    let saved: AuditedCheckpoint;
-    try {
-      saved = checkpointToSave(report);
-    } catch (error) {
-      return usageError((error as Error).message);
-    }
-    await writeFile(saveFile, saved.note);
-    process.stdout.write(`saved the checkpoint of ${saved.origin} at ${saved.treeSize} leaves to ${saveFile}\n`);
-  }
-  return report.ok ? 0 : 1;
+/** The report as plain JSON for `--json`: keys and roots in base64, the signed note verbatim. */
+export function auditReportJson(report: AuditReport): Record<string, unknown> {
+  return {
+    ok: report.ok,
+    backends: report.backends.map((backend) => ({
+      url: backend.url,
+      ok: backend.ok,
+      checks: backend.checks,
+      keys: backend.keys.map((key) => ({ kid: key.kid, alg: key.alg, public_key: base64Encode(key.publicKey), rotation_overdue: key.rotationOverdue })),
+      checkpoint:
+        backend.checkpoint === undefined
+          ? null
+          : { origin: backend.checkpoint.origin, tree_size: backend.checkpoint.treeSize, root_hash: base64Encode(backend.checkpoint.rootHash), signed_by: backend.checkpoint.signedBy, note: backend.checkpoint.note },
+    })),
+    logs: report.logs,
+  };
 }
 
-function usageError(message: string | undefined): number {
-  if (message !== undefined) process.stderr.write(`audit: ${message}\n`);
-  process.stderr.write(`${usage}\n`);
-  return 2;
+export const auditCommand = defineCommand({
+  name: 'audit',
+  summary: "verify regional backends' transparency logs offline, like an auditor: signatures, inclusion, consistency",
+  positionals: ['<backend url>…'],
+  options: {
+    ...jsonOption,
+    since: { type: 'string', valueName: 'file', description: "a checkpoint saved earlier (--save, or curl /v1/log/checkpoint): today's log must extend it" },
+    save: { type: 'string', valueName: 'file', description: 'write the largest current checkpoint there when everything verifies (one log only)' },
+  },
+  details: `e.g. meridian audit http://127.0.0.1:8701 http://127.0.0.1:8702 --save eu.checkpoint
+     meridian audit --since eu.checkpoint http://127.0.0.1:8701 http://127.0.0.1:8702
+Give every backend of a log (eu-1 and eu-2 share the eu log) to check their checkpoints agree.
+Exit 0 when every check verifies, 1 when any fails.`,
+  async run({ values, positionals }, context) {
+    const notUrl = positionals.find((argument) => !/^https?:\/\/[^\s/]+/.test(argument) || !URL.canParse(argument));
+    if (notUrl !== undefined) return context.usageError(`not a backend URL: ${JSON.stringify(notUrl.slice(0, 80))} (e.g. http://127.0.0.1:8701)`);
+    let since: string | undefined;
+    if (values.since !== undefined) {
+      try {
+        since = await readFile(values.since, 'utf8');
+      } catch (error) {
+        return context.usageError(`cannot read --since ${values.since}: ${(error as Error).message}`);
+      }
+    }
+    const report = await auditBackends(positionals, since === undefined ? {} : { since });
+    let saved: AuditedCheckpoint | undefined;
+    if (values.save !== undefined && report.ok) {
+      try {
+        saved = checkpointToSave(report);
+      } catch (error) {
+        return context.usageError((error as Error).message);
+      }
+      await writeFile(values.save, saved.note);
+    }
+    if (values.json === true) context.printJson({ ...auditReportJson(report), saved: saved === undefined ? null : { file: values.save, origin: saved.origin, tree_size: saved.treeSize } });
+    else {
+      context.io.stdout(formatAuditReport(report));
+      if (saved !== undefined) context.io.stdout(`saved the checkpoint of ${saved.origin} at ${saved.treeSize} leaves to ${values.save}\n`);
+    }
+    return report.ok ? exitOk : exitFailed;
+  },
+});
+
+/** `node cli/audit.ts …`: the same command as `meridian audit …`. */
+export function main(argv: readonly string[]): Promise<number> {
+  return runCommand(auditCommand, 'meridian audit', argv, processIo);
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {

@@ -1,29 +1,26 @@
 /**
- * Operator-side `meridian ops …` subcommands (DESIGN.md "Ops console and ops API").
+ * Operator-side `meridian ops …` commands (DESIGN.md "Ops console and ops API").
  *
  *   meridian ops token <email> [--expires-in <seconds>] [--any]
  *       prints a dev Cloudflare Access token for <email>, signed with dev/access.json's key (its
  *       issuer and aud). An email that is not one of its operators is refused unless --any is
  *       given (a valid token for a non-operator is how the gateway's 403 is demonstrated).
- *   meridian ops audit verify [--gateway <url>] [--as <email>]
+ *   meridian ops audit verify [--gateway <url>] [--as <email>] [--json]
  *       fetches the whole audit log (GET /ops/api/audit, paged with ?after=<seq> until a page is
  *       empty) with a dev token and recomputes its hash chain (core/ops-changes.ts verifyAuditChain);
  *       prints the entry count and head hash, or exits 1 naming the first broken seq.
+ *   meridian ops changes [--status <status>] [--gateway <url>] [--as <email>] [--json]
+ *       lists two-person changes (GET /ops/api/changes): who proposed, who decided, what state.
  *
  * Dev tokens only: in production Cloudflare Access issues the tokens and no key to mint them exists
  * on an operator's machine. Errors are one readable line on stderr, never a stack trace.
- *
- * Wiring (cli/meridian.ts): `case 'ops': return runOpsCommand(args.slice(1), gateway);` and
- * `opsCommandsUsage` in the usage text.
  */
-import { parseArgs } from 'node:util';
 import { importJWK, SignJWT } from 'jose';
-import { verifyAuditChain, type AuditEntry } from '../core/ops-changes.ts';
+import { verifyAuditChain, type AuditEntry, type ChangeStatus, type ChangeView } from '../core/ops-changes.ts';
 import { err, ok, type Result } from '../core/result.ts';
 import { loadDevAccess, type DevAccess } from '../dev/fixtures.ts';
-
-export const opsCommandsUsage = `  meridian ops token <email> [--expires-in <seconds>] [--any]   print a dev Access token (dev/access.json)
-  meridian ops audit verify [--gateway <url>] [--as <email>]      fetch /ops/api/audit and verify its hash chain`;
+import { defineCommand, defineGroup, exitOk, jsonOption, type CommandContext } from './command.ts';
+import { resolveGateway, unreachableMessage, type Gateway } from './gateway-reach.ts';
 
 export const tokenLifetimeSecondsDefault = 3_600;
 export const tokenLifetimeSecondsMax = 24 * 60 * 60;
@@ -94,13 +91,13 @@ export function verifyAuditEntries(entries: readonly AuditEntry[]): Result<{ ent
 type FetchLike = (input: string, init: RequestInit) => Promise<Response>;
 
 /** Every audit entry, in order, paged with `?after=<last seq>` until a page comes back empty. */
-export async function fetchAuditEntries(gateway: string, token: string, fetchFn: FetchLike = fetch): Promise<AuditEntry[]> {
+export async function fetchAuditEntries(gateway: Gateway, token: string, fetchFn: FetchLike = fetch): Promise<AuditEntry[]> {
   const entries: AuditEntry[] = [];
   let after = 0;
   for (let page = 0; page < auditPagesMax; page++) {
-    const url = new URL('/ops/api/audit', gateway);
+    const url = new URL('/ops/api/audit', gateway.url);
     url.searchParams.set('after', String(after));
-    const body = await getJson(url.href, token, fetchFn);
+    const body = await getJson(url.href, gateway, token, fetchFn);
     const pageEntries = (body as { entries?: unknown }).entries;
     if (!Array.isArray(pageEntries) || !pageEntries.every((entry) => typeof entry === 'object' && entry !== null && !Array.isArray(entry))) {
       throw new OpsCommandError(`${url.href} did not answer {"entries": [{…}, …]}`);
@@ -115,13 +112,12 @@ export async function fetchAuditEntries(gateway: string, token: string, fetchFn:
   throw new OpsCommandError(`the audit log has more than ${auditPagesMax} pages; refusing to fetch further`);
 }
 
-async function getJson(url: string, token: string, fetchFn: FetchLike): Promise<unknown> {
+async function getJson(url: string, gateway: Gateway, token: string, fetchFn: FetchLike): Promise<unknown> {
   let response: Response;
   try {
     response = await fetchFn(url, { headers: { [accessHeaderName]: token, accept: 'application/json' }, signal: AbortSignal.timeout(auditRequestTimeoutMs) });
   } catch (cause) {
-    const reason = (cause as { cause?: { message?: string } }).cause?.message ?? (cause as Error).message;
-    throw new OpsCommandError(`cannot reach ${new URL(url).origin} (${reason}); is \`npm start\` running?`);
+    throw new OpsCommandError(unreachableMessage(cause, gateway) ?? `GET ${url}: ${(cause as Error).message}`);
   }
   const text = await response.text();
   let body: unknown;
@@ -138,70 +134,97 @@ async function getJson(url: string, token: string, fetchFn: FetchLike): Promise<
   return body;
 }
 
-/** Runs `meridian ops …`; prints readable errors and returns the exit code. */
-export async function runOpsCommand(args: string[], gateway: string): Promise<number> {
+const gatewayOptions = {
+  gateway: { type: 'string', valueName: 'url', description: "the gateway (default: MERIDIAN_GATEWAY, else npm start's)" },
+  as: { type: 'string', valueName: 'email', description: 'the dev operator the token is minted for (default: the first in dev/access.json)' },
+} as const;
+
+/**
+ * Runs an ops API call with a dev operator token; OpsCommandError becomes its one line (exit 1,
+ * or 2 for usage), the gateway unreachable included.
+ */
+async function asOperator(values: { gateway?: string; as?: string }, context: CommandContext, work: (gateway: Gateway, token: string) => Promise<number>): Promise<number> {
+  const gateway = await resolveGateway(context.io, values.gateway);
+  if (gateway === undefined) return context.usageError(`${values.gateway === undefined ? 'MERIDIAN_GATEWAY' : '--gateway'} is not an http(s) URL`);
   try {
-    return await dispatch(args, gateway);
+    return await work(gateway, await devAccessToken(values.as ?? loadDevAccess().operators[0]!));
   } catch (cause) {
-    if (cause instanceof OpsCommandError) {
-      console.error(`meridian ops: ${cause.message}`);
-      if (cause.exitCode === 2) console.error(`usage:\n${opsCommandsUsage}`);
-      return cause.exitCode;
+    if (!(cause instanceof OpsCommandError)) throw cause;
+    return cause.exitCode === 2 ? context.usageError(cause.message) : context.failure(cause.message);
+  }
+}
+
+const token = defineCommand({
+  name: 'token',
+  summary: 'print a dev Cloudflare Access token for an operator (signed with dev/access.json)',
+  positionals: ['<email>'],
+  options: {
+    'expires-in': { type: 'string', valueName: 'seconds', description: `lifetime, 1…${tokenLifetimeSecondsMax} (default ${tokenLifetimeSecondsDefault})` },
+    any: { type: 'boolean', description: 'allow an email that is not a dev operator (the gateway answers it 403)' },
+  },
+  details: 'Sign in to the local ops console at /ops/dev-sign-in with it, or send it as cf-access-jwt-assertion.',
+  async run({ values, positionals }, context) {
+    const expiresIn = values['expires-in'];
+    if (expiresIn !== undefined && !/^[0-9]{1,6}$/.test(expiresIn)) return context.usageError(`--expires-in must be a whole number of seconds, not ${JSON.stringify(expiresIn.slice(0, 40))}`);
+    try {
+      context.io.stdout(`${await devAccessToken(positionals[0]!, { anyEmail: values.any === true, ...(expiresIn === undefined ? {} : { expiresInSeconds: Number(expiresIn) }) })}\n`);
+      return exitOk;
+    } catch (cause) {
+      if (!(cause instanceof OpsCommandError)) throw cause;
+      return cause.exitCode === 2 ? context.usageError(cause.message) : context.failure(cause.message);
     }
-    if ((cause as { code?: unknown }).code !== undefined && String((cause as { code: unknown }).code).startsWith('ERR_PARSE_ARGS')) {
-      console.error(`meridian ops: ${(cause as Error).message}\nusage:\n${opsCommandsUsage}`);
-      return 2;
-    }
-    console.error(`meridian ops: ${(cause as Error).message ?? String(cause)}`);
-    return 1;
-  }
+  },
+});
+
+const auditVerify = defineCommand({
+  name: 'verify',
+  summary: "fetch the ops audit log (/ops/api/audit) and recompute its hash chain",
+  options: { ...jsonOption, ...gatewayOptions },
+  details: 'Exit 0 with the entry count and head hash; exit 1 naming the first broken seq.',
+  async run({ values }, context) {
+    return asOperator(values, context, async (gateway, accessToken) => {
+      const verified = verifyAuditEntries(await fetchAuditEntries(gateway, accessToken));
+      if (values.json === true) context.printJson(verified.ok ? { ok: true, ...verified.value } : { ok: false, ...verified.reason });
+      if (!verified.ok) {
+        const stated = verified.reason.stated_seq === verified.reason.seq ? '' : ` (the entry says seq ${JSON.stringify(verified.reason.stated_seq)})`;
+        return context.failure(`audit chain broken at seq ${verified.reason.seq}${stated}: ${verified.reason.detail}`);
+      }
+      if (values.json !== true) context.io.stdout(`audit chain ok: ${verified.value.entries} entries, head ${verified.value.head}\n`);
+      return exitOk;
+    });
+  },
+});
+
+/** ChangeStatus's members, for --status's check and help (the gateway checks it again). */
+const changeStatuses = ['proposed', 'applied', 'rejected', 'expired'] as const satisfies readonly ChangeStatus[];
+
+const changes = defineCommand({
+  name: 'changes',
+  summary: 'list two-person changes (/ops/api/changes): kind, state, who proposed and who decided',
+  options: { ...jsonOption, ...gatewayOptions, status: { type: 'string', valueName: 'status', description: `only changes in this state: ${changeStatuses.join(', ')}` } },
+  async run({ values }, context) {
+    const wanted = values.status;
+    if (wanted !== undefined && !(changeStatuses as readonly string[]).includes(wanted)) return context.usageError(`--status must be one of ${changeStatuses.join(', ')}`);
+    return asOperator(values, context, async (gateway, accessToken) => {
+      const url = new URL('/ops/api/changes', gateway.url);
+      if (wanted !== undefined) url.searchParams.set('status', wanted);
+      const listed = (await getJson(url.href, gateway, accessToken, fetch)) as { changes?: unknown };
+      if (!Array.isArray(listed.changes)) return context.failure(`${url.href} did not answer {"changes": […]}`);
+      const rows = listed.changes as ChangeView[];
+      if (values.json === true) context.printJson({ changes: rows });
+      else context.io.stdout(rows.length === 0 ? 'no changes\n' : `${rows.map(changeLine).join('\n')}\n`);
+      return exitOk;
+    });
+  },
+});
+
+function changeLine(change: ChangeView): string {
+  const decided = change.decided_by === null ? '' : `; ${change.status} by ${change.decided_by} at ${change.decided_at}`;
+  return `${change.id}  ${change.status.padEnd(8)} ${change.kind.padEnd(22)} proposed by ${change.proposed_by} at ${change.proposed_at}${decided}`;
 }
 
-async function dispatch(args: string[], gateway: string): Promise<number> {
-  const [command, ...rest] = args;
-  if (command === undefined || command === '--help' || command === '-h' || command === 'help') {
-    console.log(`usage:\n${opsCommandsUsage}`);
-    return command === undefined ? 2 : 0;
-  }
-  if (command === 'token') return tokenCommand(rest);
-  if (command === 'audit' && rest[0] === 'verify') return auditVerifyCommand(rest.slice(1), gateway);
-  if (command === 'audit' && (rest[0] === undefined || rest[0] === '--help' || rest[0] === '-h')) {
-    console.log(`usage:\n${opsCommandsUsage}`);
-    return rest[0] === undefined ? 2 : 0;
-  }
-  throw new OpsCommandError(`unknown ops command: ${args.join(' ').slice(0, 80)}`, 2);
-}
-
-async function tokenCommand(args: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({ args, allowPositionals: true, strict: true, options: { 'expires-in': { type: 'string' }, any: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } } });
-  if (values.help) {
-    console.log(`usage:\n${opsCommandsUsage}`);
-    return 0;
-  }
-  if (positionals.length !== 1) throw new OpsCommandError('ops token needs exactly one <email>', 2);
-  const expiresIn = values['expires-in'];
-  if (expiresIn !== undefined && !/^[0-9]{1,6}$/.test(expiresIn)) throw new OpsCommandError(`--expires-in must be a whole number of seconds, not "${expiresIn.slice(0, 40)}"`, 2);
-  console.log(await devAccessToken(positionals[0]!, { anyEmail: values.any === true, ...(expiresIn === undefined ? {} : { expiresInSeconds: Number(expiresIn) }) }));
-  return 0;
-}
-
-async function auditVerifyCommand(args: string[], defaultGateway: string): Promise<number> {
-  const { values, positionals } = parseArgs({ args, allowPositionals: true, strict: true, options: { gateway: { type: 'string' }, as: { type: 'string' }, help: { type: 'boolean', short: 'h' } } });
-  if (values.help) {
-    console.log(`usage:\n${opsCommandsUsage}`);
-    return 0;
-  }
-  if (positionals.length > 0) throw new OpsCommandError(`ops audit verify takes no arguments (got ${positionals.join(' ').slice(0, 80)})`, 2);
-  const gateway = values.gateway ?? defaultGateway;
-  if (!URL.canParse(gateway)) throw new OpsCommandError(`--gateway ${gateway.slice(0, 80)} is not a URL`, 2);
-  const operator = values.as ?? loadDevAccess().operators[0]!;
-  const entries = await fetchAuditEntries(gateway, await devAccessToken(operator));
-  const verified = verifyAuditEntries(entries);
-  if (!verified.ok) {
-    const stated = verified.reason.stated_seq === verified.reason.seq ? '' : ` (the entry says seq ${JSON.stringify(verified.reason.stated_seq)})`;
-    console.error(`meridian ops: audit chain broken at seq ${verified.reason.seq}${stated}: ${verified.reason.detail}`);
-    return 1;
-  }
-  console.log(`audit chain ok: ${verified.value.entries} entries, head ${verified.value.head}`);
-  return 0;
-}
+export const opsGroup = defineGroup({
+  name: 'ops',
+  summary: 'operator tools: dev Access tokens, the ops audit chain, two-person changes',
+  children: [token, defineGroup({ name: 'audit', summary: 'the ops audit log', children: [auditVerify] }), changes],
+});

@@ -1,69 +1,166 @@
 /**
- * Partner-side `meridian` subcommands (issue 3 item 5): key generation and PQ sessions, plus a
- * Node-ready PartnerClient factory for the existing `pay`/`status` commands.
+ * `meridian partner …`: what a partner bank's engineer does against the gateway, here as one of
+ * the dev partners (dev/partners/): sign and submit a payment, ask its status, generate keys, open
+ * a PQ session, read the discovery document. The signing, sealing and session work is the SDK's
+ * (cli/sdk/); this file parses, validates and prints.
  *
- *   meridian keygen <partner_id> [--hybrid] [--out <file>]
- *       new Ed25519 key (and ML-DSA-65 key with --hybrid); writes the private credentials file
- *       (mode 0600, never overwritten) and prints the public registry entry to send to Meridian
- *   meridian session <partner_id>
- *       opens a PQ session as a dev partner and prints its id, expiry and the confirmation result
- *   meridian discover
- *       prints the gateway's discovery document
- *
- * Wiring (cli/meridian.ts): before the `default:` case, `const handled = await runPartnerCommand(args, gateway);
- * if (handled !== undefined) return handled;` and append `partnerCommandsUsage` to the usage text.
+ * Payment fields are checked here with the gateway's own rules (core/money.ts, core/bic.ts, …),
+ * so a typo is named by its field before anything is signed; the gateway checks them again.
  */
 import { existsSync, writeFileSync } from 'node:fs';
 import { base64urlEncode } from '../core/digest.ts';
-import { mlDsa65KeyPairFromSeed, mlDsa65SeedBytes } from '../core/ml-dsa.ts';
+import { isBic } from '../core/bic.ts';
+import { isCountryCode } from '../core/iso3166.ts';
+import { currencyExponent } from '../core/iso4217.ts';
+import { parseAmount } from '../core/money.ts';
 import { loadDevPartners, type DevPartner } from '../dev/fixtures.ts';
-import { PartnerClient, SessionHandshakeError, type PartnerCredentials } from './sdk/partner-client.ts';
-import { negotiatedTlsVersion } from './sdk/tls-probe.ts';
-
-export const partnerCommandsUsage = `  meridian keygen <partner_id> [--hybrid] [--out <file>]
-  meridian session <partner_id>
-  meridian discover`;
+import { defineCommand, defineGroup, exitFailed, exitOk, jsonOption, type CommandContext } from './command.ts';
+import { gatewayRequestTimeoutMs, resolveGateway, unreachableMessage, type Gateway } from './gateway-reach.ts';
+import type { GatewayAnswer, PartnerClient, PartnerCredentials } from './sdk/partner-client.ts';
 
 const keyValidityMs = 365 * 24 * 60 * 60 * 1000;
+const partnerIdPattern = /^[a-z0-9][a-z0-9-]{1,62}$/;
+/** Longer string fields are cut in human output (receipts are JWSs of a kilobyte or more). */
+const fieldCharsShownMax = 72;
 
 /** A PartnerClient for Node: reports the TLS version Node negotiates with the gateway. */
-export function nodePartnerClient(credentials: PartnerCredentials, gateway: string): PartnerClient {
-  return new PartnerClient(credentials, gateway, (request) => fetch(request), { reportedTls: () => negotiatedTlsVersion(gateway) });
+export async function nodePartnerClient(credentials: PartnerCredentials, gateway: string): Promise<PartnerClient> {
+  const [{ PartnerClient }, { negotiatedTlsVersion }] = await Promise.all([import('./sdk/partner-client.ts'), import('./sdk/tls-probe.ts')]);
+  return new PartnerClient(credentials, gateway, (request) => fetch(request, { signal: AbortSignal.timeout(gatewayRequestTimeoutMs) }), { reportedTls: () => negotiatedTlsVersion(gateway) });
 }
 
-/** Runs a partner command; `undefined` when `args[0]` is not one of them. */
-export async function runPartnerCommand(args: string[], gateway: string): Promise<number | undefined> {
-  switch (args[0]) {
-    case 'keygen':
-      return keygen(args.slice(1));
-    case 'session':
-      return openSession(args[1], gateway);
-    case 'discover': {
-      const response = await fetch(new URL('/.well-known/meridian', gateway));
-      console.log(JSON.stringify(await response.json(), null, 2));
-      return response.ok ? 0 : 1;
+/** `key: value` lines of a JSON object, long strings cut, for people; scripts use --json. */
+export function fieldLines(record: Record<string, unknown>): string {
+  return Object.entries(record)
+    .map(([key, value]) => {
+      const text = typeof value === 'string' ? value : JSON.stringify(value);
+      return `  ${key}: ${text.length > fieldCharsShownMax ? `${text.slice(0, fieldCharsShownMax)}… (${text.length} chars)` : text}`;
+    })
+    .join('\n');
+}
+
+function devPartner(partnerId: string, context: CommandContext): DevPartner | number {
+  const partners = loadDevPartners();
+  const partner = partners.find((candidate) => candidate.partner_id === partnerId);
+  if (partner !== undefined) return partner;
+  return context.usageError(`unknown dev partner ${JSON.stringify(partnerId.slice(0, 64))}; dev partners: ${partners.map((candidate) => candidate.partner_id).join(', ')}`);
+}
+
+/**
+ * Runs `work` against the gateway; a network failure becomes the "is npm start running?" line.
+ * Anything else is a bug or an SDK refusal and propagates to meridian.ts.
+ */
+async function againstGateway(context: CommandContext, work: (gateway: Gateway) => Promise<number>): Promise<number> {
+  const gateway = await resolveGateway(context.io);
+  if (gateway === undefined) return context.usageError(`MERIDIAN_GATEWAY=${String(context.io.env.MERIDIAN_GATEWAY).slice(0, 80)} is not an http(s) URL`);
+  try {
+    return await work(gateway);
+  } catch (error) {
+    const unreachable = unreachableMessage(error, gateway);
+    if (unreachable === undefined) throw error;
+    return context.failure(unreachable);
+  }
+}
+
+/** Prints a gateway answer: the body as JSON with --json, else fields or the problem in one line. */
+function printAnswer(answer: GatewayAnswer<Record<string, unknown>>, json: boolean | undefined, context: CommandContext, heading: string): number {
+  const accepted = answer.status >= 200 && answer.status < 300;
+  if (json === true) {
+    context.printJson(answer.body);
+    return accepted ? exitOk : exitFailed;
+  }
+  if (!accepted) return context.failure(`the gateway answered HTTP ${answer.status} ${String(answer.body.type ?? '')}: ${String(answer.body.detail ?? JSON.stringify(answer.body)).slice(0, 300)}`);
+  context.io.stdout(`${heading}\n${fieldLines(answer.body)}\n`);
+  return exitOk;
+}
+
+interface PaymentInput {
+  amount: string;
+  currency: string;
+  targetCurrency: string;
+  creditorBic: string;
+  creditorCountry: string;
+}
+
+/** The first field that the gateway would refuse, named as the usage line names it. */
+export function paymentInputProblem(input: PaymentInput): string | undefined {
+  const shown = (text: string) => JSON.stringify(text.slice(0, 40));
+  if (currencyExponent(input.currency) === undefined) return `<currency> ${shown(input.currency)} is not a payable ISO 4217 currency code (uppercase, e.g. EUR)`;
+  const amount = parseAmount(input.amount, input.currency);
+  if (!amount.ok) return `<amount> ${shown(input.amount)}: ${amount.reason.detail}`;
+  if (currencyExponent(input.targetCurrency) === undefined) return `<target_currency> ${shown(input.targetCurrency)} is not a payable ISO 4217 currency code (uppercase, e.g. USD)`;
+  if (!isBic(input.creditorBic)) return `<creditor_bic> ${shown(input.creditorBic)} is not a BIC (ISO 9362, uppercase, 8 or 11 characters, e.g. BRAVFRPPXXX)`;
+  if (!isCountryCode(input.creditorCountry)) return `[creditor_country] ${shown(input.creditorCountry)} is not an ISO 3166-1 alpha-2 country code (uppercase, e.g. FR)`;
+  return undefined;
+}
+
+const pay = defineCommand({
+  name: 'pay',
+  summary: 'sign and submit one payment as a dev partner; prints its uetr, status, window and acceptance receipt',
+  positionals: ['<partner_id>', '<amount>', '<currency>', '<target_currency>', '<creditor_bic>', '[creditor_country]'],
+  options: { ...jsonOption, seal: { type: 'boolean', description: 'seal the instruction in a PQ session (always done for a pq: required partner)' } },
+  details: `e.g. meridian partner pay alpha-bank 125.40 EUR EUR BRAVFRPPXXX
+<amount> is a plain decimal with at most the currency's minor digits (125.40 EUR, 5000 JPY);
+[creditor_country] defaults to the country in the creditor BIC. Exit 1 when the gateway refuses.`,
+  async run({ values, positionals }, context) {
+    const [partnerId, amount, currency, targetCurrency, creditorBic, country] = positionals as [string, string, string, string, string, string | undefined];
+    const partner = devPartner(partnerId, context);
+    if (typeof partner === 'number') return partner;
+    const input = { amount, currency, targetCurrency, creditorBic, creditorCountry: country ?? creditorBic.slice(4, 6) };
+    const problem = paymentInputProblem(input);
+    if (problem !== undefined) return context.usageError(problem);
+    const { buildInstruction } = await import('./sdk/instruction-builder.ts');
+    const instruction = buildInstruction({ ...input, debtorBic: partner.bic, debtorCountry: partner.bic.slice(4, 6) });
+    return againstGateway(context, async (gateway) => {
+      const answer = await (await nodePartnerClient(partner, gateway.url)).submitPayment(instruction, values.seal === true ? { seal: true } : {});
+      const accepted = printAnswer(answer, values.json, context, `accepted by ${gateway.url}:`);
+      if (accepted === exitOk && values.json !== true) context.io.stdout(`follow it: meridian partner status ${partner.partner_id} ${String(answer.body.uetr)}\n`);
+      return accepted;
+    });
+  },
+});
+
+const status = defineCommand({
+  name: 'status',
+  summary: "a payment's status (accepted, settled, …) as its owner sees it",
+  positionals: ['<partner_id>', '<uetr>'],
+  options: { ...jsonOption },
+  async run({ values, positionals }, context) {
+    const [partnerId, uetr] = positionals as [string, string];
+    const partner = devPartner(partnerId, context);
+    if (typeof partner === 'number') return partner;
+    return againstGateway(context, async (gateway) => printAnswer(await (await nodePartnerClient(partner, gateway.url)).paymentStatus(encodeURIComponent(uetr)), values.json, context, `payment ${uetr}:`));
+  },
+});
+
+const keygen = defineCommand({
+  name: 'keygen',
+  summary: 'generate partner signing keys: writes the private credentials file, prints the public registry entry',
+  positionals: ['<partner_id>'],
+  options: {
+    ...jsonOption,
+    hybrid: { type: 'boolean', description: 'also an ML-DSA-65 key (hybrid post-quantum signatures)' },
+    out: { type: 'string', valueName: 'file', description: 'the private credentials file (default <partner_id>.credentials.json; never overwritten, mode 0600)' },
+  },
+  details: 'Send Meridian the printed public entry; keep the credentials file secret.',
+  async run({ values, positionals }, context) {
+    const partnerId = positionals[0]!;
+    if (!partnerIdPattern.test(partnerId)) return context.usageError(`<partner_id> ${JSON.stringify(partnerId.slice(0, 64))} is not a partner id ([a-z0-9-], 2–63 characters, starting with a letter or digit)`);
+    const out = values.out ?? `${partnerId}.credentials.json`;
+    if (existsSync(out)) return context.failure(`${out} exists; refusing to overwrite private keys (choose another --out)`);
+    const generated = await partnerKeys(partnerId, values.hybrid === true);
+    writeFileSync(out, JSON.stringify(generated.credentials, null, 2) + '\n', { mode: 0o600, flag: 'wx' });
+    const registryEntry = { partner_id: partnerId, keys: generated.registryKeys };
+    if (values.json === true) context.printJson({ ...registryEntry, credentials_file: out });
+    else {
+      context.io.stderr(`${context.path}: private credentials written to ${out} (keep it secret); send Meridian the public keys below\n`);
+      context.io.stdout(`${JSON.stringify(registryEntry, null, 2)}\n`);
     }
-    default:
-      return undefined;
-  }
-}
+    return exitOk;
+  },
+});
 
-async function keygen(args: string[]): Promise<number> {
-  const partnerId = args.find((arg) => !arg.startsWith('--') && args[args.indexOf(arg) - 1] !== '--out');
-  if (partnerId === undefined || !/^[a-z0-9][a-z0-9-]{1,62}$/.test(partnerId)) {
-    console.error('meridian keygen: give a partner id ([a-z0-9-], 2–63 characters)');
-    return 2;
-  }
-  const outIndex = args.indexOf('--out');
-  const out = outIndex === -1 ? `${partnerId}.credentials.json` : args[outIndex + 1];
-  if (out === undefined) {
-    console.error('meridian keygen: --out needs a file name');
-    return 2;
-  }
-  if (existsSync(out)) {
-    console.error(`meridian keygen: ${out} exists; refusing to overwrite private keys`);
-    return 1;
-  }
+async function partnerKeys(partnerId: string, hybrid: boolean): Promise<{ credentials: Record<string, unknown>; registryKeys: Array<Record<string, unknown>> }> {
   const now = new Date();
   const keyid = `${partnerId}-${now.toISOString().slice(0, 7)}`;
   const validity = { not_before: now.toISOString(), not_after: new Date(now.getTime() + keyValidityMs).toISOString() };
@@ -71,32 +168,63 @@ async function keygen(args: string[]): Promise<number> {
   const { kty, crv, d, x } = await crypto.subtle.exportKey('jwk', ed25519.privateKey);
   const credentials: Record<string, unknown> = { partner_id: partnerId, keyid, private_jwk: { kty, crv, d, x, kid: keyid, alg: 'EdDSA', use: 'sig' } };
   const registryKeys: Array<Record<string, unknown>> = [{ keyid, alg: 'ed25519', public_jwk: { kty, crv, x }, ...validity }];
-  if (args.includes('--hybrid')) {
+  if (hybrid) {
+    const { mlDsa65KeyPairFromSeed, mlDsa65SeedBytes } = await import('../core/ml-dsa.ts');
     const seed = crypto.getRandomValues(new Uint8Array(mlDsa65SeedBytes));
     const publicKey = base64urlEncode(mlDsa65KeyPairFromSeed(seed).publicKey);
     credentials.ml_dsa_65 = { keyid: `${keyid}-mldsa`, seed: base64urlEncode(seed), public_key: publicKey };
     registryKeys.push({ keyid: `${keyid}-mldsa`, alg: 'ml-dsa-65', public_key: publicKey, ...validity });
   }
-  writeFileSync(out, JSON.stringify(credentials, null, 2) + '\n', { mode: 0o600, flag: 'wx' });
-  console.error(`meridian keygen: private credentials written to ${out} (keep it secret); send Meridian the public keys below`);
-  console.log(JSON.stringify({ partner_id: partnerId, keys: registryKeys }, null, 2));
-  return 0;
+  return { credentials, registryKeys };
 }
 
-async function openSession(partnerId: string | undefined, gateway: string): Promise<number> {
-  const partner: DevPartner | undefined = loadDevPartners().find((candidate) => candidate.partner_id === partnerId);
-  if (partner === undefined) {
-    console.error(`meridian session: unknown dev partner ${String(partnerId)}`);
-    return 2;
-  }
-  try {
-    const session = await nodePartnerClient(partner, gateway).openSession();
-    console.log(JSON.stringify({ session_id: session.sessionId, expires_at: new Date(session.expiresAtMs).toISOString(), confirm: 'verified' }, null, 2));
-    return 0;
-  } catch (cause) {
-    if (!(cause instanceof SessionHandshakeError)) throw cause;
-    console.error(`meridian session: ${cause.message}`);
-    console.log(JSON.stringify(cause.answer, null, 2));
-    return 1;
-  }
-}
+const session = defineCommand({
+  name: 'session',
+  summary: "open a PQ session as a dev partner and check the gateway's key confirmation",
+  positionals: ['<partner_id>'],
+  options: { ...jsonOption },
+  async run({ values, positionals }, context) {
+    const partner = devPartner(positionals[0]!, context);
+    if (typeof partner === 'number') return partner;
+    const { SessionHandshakeError } = await import('./sdk/partner-client.ts');
+    return againstGateway(context, async (gateway) => {
+      try {
+        const opened = await (await nodePartnerClient(partner, gateway.url)).openSession();
+        const result = { session_id: opened.sessionId, expires_at: new Date(opened.expiresAtMs).toISOString(), confirm: 'verified' };
+        if (values.json === true) context.printJson(result);
+        else context.io.stdout(`session open:\n${fieldLines(result)}\n`);
+        return exitOk;
+      } catch (cause) {
+        if (!(cause instanceof SessionHandshakeError)) throw cause;
+        if (values.json === true) context.printJson(cause.answer);
+        return context.failure(cause.message);
+      }
+    });
+  },
+});
+
+const discover = defineCommand({
+  name: 'discover',
+  summary: "the gateway's discovery document (/.well-known/meridian): its keys, algorithms and limits",
+  options: { ...jsonOption },
+  async run({ values }, context) {
+    return againstGateway(context, async (gateway) => {
+      const response = await fetch(new URL('/.well-known/meridian', gateway.url), { signal: AbortSignal.timeout(gatewayRequestTimeoutMs) });
+      const text = await response.text();
+      let body: Record<string, unknown>;
+      try {
+        body = JSON.parse(text) as Record<string, unknown>;
+      } catch {
+        return context.failure(`${gateway.url}/.well-known/meridian answered HTTP ${response.status} with a body that is not JSON: is MERIDIAN_GATEWAY a Meridian gateway?`);
+      }
+      return printAnswer({ status: response.status, body }, values.json, context, `discovery document of ${gateway.url}:`);
+    });
+  },
+});
+
+export const partnerGroup = defineGroup({
+  name: 'partner',
+  summary: 'partner-side tools, as one of the dev partners: payments, status, keys, PQ sessions, discovery',
+  children: [pay, status, keygen, session, discover],
+  details: async () => `dev partners (dev/partners/): ${loadDevPartners().map((partner) => partner.partner_id).join(', ')}\ngateway: MERIDIAN_GATEWAY, else npm start's`,
+});
