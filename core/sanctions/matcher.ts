@@ -1,7 +1,7 @@
 import jaroWinkler from 'talisman/metrics/jaro-winkler.js';
 import doubleMetaphone from 'talisman/phonetics/double-metaphone.js';
 import type { SanctionsEntry, SanctionsList } from './lists.ts';
-import { normalizeName, type NormalizedName } from './normalize.ts';
+import { consonantSkeleton, hasArabicScript, normalizeName } from './normalize.ts';
 
 /*
  * The in-process sanctions matcher, scoring in the manner of OFAC's Sanctions List Search
@@ -33,12 +33,18 @@ import { normalizeName, type NormalizedName } from './normalize.ts';
  *   - Numbers: digit tokens pair only when equal, and two names whose digit tokens differ score
  *     at most numberMismatchFactor of their score: "SNOW STORM 1" is another vessel than "SNOW STORM 2".
  *
+ * Arabic script: any-ascii writes it as its consonants ("أسامة بن لادن" → "smh bn ldn"), which no
+ * Latin spelling resembles. A query in Arabic script is therefore compared in a second view of the
+ * index, where every listed name is reduced the same way (normalize.ts `consonantSkeleton`:
+ * vowels and w/y dropped, doubled letters single, th/dh/gh/q folded): "usama bin laden" → "sm bn ldn".
+ * Skeletons are lossy, so this view serves only queries written in Arabic script.
+ *
  * Retrieval trade-off: a misspelling that changes both the token and its metaphone codes in every
  * token of a name is not retrieved. That needs every token wrong, and is the price of never
  * scanning the whole list per payment (the full SDN list has ~40,000 names).
  */
 
-export const screeningAlgorithm = { name: 'meridian-jw-dmetaphone', version: '2' } as const;
+export const screeningAlgorithm = { name: 'meridian-jw-dmetaphone', version: '3' } as const;
 export const screeningThresholdDefault = 0.85;
 /** Records scored per query at most; a query made only of very common tokens stops here. */
 export const candidatesMax = 5_000;
@@ -65,8 +71,27 @@ const digitsPattern = /^\d+$/;
 interface NameRecord {
   entry: SanctionsEntry;
   name: string;
-  normalized: NormalizedName;
-  codes: string[][];
+}
+
+/**
+ * One way of spelling every listed name, with its postings: `latin` (normalised tokens, Double
+ * Metaphone codes) for Latin-script queries, `skeleton` (consonantSkeleton tokens, each its own
+ * code) for Arabic-script ones. Indexed by record; a record with no skeleton has empty tokens.
+ */
+interface IndexView {
+  postings: Postings;
+  tokens: string[][];
+  codes: string[][][];
+}
+
+function emptyView(): IndexView {
+  return { postings: { token: new Map(), code: new Map(), compact: new Map() }, tokens: [], codes: [] };
+}
+
+function addToView(view: IndexView, recordIndex: number, tokens: string[], codes: string[][]): void {
+  view.tokens[recordIndex] = tokens;
+  view.codes[recordIndex] = codes;
+  if (tokens.length > 0) forEachRetrievalKey(tokens, codes, (map, key) => addPosting(view.postings[map], key, recordIndex));
 }
 
 export interface SanctionsMatch {
@@ -113,24 +138,29 @@ export function createSanctionsMatcher(list: SanctionsList, options: { threshold
   const matchesMax = options.matchesMax ?? matchesMaxDefault;
   if (!(threshold > 0 && threshold <= 1)) throw new RangeError(`sanctions threshold must be in (0, 1], got ${threshold}`);
   const records: NameRecord[] = [];
-  const postings: Postings = { token: new Map(), code: new Map(), compact: new Map() };
+  const latin = emptyView();
+  const skeleton = emptyView();
   for (const entry of list.entries) {
     for (const name of entry.names) {
       const normalized = normalizeName(name);
       if (normalized.tokens.length === 0) continue;
-      const codes = normalized.tokens.map(tokenCodes);
-      const recordIndex = records.push({ entry, name, normalized, codes }) - 1;
-      forEachRetrievalKey(normalized.tokens, codes, (map, key) => addPosting(postings[map], key, recordIndex));
+      const recordIndex = records.push({ entry, name }) - 1;
+      addToView(latin, recordIndex, normalized.tokens, normalized.tokens.map(tokenCodes));
+      const skeletonTokens = normalized.tokens.map(consonantSkeleton).filter((token) => token !== '');
+      addToView(skeleton, recordIndex, skeletonTokens, skeletonTokens.map((token) => [token]));
     }
   }
   let namesScoredTotal = 0;
 
   const screen = (name: string): ScreeningResult => {
     const query = normalizeName(name);
-    const queryCodes = query.tokens.map(tokenCodes);
+    // Arabic script comes back from any-ascii without its short vowels: compare consonants with consonants.
+    const view = hasArabicScript(name) ? skeleton : latin;
+    const queryTokens = view === latin ? query.tokens : query.tokens.map(consonantSkeleton).filter((token) => token !== '');
+    const queryCodes = view === latin ? queryTokens.map(tokenCodes) : queryTokens.map((token) => [token]);
     const candidates = new Set<number>();
-    forEachRetrievalKey(query.tokens, queryCodes, (map, key) => {
-      for (const recordIndex of postings[map].get(key) ?? []) {
+    forEachRetrievalKey(queryTokens, queryCodes, (map, key) => {
+      for (const recordIndex of view.postings[map].get(key) ?? []) {
         if (candidates.size >= candidatesMax) return;
         candidates.add(recordIndex);
       }
@@ -138,7 +168,7 @@ export function createSanctionsMatcher(list: SanctionsList, options: { threshold
     const bestByEntry = new Map<string, SanctionsMatch>();
     for (const recordIndex of candidates) {
       const record = records[recordIndex]!;
-      const score = scoreName(query.tokens, queryCodes, record.normalized.tokens, record.codes);
+      const score = scoreName(queryTokens, queryCodes, view.tokens[recordIndex]!, view.codes[recordIndex]!);
       const best = bestByEntry.get(record.entry.id);
       if (best === undefined || score > best.score) {
         bestByEntry.set(record.entry.id, { entryId: record.entry.id, entryType: record.entry.type, listedName: record.entry.names[0]!, matchedName: record.name, score, algorithm: screeningAlgorithm });

@@ -120,3 +120,33 @@ function matchesAt(tokens: readonly string[], at: number, form: readonly string[
   if (at < 0) return false;
   return form.every((word, offset) => tokens[at + offset] === word);
 }
+
+/** Letters of the Arabic script blocks (Arabic, Supplement, Extended-A, presentation forms). */
+const arabicScript = /[\u0600-\u06ff\u0750-\u077f\u08a0-\u08ff\ufb50-\ufdff\ufe70-\ufeff]/;
+
+export function hasArabicScript(raw: string): boolean {
+  return arabicScript.test(raw);
+}
+
+/**
+ * A normalised token reduced to what Arabic script writes of it: th/dh/gh/q folded (ث ذ ظ غ ق
+ * come back as th, dh, gh, q where Latin lists write t, d, g, k), the letters Arabic lacks
+ * written as the ones it uses for them (c → k, p → b, v → f, x → ks, and j/g as one), vowels and the long-vowel
+ * letters w and y dropped, doubled letters written once, a final h (ة) dropped. "usama" → "sm",
+ * "laden" → "ldn", "hizballah" → "hzbl". Digits are kept as they are.
+ */
+export function consonantSkeleton(token: string): string {
+  if (/^\d+$/.test(token)) return token;
+  const folded = token
+    .replaceAll('th', 't')
+    .replaceAll('dh', 'd')
+    .replaceAll('gh', 'g')
+    .replaceAll('x', 'ks')
+    .replace(/[qc]/g, 'k')
+    .replaceAll('j', 'g')
+    .replaceAll('p', 'b')
+    .replaceAll('v', 'f')
+    .replace(/[aeiouwy]/g, '');
+  const single = folded.replace(/(.)\1+/g, '$1');
+  return single.length > 2 && single.endsWith('h') ? single.slice(0, -1) : single;
+}

@@ -10,9 +10,9 @@
  *     query/listed pairs. Not ground truth (SLS scores a one-word query found inside a name 100),
  *     so we report agreement: recall on SLS's strong full-name hits and rank correlation.
  *   - A generated set from the dev list: per entry, disguised variants that must match it (natural
- *     order, token order, a typo, diacritics, missing middle names, a legal form added, and a round
- *     trip through Cyrillic or Arabic script back through our normaliser), and ordinary names from
- *     many cultures that must match nothing. Deterministic: a seeded PRNG, no clock, no randomness
+ *     order, token order, a typo, diacritics, missing middle names, a legal form added, and the
+ *     name written in Cyrillic or Arabic script and screened as such), and ordinary names from
+ *     many cultures (Latin and Arabic script) that must match nothing, plus hand-written near misses. Deterministic: a seeded PRNG, no clock, no randomness
  *     from the platform, so the same commit always measures the same set.
  */
 import { readFileSync } from 'node:fs';
@@ -312,6 +312,19 @@ export const nearMissNames: readonly string[] = [
   'National Bank of Kenya', 'Melli Foods Ltd', 'Korea Trading Company', 'Blue Gas Supplies Ltd', 'Sand Castle Tours GmbH',
   'Mahan Textiles LLC', 'Basic Elements Design Studio', 'Renova Home Furnishings', 'Islamic Relief Worldwide',
 ];
+
+/**
+ * Ordinary Arabic and Persian names written in Arabic script (through toArabic, as the disguised
+ * variants are): what a payment from a bank in the Gulf may carry, and what the consonant view of
+ * the index must not hold.
+ */
+export function arabicScriptOrdinaryNames(): string[] {
+  const names: string[] = [];
+  for (const culture of [commonNames.arabic!, commonNames.persian!]) {
+    for (const given of culture.given) for (const surname of culture.surnames) names.push(toArabic(`${surname}, ${given}`, 'individual'));
+  }
+  return names;
+}
 
 // ---------------------------------------------------------------------------------------------
 // Scoring a set

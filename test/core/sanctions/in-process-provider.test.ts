@@ -34,7 +34,7 @@ describe('in-process screening provider', () => {
             listedName: 'BANK MARKAZI JOMHOURI ISLAMI IRAN',
             matchedAlias: 'CENTRAL BANK OF IRAN',
             score: 1,
-            algorithm: 'meridian-jw-dmetaphone/2',
+            algorithm: 'meridian-jw-dmetaphone/3',
           },
         ],
         listVersion: { digest: list.version, loadedAt: '2026-12-01T00:00:00Z' },

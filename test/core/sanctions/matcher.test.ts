@@ -30,7 +30,7 @@ describe('sanctions matcher on the dev SDN excerpt', () => {
     });
     expect(result.listVersion).toBe(matcher.listVersion);
     expect(result.threshold).toBe(screeningThresholdDefault);
-    expect(screeningAlgorithm).toEqual({ name: 'meridian-jw-dmetaphone', version: '2' });
+    expect(screeningAlgorithm).toEqual({ name: 'meridian-jw-dmetaphone', version: '3' });
   });
 
   it('ignores token order, case, punctuation and diacritics', () => {
@@ -45,6 +45,13 @@ describe('sanctions matcher on the dev SDN excerpt', () => {
     expect(misspelt!.score).toBeLessThan(1);
     expect(best(matcher, 'Hezbollah')).toMatchObject({ entryId: 'ofac-sdn:4697', matchedName: 'HIZBALLAH' });
     expect(best(matcher, 'Nicolas Maduro')?.entryId).toBe('ofac-sdn:22790');
+  });
+
+  it('matches names written in Arabic script through the consonant view of the index', () => {
+    expect(best(matcher, 'أسامة بن لادن')).toMatchObject({ entryId: 'ofac-sdn:6365' });
+    expect(best(matcher, 'قاسم سليماني')).toMatchObject({ entryId: 'ofac-sdn:10481' });
+    expect(best(matcher, 'بنك ملي ايران')).toMatchObject({ entryId: 'ofac-sdn:25578' });
+    expect(matcher.screen('فاطمة حسن').matches).toEqual([]);
   });
 
   it('matches an entity through its legal form', () => {

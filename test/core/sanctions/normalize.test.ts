@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { normalizeName } from '../../../core/sanctions/normalize.ts';
+import { consonantSkeleton, hasArabicScript, normalizeName } from '../../../core/sanctions/normalize.ts';
 
 const tokens = (name: string) => normalizeName(name).tokens;
 
@@ -8,7 +8,7 @@ describe('normalizeName', () => {
     expect(normalizeName('Владимир Путин').text).toBe('vladimir putin');
     expect(normalizeName('Путин, Владимир Владимирович').tokens).toEqual(['putin', 'vladimir', 'vladimirovich']);
     // Arabic script is written without short vowels, and any-ascii transliterates letter by letter:
-    // the result is consonantal ("smh bn ldn"), which the matcher cannot pair with "Usama bin Laden".
+    // the result is consonantal ("smh bn ldn"); the matcher compares it with consonant skeletons.
     expect(normalizeName('أسامة بن لادن').text).toBe('smh bn ldn');
   });
 
@@ -53,5 +53,15 @@ describe('normalizeName', () => {
   it('normalises whitespace and punctuation but keeps token order (order is the matcher’s business)', () => {
     expect(normalizeName('  GUZMAN   LOERA,\tJoaquin ').text).toBe('guzman loera joaquin');
     expect(normalizeName('Joaquin Guzman Loera').tokens.toSorted()).toEqual(normalizeName('GUZMAN LOERA, Joaquin').tokens.toSorted());
+  });
+
+  it('reduces a token to its consonant skeleton the same way for Latin and Arabic-script spellings', () => {
+    const skeleton = (name: string) => normalizeName(name).tokens.map(consonantSkeleton);
+    expect(skeleton('Usama bin Laden')).toEqual(skeleton('أسامة بن لادن'));
+    expect(skeleton('Qasem Soleimani')).toEqual(['ksm', 'slmn']);
+    expect(skeleton('قاسم سليماني')).toEqual(['ksm', 'slmn']);
+    expect(consonantSkeleton('2')).toBe('2');
+    expect(hasArabicScript('بنك ملي')).toBe(true);
+    expect(hasArabicScript('Bank Melli Iran')).toBe(false);
   });
 });

@@ -7,6 +7,7 @@
 import { describe, expect, it } from 'vitest';
 import { createSanctionsMatcher, screeningThresholdDefault } from '../../../core/sanctions/matcher.ts';
 import {
+  arabicScriptOrdinaryNames,
   devSanctionsList,
   disguisedVariants,
   logicV2Pairs,
@@ -93,11 +94,19 @@ describe('generated set from the dev list', () => {
     expect(recallOf('typo')).toBeGreaterThanOrEqual(0.85);
     expect(recallOf('missing-middle')).toBeGreaterThanOrEqual(0.75);
     expect(recallOf('cyrillic')).toBeGreaterThanOrEqual(0.85);
+    expect(recallOf('arabic')).toBeGreaterThanOrEqual(0.8);
   });
 
   it('holds almost no ordinary names: at most 3 of 300 common names, at most 4 of the near misses', () => {
     expect(quality.falsePositives.length, JSON.stringify(quality.falsePositives)).toBeLessThanOrEqual(3);
     const nearMisses = nearMissNames.filter((name) => matcher.screen(name).matches.length > 0);
     expect(nearMisses.length, nearMisses.join(', ')).toBeLessThanOrEqual(4);
+  });
+
+  it('holds almost no ordinary Arabic and Persian names written in Arabic script: at most 3 of 136', () => {
+    const names = arabicScriptOrdinaryNames();
+    expect(names).toHaveLength(136);
+    const held = names.filter((name) => matcher.screen(name).matches.length > 0);
+    expect(held.length, held.join(', ')).toBeLessThanOrEqual(3);
   });
 });
