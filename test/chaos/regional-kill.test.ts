@@ -29,7 +29,8 @@ describe('chaos: a regional backend killed mid-commit', () => {
     expect(topology.output()).toMatch(/carrying on without eu-1/);
     expect(reconciliation.lost, reconciliation.examples.join('\n')).toBe(0);
     expect(reconciliation.duplicated, reconciliation.examples.join('\n')).toBe(0);
-    expect(reconciliation.accepted).toBeGreaterThanOrEqual(drillPayments * 0.95);
+    // Every request was answered (202 or a problem); refusals are counted by slug in the record.
+    expect(submission.unanswered).toBe(0);
     expect(reconciliation.settled + reconciliation.held + reconciliation.rejected).toBe(reconciliation.accepted);
   }, 600_000);
 });
