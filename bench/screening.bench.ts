@@ -18,7 +18,9 @@
  * layout and loaded through the real loader, so "list load" is parse + index as the edge pays it
  * on its first screening ("cold": first load in the process; "warm": median of 5). Then N payments
  * (default 2,000; 90% ordinary parties, 10% disguised listed names) are screened through the
- * in-process provider as the edge calls it, debtor and creditor each; p50/p99 per payment.
+ * in-process provider as the edge calls it, debtor and creditor each; p50/p99 per payment. Times
+ * are process CPU time (what a Worker is billed and limited by, and what a loaded shared machine
+ * does not inflate), with wall time beside them.
  * Appends one JSON line to bench/results/screening.jsonl.
  */
 import { performance } from 'node:perf_hooks';
@@ -149,13 +151,20 @@ function tenThousandEntryFiles(dev: SanctionsList, count: number): { sdn: Uint8A
   return { sdn: encoder.encode(`${sdnLines.join('\r\n')}\r\n`), alt: encoder.encode(`${altLines.join('\r\n')}\r\n`) };
 }
 
+/** CPU time of this process in ms: on a shared machine wall time mostly measures the neighbours. */
+function cpuMs(): number {
+  const usage = process.cpuUsage();
+  return (usage.user + usage.system) / 1_000;
+}
+
 function loadAndIndex(files: { sdn: Uint8Array; alt: Uint8Array }) {
   const started = performance.now();
+  const startedCpu = cpuMs();
   const loaded = loadOfacCsv({ ...files, loadedAt: new Date().toISOString() });
   if (!loaded.ok) throw new Error(JSON.stringify(loaded.reason));
-  const parsedAt = performance.now();
+  const parsedCpu = cpuMs();
   const matcher = createSanctionsMatcher(loaded.value, { threshold });
-  return { list: loaded.value, matcher, parseMs: parsedAt - started, totalMs: performance.now() - started };
+  return { list: loaded.value, matcher, parseCpuMs: parsedCpu - startedCpu, totalCpuMs: cpuMs() - startedCpu, totalWallMs: performance.now() - started };
 }
 
 function percentile(sorted: readonly number[], share: number): number {
@@ -166,19 +175,21 @@ async function speed() {
   const dev = devSanctionsList();
   const files = tenThousandEntryFiles(dev, entryCount);
   const cold = loadAndIndex(files);
-  const warm = Array.from({ length: warmLoads }, () => loadAndIndex(files).totalMs);
+  const warm = Array.from({ length: warmLoads }, () => loadAndIndex(files).totalCpuMs);
   const provider = createInProcessProvider(cold.list, { threshold });
   const ordinary = [...ordinaryNames(), ...nearMissNames];
   const disguised = disguisedVariants(dev).map((variant) => variant.name);
   const next = xorshift(0x9a7);
   const signal = new AbortController().signal;
   const timings: number[] = [];
+  const cpuTimings: number[] = [];
   let held = 0;
   const scoredBefore = cold.matcher.namesScoredTotal;
   for (let index = 0; index < paymentCount; index++) {
     const debtor = next() % 10 === 0 ? disguised[next() % disguised.length]! : ordinary[next() % ordinary.length]!;
     const creditor = ordinary[next() % ordinary.length]!;
     const started = performance.now();
+    const startedCpu = cpuMs();
     const screened = await provider.screen(
       [
         { role: 'debtor', name: debtor },
@@ -186,26 +197,29 @@ async function speed() {
       ],
       signal,
     );
+    cpuTimings.push(cpuMs() - startedCpu);
     timings.push(performance.now() - started);
     if (!screened.ok) throw new Error(JSON.stringify(screened.reason));
     if (screened.value.outcome === 'possible-match') held++;
   }
-  // The provider wraps its own matcher; count what retrieval scored on the same list with a twin.
-  const twin = cold.matcher;
-  for (let index = 0; index < 200; index++) twin.screen(ordinary[index % ordinary.length]!);
+  // The provider wraps its own matcher; count what retrieval scores per name on the cold one.
+  for (let index = 0; index < 200; index++) cold.matcher.screen(ordinary[index % ordinary.length]!);
   const sorted = [...timings].sort((a, b) => a - b);
+  const sortedCpu = [...cpuTimings].sort((a, b) => a - b);
   return {
     entries: cold.list.entries.length,
     names_indexed: cold.matcher.namesIndexed,
     list_bytes: files.sdn.byteLength + files.alt.byteLength,
-    list_load_cold_ms: round(cold.totalMs),
-    list_parse_cold_ms: round(cold.parseMs),
-    list_load_warm_median_ms: round(median(warm)),
+    list_load_cold_cpu_ms: round(cold.totalCpuMs),
+    list_load_cold_wall_ms: round(cold.totalWallMs),
+    list_parse_cold_cpu_ms: round(cold.parseCpuMs),
+    list_load_warm_median_cpu_ms: round(median(warm)),
     payments: paymentCount,
     payments_held: held,
-    screening_per_payment_p50_ms: round(percentile(sorted, 0.5), 3),
-    screening_per_payment_p99_ms: round(percentile(sorted, 0.99), 3),
-    screening_per_payment_max_ms: round(sorted.at(-1)!, 3),
+    screening_per_payment_cpu_p50_ms: round(percentile(sortedCpu, 0.5), 3),
+    screening_per_payment_cpu_p99_ms: round(percentile(sortedCpu, 0.99), 3),
+    screening_per_payment_wall_p50_ms: round(percentile(sorted, 0.5), 3),
+    screening_per_payment_wall_p99_ms: round(percentile(sorted, 0.99), 3),
     names_scored_per_name_mean: round((cold.matcher.namesScoredTotal - scoredBefore) / 200, 1),
   };
 }

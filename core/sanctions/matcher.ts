@@ -7,11 +7,13 @@ import { consonantSkeleton, hasArabicScript, normalizeName } from './normalize.t
  * The in-process sanctions matcher, scoring in the manner of OFAC's Sanctions List Search
  * (Jaro-Winkler string distance plus a phonetic check, one score 0..1, a user-set minimum).
  *
- *   build:  every name of every entry → normalizeName → NameRecord (tokens + Double Metaphone
- *           codes); postings  token → records  and  metaphone code → records.
- *   screen: normalise the query; look up each query token and each of its metaphone codes in
- *           the postings; score only the records found there (bounded by candidatesMax); keep
- *           the best score per entry; return those at or above the threshold, best first.
+ *   build:  every name of every entry → normalizeName → tokens + Double Metaphone codes, in two
+ *           views (IndexView: latin, and skeleton for Arabic-script queries), each with postings
+ *           token → records, metaphone code → records, joined tokens → records.
+ *   screen: normalise the query; look up its joined tokens, each token and each of its metaphone
+ *           codes in the postings of its view; score only the records found there (bounded by
+ *           candidatesMax); keep the best score per entry; return those at or above the
+ *           threshold, best first.
  *
  * Score of a query Q against a listed name N (both normalised):
  *   tokenScore    best one-to-one pairing of Q's and N's tokens by Jaro-Winkler (greedy, highest
