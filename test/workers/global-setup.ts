@@ -6,13 +6,15 @@
  * would resolve to its browser build.
  */
 import { type ChildProcessByStdio, spawn } from 'node:child_process';
+import { createServer, type AddressInfo, type Socket } from 'node:net';
 import type { Readable } from 'node:stream';
+import type { TestProject } from 'vitest/node';
 import { devUpstashToken } from '../../dev/fixtures.ts';
 import { workersTestBridgePort, workersTestRegionalPort } from '../../vitest.config.ts';
 
 const readyTimeoutMs = 60_000;
 
-export default async function setup(): Promise<() => Promise<void>> {
+export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   const fixture = spawn(process.execPath, ['test/support/regional-fixture.ts', String(workersTestRegionalPort)], { stdio: ['ignore', 'pipe', 'pipe'] });
   await readyLine(fixture, 'regional-fixture: ready', 'regional fixture');
   const { REDIS_URL: _embeddedStoreOnly, ...bridgeEnv } = process.env;
@@ -23,12 +25,38 @@ export default async function setup(): Promise<() => Promise<void>> {
     fixture.kill('SIGTERM');
     throw error;
   }
+  const silentStore = await startSilentStore();
+  project.provide('silentUpstashUrl', silentStore.url);
   return async () => {
     const exited = [fixture, bridge].map((child) => new Promise((resolve) => child.once('exit', resolve)));
     fixture.kill('SIGTERM');
     bridge.kill('SIGTERM');
-    await Promise.all(exited);
+    await Promise.all([...exited, silentStore.close()]);
   };
+}
+
+/** A store that accepts connections and never answers: what a hung Upstash looks like (velocity suite). */
+async function startSilentStore(): Promise<{ url: string; close: () => Promise<void> }> {
+  const sockets = new Set<Socket>();
+  const server = createServer((socket) => {
+    sockets.add(socket);
+    socket.once('close', () => sockets.delete(socket));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    close: () => {
+      for (const socket of sockets) socket.destroy();
+      return new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    silentUpstashUrl: string;
+  }
 }
 
 function readyLine(child: ChildProcessByStdio<null, Readable, Readable>, line: string, name: string): Promise<void> {

@@ -6,7 +6,7 @@
  * count into each other's windows.
  */
 import { env } from 'cloudflare:test';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, inject, it } from 'vitest';
 import { parsePartnerProfiles, type PartnerProfile } from '../../core/partner-profile.ts';
 import { checkVelocity, type VelocityPayment } from '../../workers/velocity/check-velocity.ts';
 import { debtorAccountPaymentsPerMinuteMax, dayMs, minuteMs } from '../../workers/velocity/velocity-limits.ts';
@@ -124,13 +124,15 @@ describe('velocity limits through the Upstash bridge', () => {
     expect((await checkVelocity(env, banqueBravo, payment({ source_currency: 'EUR', corridor: 'EUR-EUR' }), nowMs)).ok).toBe(true);
   });
 
-  it('fails closed when the store is down or refuses the client: 503 velocity-unavailable with Retry-After, nothing counted', async () => {
+  it('fails closed when the store is down, hangs or refuses the client: 503 velocity-unavailable with Retry-After, nothing counted', async () => {
     const nowMs = pinnedClock();
     const partner = partnerWithLimits({ payments_per_minute: 1, payments_per_day: 1_000 });
     const attempt = payment();
     const outages = [
       { ...env, UPSTASH_REDIS_REST_URL: 'http://127.0.0.1:9' },
       { ...env, UPSTASH_REDIS_REST_TOKEN: 'not-the-bridge-token' },
+      // Accepts the connection and never answers: the stage's own deadline must end the wait.
+      { ...env, UPSTASH_REDIS_REST_URL: inject('silentUpstashUrl') },
     ];
     for (const outage of outages) {
       const refusal = expectRefusal(await checkVelocity(outage, partner, attempt, nowMs));
