@@ -187,38 +187,45 @@ function missingMiddle(name: string): string | null {
   return kept.length === surname.length ? null : `${given[0]} ${kept.join(' ')}`;
 }
 
-const cyrillicDigraphs: [string, string][] = [
-  ['shch', 'щ'], ['kh', 'х'], ['zh', 'ж'], ['ch', 'ч'], ['sh', 'ш'], ['ts', 'ц'], ['yu', 'ю'], ['ya', 'я'], ['yo', 'ё'],
-  ['ph', 'ф'], ['th', 'т'], ['ck', 'к'], ['qu', 'кв'], ['oo', 'у'], ['ou', 'у'], ['ee', 'и'],
-];
-const cyrillicLetters: Record<string, string> = {
-  a: 'а', b: 'б', c: 'к', d: 'д', e: 'е', f: 'ф', g: 'г', h: 'х', i: 'и', j: 'дж', k: 'к', l: 'л', m: 'м', n: 'н', o: 'о', p: 'п',
-  q: 'к', r: 'р', s: 'с', t: 'т', u: 'у', v: 'в', w: 'в', x: 'кс', y: 'й', z: 'з',
-};
-
-/**
- * How a Russian-language bank might write the Latin name in Cyrillic: common digraphs first, then
- * letter by letter. Deliberately naive (a real clerk writes "Хоакин" for Joaquin, this writes
- * "джоакуин"): it measures how much of the spelling survives a script change and back.
- */
-export function toCyrillic(name: string, type: SanctionedPartyType): string {
-  let text = naturalOrder(name, type).toLowerCase();
-  for (const [latin, cyrillic] of cyrillicDigraphs) text = text.replaceAll(latin, cyrillic);
-  return [...text].map((char) => cyrillicLetters[char] ?? char).join('');
+interface Script {
+  /** Applied first, in order: the Latin digraphs that one letter of the script writes. */
+  digraphs: readonly [string, string][];
+  letters: Readonly<Record<string, string>>;
 }
 
-const arabicDigraphs: [string, string][] = [['kh', 'خ'], ['sh', 'ش'], ['th', 'ث'], ['dh', 'ذ'], ['gh', 'غ'], ['ou', 'و'], ['oo', 'و'], ['ee', 'ي']];
-const arabicLetters: Record<string, string> = {
-  a: 'ا', b: 'ب', c: 'ك', d: 'د', e: '', f: 'ف', g: 'ج', h: 'ه', i: 'ي', j: 'ج', k: 'ك', l: 'ل', m: 'م', n: 'ن', o: 'و', p: 'ب',
-  q: 'ق', r: 'ر', s: 'س', t: 'ت', u: 'و', v: 'ف', w: 'و', x: 'كس', y: 'ي', z: 'ز',
+/**
+ * Cyrillic as a Russian-language bank might write the Latin name: common digraphs first, then
+ * letter by letter. Deliberately naive (a real clerk writes "Хоакин" for Joaquin, this writes
+ * "джоаквин"): it measures how much of the spelling survives a script change.
+ */
+const cyrillic: Script = {
+  digraphs: [
+    ['shch', 'щ'], ['kh', 'х'], ['zh', 'ж'], ['ch', 'ч'], ['sh', 'ш'], ['ts', 'ц'], ['yu', 'ю'], ['ya', 'я'], ['yo', 'ё'],
+    ['ph', 'ф'], ['th', 'т'], ['ck', 'к'], ['qu', 'кв'], ['oo', 'у'], ['ou', 'у'], ['ee', 'и'],
+  ],
+  letters: {
+    a: 'а', b: 'б', c: 'к', d: 'д', e: 'е', f: 'ф', g: 'г', h: 'х', i: 'и', j: 'дж', k: 'к', l: 'л', m: 'м', n: 'н', o: 'о', p: 'п',
+    q: 'к', r: 'р', s: 'с', t: 'т', u: 'у', v: 'в', w: 'в', x: 'кс', y: 'й', z: 'з',
+  },
 };
 
 /** Arabic script as a writer would spell the name: consonants and long vowels, short 'e' dropped. */
-export function toArabic(name: string, type: SanctionedPartyType): string {
+const arabic: Script = {
+  digraphs: [['kh', 'خ'], ['sh', 'ش'], ['th', 'ث'], ['dh', 'ذ'], ['gh', 'غ'], ['ou', 'و'], ['oo', 'و'], ['ee', 'ي']],
+  letters: {
+    a: 'ا', b: 'ب', c: 'ك', d: 'د', e: '', f: 'ف', g: 'ج', h: 'ه', i: 'ي', j: 'ج', k: 'ك', l: 'ل', m: 'م', n: 'ن', o: 'و', p: 'ب',
+    q: 'ق', r: 'ر', s: 'س', t: 'ت', u: 'و', v: 'ف', w: 'و', x: 'كس', y: 'ي', z: 'ز',
+  },
+};
+
+function writeIn(script: Script, name: string, type: SanctionedPartyType): string {
   let text = naturalOrder(name, type).toLowerCase();
-  for (const [latin, arabic] of arabicDigraphs) text = text.replaceAll(latin, arabic);
-  return [...text].map((char) => arabicLetters[char] ?? char).join('');
+  for (const [latin, written] of script.digraphs) text = text.replaceAll(latin, written);
+  return [...text].map((char) => script.letters[char] ?? char).join('');
 }
+
+export const toCyrillic = (name: string, type: SanctionedPartyType) => writeIn(cyrillic, name, type);
+export const toArabic = (name: string, type: SanctionedPartyType) => writeIn(arabic, name, type);
 
 const legalForms = ['Ltd', 'LLC', 'GmbH', 'S.A.', 'PLC'];
 
