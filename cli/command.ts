@@ -215,6 +215,7 @@ function parseProblem(error: unknown, options: OptionSpecs): string | undefined 
   if (code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') {
     const flag = quoted.split('=')[0]!.slice(0, 40);
     const near = flag.startsWith('--') ? closestWord(flag, Object.keys(options).map((name) => `--${name}`)) : undefined;
+    if (/^-[0-9.]/.test(flag)) return `unknown option ${flag} (an argument that starts with "-" goes after --)`;
     return `unknown option ${flag}${near === undefined ? '' : `; did you mean ${near}?`}`;
   }
   const flag = /--[A-Za-z0-9-]+/.exec(quoted)?.[0];

@@ -42,5 +42,7 @@ function networkFailure(error: unknown): string | undefined {
   if (error instanceof DOMException && (error.name === 'TimeoutError' || error.name === 'AbortError')) return `no answer within ${gatewayRequestTimeoutMs} ms`;
   if (!(error instanceof TypeError) || !/fetch failed/.test(error.message)) return undefined;
   const cause = error.cause as { code?: unknown; message?: unknown } | undefined;
+  // undici refuses the Fetch standard's blocked ports (1, 22, 25, …) without connecting.
+  if (cause?.message === 'bad port') return 'a port fetch never connects to: pick another';
   return String(cause?.code ?? cause?.message ?? error.message);
 }

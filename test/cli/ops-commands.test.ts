@@ -63,11 +63,23 @@ describe('ops token', () => {
     expect(refused.stderr).not.toMatch(/\n\s+at /);
   });
 
-  it('lists its commands under ops --help', async () => {
+  it('lists its commands under ops --help, and token --help prints its own usage', async () => {
     const help = await runMeridian(['ops', '--help']);
     expect(help.code).toBe(0);
-    expect(help.stdout).toContain('meridian ops token <email>');
-    expect(help.stdout).toContain('meridian ops audit verify');
+    expect(help.stdout).toMatch(/^ {2}token +print a dev Cloudflare Access token/m);
+    expect(help.stdout).toMatch(/^ {4}verify +fetch the ops audit log/m);
+    expect(help.stdout).toMatch(/^ {2}changes +list two-person changes/m);
+    const tokenHelp = await runMeridian(['ops', 'token', '--help']);
+    expect(tokenHelp.code).toBe(0);
+    expect(tokenHelp.stdout).toMatch(/^usage: meridian ops token <email> \[options\]$/m);
+    expect(tokenHelp.stdout).toContain('--expires-in <seconds>');
+  });
+
+  it('refuses a lifetime that is not whole seconds, naming the flag (exit 2)', async () => {
+    const refused = await runMeridian(['ops', 'token', 'ana@meridian.example', '--expires-in', '1h']);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toContain('meridian ops token: --expires-in must be a whole number of seconds, not "1h"');
+    expect(refused.stdout).toBe('');
   });
 });
 
@@ -116,6 +128,10 @@ describe('ops audit verify', () => {
   let served: AuditEntry[] = [];
   const pageSize = 3;
   const seenAfter: number[] = [];
+  const servedChanges = [
+    { id: '11111111-1111-4111-8111-111111111111', kind: 'corridor-state', status: 'applied', proposal: { kind: 'corridor-state' }, proposed_by: 'ana@meridian.example', proposed_at: '2026-11-20T09:00:00.000Z', expires_at: '2026-11-21T09:00:00.000Z', decided_by: 'ben@meridian.example', decided_at: '2026-11-20T09:05:00.000Z', effect: null },
+    { id: '22222222-2222-4222-8222-222222222222', kind: 'partner-revocation', status: 'proposed', proposal: { kind: 'partner-revocation' }, proposed_by: 'chidi@meridian.example', proposed_at: '2026-11-20T10:00:00.000Z', expires_at: '2026-11-21T10:00:00.000Z', decided_by: null, decided_at: null, effect: null },
+  ];
 
   beforeAll(async () => {
     // Serves GET /ops/api/audit like the gateway: only with a dev token, pages of `pageSize` after `after`.
@@ -127,6 +143,11 @@ describe('ops audit verify', () => {
           await jwtVerify(String(token), devKeys, { issuer: access.issuer, audience: access.aud });
         } catch {
           response.writeHead(401, { 'content-type': 'application/problem+json' }).end(JSON.stringify({ type: 'urn:meridian:problem:unauthenticated', detail: 'no valid token' }));
+          return;
+        }
+        if (url.pathname === '/ops/api/changes') {
+          const status = url.searchParams.get('status');
+          response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ changes: servedChanges.filter((change) => status === null || change.status === status) }));
           return;
         }
         if (url.pathname !== '/ops/api/audit') {
@@ -157,6 +178,20 @@ describe('ops audit verify', () => {
     expect(seenAfter).toEqual([0, 3, 6, 8]);
   });
 
+  it('--json prints one JSON document: ok with count and head, or the broken seq (exit 1)', async () => {
+    served = auditChain(4);
+    const intact = await runMeridian(['ops', 'audit', 'verify', '--gateway', gateway, '--json']);
+    expect(intact.code).toBe(0);
+    expect(JSON.parse(intact.stdout)).toEqual({ ok: true, entries: 4, head: served[3]!.hash });
+    const chain = auditChain(4);
+    chain[2] = { ...chain[2]!, detail: { corridor: 'EUR-USD', state: 'active', reason: 'edited' } };
+    served = chain;
+    const broken = await runMeridian(['ops', 'audit', 'verify', '--gateway', gateway, '--json']);
+    expect(broken.code).toBe(1);
+    expect(JSON.parse(broken.stdout)).toMatchObject({ ok: false, kind: 'audit-chain-broken', seq: 3 });
+    expect(broken.stderr).toContain('audit chain broken at seq 3');
+  });
+
   it('exits 1 naming the seq of a tampered entry', async () => {
     const chain = auditChain(8);
     chain[4] = { ...chain[4]!, actor: 'mallory@meridian.example' };
@@ -167,13 +202,37 @@ describe('ops audit verify', () => {
     expect(result.stderr).not.toMatch(/\n\s+at /);
   });
 
+  it('ops changes lists the changes, one line each or as JSON, and filters by --status', async () => {
+    const listed = await runMeridian(['ops', 'changes', '--gateway', gateway]);
+    expect(listed.code).toBe(0);
+    expect(listed.stdout.trim().split('\n')).toEqual([
+      '11111111-1111-4111-8111-111111111111  applied  corridor-state         proposed by ana@meridian.example at 2026-11-20T09:00:00.000Z; applied by ben@meridian.example at 2026-11-20T09:05:00.000Z',
+      '22222222-2222-4222-8222-222222222222  proposed partner-revocation     proposed by chidi@meridian.example at 2026-11-20T10:00:00.000Z',
+    ]);
+    const proposed = await runMeridian(['ops', 'changes', '--gateway', gateway, '--status', 'proposed', '--json']);
+    expect(proposed.code).toBe(0);
+    expect((JSON.parse(proposed.stdout) as { changes: Array<{ id: string }> }).changes.map((change) => change.id)).toEqual(['22222222-2222-4222-8222-222222222222']);
+    const refused = await runMeridian(['ops', 'changes', '--gateway', gateway, '--status', 'done']);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toContain('--status must be one of proposed, applied, rejected, expired');
+  });
+
   it('exits 1 with a readable line when the gateway cannot be reached', async () => {
-    const result = await runMeridian(['ops', 'audit', 'verify', '--gateway', 'http://127.0.0.1:1']);
+    const dead = await deadPortUrl();
+    const result = await runMeridian(['ops', 'audit', 'verify', '--gateway', dead]);
     expect(result.code).toBe(1);
-    expect(result.stderr).toMatch(/^meridian ops: cannot reach http:\/\/127\.0\.0\.1:1/);
-    expect(result.stderr).not.toMatch(/\n\s+at /);
+    expect(result.stderr).toBe(`meridian ops audit verify: cannot reach the gateway at ${dead} (ECONNREFUSED); is \`npm start\` running? (--gateway ${dead})\n`);
   });
 });
+
+/** A URL on a port that was just free: nothing listens there. */
+async function deadPortUrl(): Promise<string> {
+  const probe = createServer();
+  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
+  const { port } = probe.address() as AddressInfo;
+  await new Promise<void>((resolve) => probe.close(() => resolve()));
+  return `http://127.0.0.1:${port}`;
+}
 
 function runMeridian(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {

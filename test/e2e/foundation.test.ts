@@ -84,13 +84,13 @@ describe('npm start → demo', () => {
   }, 160_000);
 
   it('settles a payment submitted with the CLI', async () => {
-    const paid = meridian('pay', 'charlie-trust', '42.00', 'USD', 'JPY', 'ECHOJPJTXXX');
+    const paid = meridian('partner', 'pay', 'charlie-trust', '42.00', 'USD', 'JPY', 'ECHOJPJTXXX', '--json');
     expect(paid.status, paid.stdout).toBe(0);
     settledUetr = (JSON.parse(paid.stdout) as { uetr: string }).uetr;
     const deadline = Date.now() + 30_000;
     let status = '';
     while (status !== 'settled' && Date.now() < deadline) {
-      status = (JSON.parse(meridian('status', 'charlie-trust', settledUetr).stdout) as { status: string }).status;
+      status = (JSON.parse(meridian('partner', 'status', 'charlie-trust', settledUetr, '--json').stdout) as { status: string }).status;
       if (status !== 'settled') await new Promise((resolve) => setTimeout(resolve, 500));
     }
     expect(status).toBe('settled');
@@ -117,7 +117,7 @@ describe('npm start → demo', () => {
   it('reuses the data of the first start on a second start', async () => {
     startLauncher();
     await waitForOutput(/^meridian: ready$/m, readyTimeoutMs);
-    const status = JSON.parse(meridian('status', 'charlie-trust', settledUetr).stdout) as { status: string; region: string };
+    const status = JSON.parse(meridian('partner', 'status', 'charlie-trust', settledUetr, '--json').stdout) as { status: string; region: string };
     expect(status).toMatchObject({ status: 'settled', region: 'us-1' });
   }, readyTimeoutMs + 10_000);
 });
