@@ -151,7 +151,8 @@ export async function runEvidenceCommand(args: string[], io: EvidenceIo = proces
         throw new UsageError(`unknown evidence command ${JSON.stringify(command)}`);
     }
   } catch (error) {
-    const usage = error instanceof UsageError || (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS');
+    const code = (error as { code?: unknown }).code;
+    const usage = error instanceof UsageError || (typeof code === 'string' && code.startsWith('ERR_PARSE_ARGS'));
     if (usage) {
       io.stderr(`evidence: ${(error as Error).message}\nusage:\n${evidenceUsage}\n`);
       return 2;

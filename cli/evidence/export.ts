@@ -57,8 +57,9 @@ export async function exportBundle(options: ExportOptions): Promise<EvidenceBund
 
   const { byJurisdiction, unreachable } = await viewBackends(source, options.backends, progress);
   for (const [jurisdiction, views] of [...byJurisdiction].sort(([a], [b]) => (a < b ? -1 : 1))) {
-    items.push(...(await exportJurisdiction(source, views, period, progress)));
-    sections.push({ name: `regional/${jurisdiction}`, status: 'included', detail: views.map((view) => view.region).join(', ') });
+    const exported = await exportJurisdiction(source, views, period, progress);
+    items.push(...exported.items);
+    sections.push({ name: `regional/${jurisdiction}`, status: 'included', detail: exported.detail });
   }
   for (const failure of unreachable) sections.push({ name: `regional/${failure.url}`, status: 'unreachable', detail: failure.error });
 

@@ -68,8 +68,15 @@ async function singleSection(source: HttpSource, gateway: GatewayOptions, name: 
 
 /** Per partner, every page of its policy decision records in the period. */
 async function policyDecisionSection(source: HttpSource, gateway: GatewayOptions, period: { from: string; to: string }, partnerIds: readonly string[]): Promise<SectionOutcome> {
-  const probe = await fetchSection(source, gateway, 'ops/api/policy-decisions');
-  if (!probe.served && probe.status === 'not served by this gateway') return { section: { name: 'policy-decisions', status: probe.status, detail: probe.detail }, items: [] };
+  let probe;
+  try {
+    probe = await source.get(gateway.url, 'ops/api/policy-decisions', { 'cf-access-jwt-assertion': gateway.token });
+  } catch (error) {
+    return { section: { name: 'policy-decisions', status: 'unreachable', detail: (error as Error).message }, items: [] };
+  }
+  // Served, the route refuses a query without partner_id (400); a gateway without it answers 404.
+  if (probe.status === 404) return { section: { name: 'policy-decisions', status: 'not served by this gateway', detail: 'GET /ops/api/policy-decisions: 404' }, items: [] };
+  if (probe.status !== 400) return { section: { name: 'policy-decisions', status: 'unreachable', detail: `GET /ops/api/policy-decisions: HTTP ${probe.status}` }, items: [] };
   const items: BundleItem[] = [];
   for (const partnerId of partnerIds) {
     const decisions: unknown[] = [];

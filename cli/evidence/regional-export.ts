@@ -33,6 +33,8 @@ interface BackendView {
   keys: unknown;
   checkpoint: string;
   treeSize: number;
+  /** The size of its current (possibly not yet witnessed) checkpoint. */
+  latestTreeSize: number;
 }
 
 function treeSizeOf(note: string): number {
@@ -45,9 +47,10 @@ async function viewBackend(source: HttpSource, url: string): Promise<BackendView
   const health = (await getJson(source, url, 'healthz')) as { region?: unknown; jurisdiction?: unknown };
   if (typeof health.region !== 'string' || typeof health.jurisdiction !== 'string') throw new ExportFailure(`${url}/healthz names no region and jurisdiction`);
   const keys = await getJson(source, url, 'v1/keys');
+  const latest = await getText(source, url, 'v1/log/checkpoint');
   const witnessed = await source.get(url, 'v1/log/witnessed-checkpoint');
-  const checkpoint = witnessed.status === 200 ? witnessed.text : await getText(source, url, 'v1/log/checkpoint');
-  return { url, region: health.region, jurisdiction: health.jurisdiction, keys, checkpoint, treeSize: treeSizeOf(checkpoint) };
+  const checkpoint = witnessed.status === 200 ? witnessed.text : latest;
+  return { url, region: health.region, jurisdiction: health.jurisdiction, keys, checkpoint, treeSize: treeSizeOf(checkpoint), latestTreeSize: treeSizeOf(latest) };
 }
 
 /** committed_at of a leaf's statement (not verified here: the verifier does that). */
@@ -77,7 +80,7 @@ export async function exportJurisdiction(
   views: readonly BackendView[],
   period: { fromMs: number; toMs: number },
   progress: ExportProgress,
-): Promise<BundleItem[]> {
+): Promise<{ items: BundleItem[]; detail: string }> {
   const jurisdiction = views[0]!.jurisdiction;
   const anchor = [...views].sort((a, b) => b.treeSize - a.treeSize)[0]!;
   const items: BundleItem[] = [];
@@ -89,7 +92,11 @@ export async function exportJurisdiction(
     const body = (await getJson(source, anchor.url, `v1/log/consistency?from=${size}&to=${anchor.treeSize}`)) as { proof: string[] };
     items.push({ id: `consistency/${jurisdiction}/${size}-${anchor.treeSize}`, kind: 'consistency', body: { jurisdiction, from: size, to: anchor.treeSize, proof: body.proof } satisfies ConsistencyItem });
   }
-  if (anchor.treeSize === 0) return items;
+  // Leaves newer than the anchor have no witnessed checkpoint yet: said, not silently dropped.
+  const unwitnessed = Math.max(...views.map((view) => view.latestTreeSize)) - anchor.treeSize;
+  const detail = `${views.map((view) => view.region).join(', ')}; anchor ${anchor.region} at ${anchor.treeSize} leaves${unwitnessed > 0 ? `; ${unwitnessed} newer leaves await witness cosignatures and are not in this bundle (export again shortly)` : ''}`;
+  if (unwitnessed > 0) progress(`${jurisdiction}: ${unwitnessed} leaves after the newest witnessed checkpoint are left out`);
+  if (anchor.treeSize === 0) return { items, detail };
   const first = Math.max(0, (await firstLeafAtOrAfter(source, anchor.url, anchor.treeSize, period.fromMs)) - periodSlackLeaves);
   const end = Math.min(anchor.treeSize, (await firstLeafAtOrAfter(source, anchor.url, anchor.treeSize, period.toMs)) + periodSlackLeaves);
   progress(`${jurisdiction}: leaves ${first}..${end} of ${anchor.treeSize} around the period (anchor ${anchor.region})`);
@@ -109,7 +116,7 @@ export async function exportJurisdiction(
     return { id: `batch/${jurisdiction}/${entry.index}`, kind: 'batch' as const, body };
   });
   progress(`${jurisdiction}: ${batches.length} settled batches in the period`);
-  return [...items, ...batches];
+  return { items: [...items, ...batches], detail };
 }
 
 /** Every backend's view, grouped by jurisdiction; an unreachable backend is reported, not fatal. */

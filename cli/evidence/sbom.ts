@@ -27,7 +27,12 @@ const generatorTimeoutMs = 120_000;
 export async function generateSboms(root: string, outDirectory: string): Promise<string[]> {
   await mkdir(outDirectory, { recursive: true });
   const raw = join(outDirectory, 'runtime.generated.json');
-  await promisify(execFile)(join(root, 'node_modules/.bin/cyclonedx-npm'), ['--omit', 'dev', '--flatten-components', '--output-reproducible', '--spec-version', '1.6', '--output-format', 'JSON', '--output-file', raw, join(root, 'package.json')], { cwd: root, timeout: generatorTimeoutMs });
+  try {
+    await promisify(execFile)(join(root, 'node_modules/.bin/cyclonedx-npm'), ['--omit', 'dev', '--flatten-components', '--output-reproducible', '--spec-version', '1.6', '--output-format', 'JSON', '--output-file', raw, join(root, 'package.json')], { cwd: root, timeout: generatorTimeoutMs });
+  } catch (error) {
+    const stderr = String((error as { stderr?: unknown }).stderr ?? '').trim().split('\n').slice(-5).join('\n');
+    throw new Error(`cyclonedx-npm failed: ${stderr || (error as Error).message}`, { cause: error });
+  }
   const document = JSON.parse(await readFile(raw, 'utf8')) as { metadata: { component: { name: string; description?: string } } };
   await rm(raw);
   const written: string[] = [];

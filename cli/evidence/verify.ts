@@ -6,7 +6,7 @@
  *   1. envelope   the DSSE signature over the manifest, by a pinned evidence key (else by the
  *                 manifest's own signing_key, reported as unpinned)
  *   2. manifest   every item listed once, with its kind and the SHA-256 of its canonical JSON;
- *                 no item outside the manifest
+ *                 no item outside the manifest; no section the exporter found unreachable
  *   3. items      the checks of ./verify-items.ts
  *   4. controls   per control of the bundled control map: pass, fail (naming the failed items),
  *                 partial (some evidencing section not served) or not evidenced
@@ -128,6 +128,11 @@ export async function verifyBundle(bundleText: string, pinned: PinnedKeys = {}):
   if (manifest === undefined) return report;
   report.manifest = manifest;
   const items = checkManifest(manifest, bundle.items, report.failures);
+  // A source the exporter could not read leaves the bundle incomplete: that fails, by name. A
+  // section this gateway does not serve (or that was not asked for) is reported per control.
+  for (const section of manifest.sections.filter((candidate) => candidate.status === 'unreachable')) {
+    report.failures.set(`section ${section.name}`, [`unreachable at export: ${section.detail ?? 'no detail'}`]);
+  }
   const instructionsIncluded = manifest.sections.some((section) => section.name === 'instruction' && section.status === 'included');
   for (const [id, details] of await verifyItems(items, { pinned, instructionsIncluded })) report.failures.set(id, [...(report.failures.get(id) ?? []), ...details]);
   report.controls = controlReports(items, report.failures);

@@ -125,10 +125,11 @@ export function createWitness(config: WitnessConfig): Witness {
       if (latest !== undefined && oldSize === checkpoint.treeSize) {
         if (latest.rootHash !== rootHash) return err({ kind: 'fork-at-same-size', latestSize, detail: `a checkpoint of ${oldSize} leaves with another root was cosigned before: the log forked` });
         if (proof.length > 0) return err({ kind: 'inconsistent', detail: 'equal sizes need an empty proof' });
-      } else if (latest !== undefined) {
+      } else if (latest !== undefined && latest.treeSize > 0) {
         const verdict = verifyConsistency(oldSize, checkpoint.treeSize, proof, base64Decode(latest.rootHash), checkpoint.rootHash);
         if (!verdict.ok) return err({ kind: 'inconsistent', detail: `not consistent with the cosigned checkpoint of ${oldSize} leaves: ${verdict.reason.detail}` });
       } else if (proof.length > 0) {
+        // Every tree extends the empty one (core/merkle.ts's size-0 rule): nothing to prove from 0.
         return err({ kind: 'inconsistent', detail: 'the proof must be empty when the old size is 0' });
       }
       const now = config.now();
