@@ -29,10 +29,10 @@ const corridorSchema = z.strictObject({
   state: z.enum(corridorStates),
   /** The largest single payment (decimal, source currency); above it Cedar refuses `limit-exceeded`. */
   payment_amount_max: z.string().max(40),
-  /** Whether on-us payments (debtor agent = creditor agent) may use the corridor. */
-  allow_on_us: z.boolean().default(false),
-  /** Non-business days besides Saturday and Sunday (YYYY-MM-DD): no later settlement date may fall on one. */
-  holidays: z.array(z.string().refine(isCalendarDate, { error: 'not a calendar date (YYYY-MM-DD)' })).max(corridorHolidaysMax).default([]),
+  /** Whether on-us payments (debtor agent = creditor agent) may use the corridor; absent = not allowed. */
+  allow_on_us: z.boolean().optional(),
+  /** Non-business days besides Saturday and Sunday (YYYY-MM-DD): no later settlement date may fall on one. Absent = none. */
+  holidays: z.array(z.string().refine(isCalendarDate, { error: 'not a calendar date (YYYY-MM-DD)' })).max(corridorHolidaysMax).optional(),
 });
 
 const corridorFileSchema = z.strictObject({
