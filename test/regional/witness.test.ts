@@ -83,8 +83,8 @@ describe.each(testDatabaseKinds())('witnessed checkpoints on %s', (kind) => {
     return { status: response.status, note: await response.text() };
   }
 
-  function addCheckpoint(witness: Testbed, body: string): Promise<Response> {
-    return witness.app.request('/v1/witness/add-checkpoint', { method: 'POST', body, headers: { 'content-type': 'text/plain' } });
+  async function addCheckpoint(witness: Testbed, body: string): Promise<Response> {
+    return await witness.app.request('/v1/witness/add-checkpoint', { method: 'POST', body, headers: { 'content-type': 'text/plain' } });
   }
 
   it('cosigns a growing log, refuses a fork (also after a restart), and a checkpoint short of a quorum fails the quorum check', async () => {
