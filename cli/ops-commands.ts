@@ -146,8 +146,13 @@ const gatewayOptions = {
 async function asOperator(values: { gateway?: string; as?: string }, context: CommandContext, work: (gateway: Gateway, token: string) => Promise<number>): Promise<number> {
   const gateway = await resolveGateway(context.io, values.gateway);
   if (gateway === undefined) return context.usageError(`${values.gateway === undefined ? 'MERIDIAN_GATEWAY' : '--gateway'} is not an http(s) URL`);
+  return reportingOpsErrors(context, async () => work(gateway, await devAccessToken(values.as ?? loadDevAccess().operators[0]!)));
+}
+
+/** Runs `work`; an OpsCommandError becomes its one line (exit 2 for usage, else 1), anything else is a bug. */
+async function reportingOpsErrors(context: CommandContext, work: () => Promise<number>): Promise<number> {
   try {
-    return await work(gateway, await devAccessToken(values.as ?? loadDevAccess().operators[0]!));
+    return await work();
   } catch (cause) {
     if (!(cause instanceof OpsCommandError)) throw cause;
     return cause.exitCode === 2 ? context.usageError(cause.message) : context.failure(cause.message);
@@ -166,13 +171,10 @@ const token = defineCommand({
   async run({ values, positionals }, context) {
     const expiresIn = values['expires-in'];
     if (expiresIn !== undefined && !/^[0-9]{1,6}$/.test(expiresIn)) return context.usageError(`--expires-in must be a whole number of seconds, not ${JSON.stringify(expiresIn.slice(0, 40))}`);
-    try {
+    return reportingOpsErrors(context, async () => {
       context.io.stdout(`${await devAccessToken(positionals[0]!, { anyEmail: values.any === true, ...(expiresIn === undefined ? {} : { expiresInSeconds: Number(expiresIn) }) })}\n`);
       return exitOk;
-    } catch (cause) {
-      if (!(cause instanceof OpsCommandError)) throw cause;
-      return cause.exitCode === 2 ? context.usageError(cause.message) : context.failure(cause.message);
-    }
+    });
   },
 });
 
