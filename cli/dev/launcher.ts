@@ -290,7 +290,7 @@ export async function startMeridian(): Promise<void> {
   startChild({
     name: 'gateway',
     command: 'node_modules/.bin/wrangler',
-    args: ['dev', '--ip', '127.0.0.1', '--port', '8787', '--persist-to', join(dataDirectory, 'wrangler'), '--show-interactive-dev-session=false', '--log-level', 'info'],
+    args: ['dev', '--ip', '127.0.0.1', '--port', '8787', '--persist-to', join(dataDirectory, 'wrangler'), '--show-interactive-dev-session=false', '--log-level', 'log'],
     env: { WRANGLER_SEND_METRICS: 'false' },
     healthUrl: gatewayUrl,
   });

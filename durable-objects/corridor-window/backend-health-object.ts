@@ -21,10 +21,14 @@
  */
 import { DurableObject } from 'cloudflare:workers';
 import type { DurableObjectsEnv as Env } from '../env.ts';
-import { breakerKey, freshBreaker, recordFailure, recordProbeFailure, recordProbeOk, recordSuccess, type BackendBreaker } from './backend-health.ts';
+import { breakerKey, freshBreaker, recordFailure, recordProbeFailure, recordProbeOk, recordSuccess, type BackendBreaker, type ProbeFailure } from './backend-health.ts';
 
 export const probeIntervalMs = 1_000;
-export const probeTimeoutMs = 1_000;
+/**
+ * Longer than the backend's own database check (regional/routes/healthz.ts, 2 s): a backend whose
+ * database is slow says so with its 503 rather than being cut off; a dead one refuses at once.
+ */
+export const probeTimeoutMs = 3_000;
 /** How long probes continue after the last delivery plan: longer than any window duration, so they run while windows are open. */
 export const watchAfterPlanMs = 60_000;
 /** Backends one jurisdiction may list; more is a configuration error, refused rather than stored. */
@@ -120,7 +124,8 @@ export class BackendHealth extends DurableObject<Env> {
   private loaded(): Map<string, BackendBreaker> {
     if (this.breakers === undefined) {
       const rows = this.sql.exec<{ key: string; json: string }>(`SELECT key, json FROM breakers`).toArray();
-      this.breakers = new Map(rows.map((row) => [row.key, JSON.parse(row.json) as BackendBreaker]));
+      // Rows stored before probe_strikes existed read as 0 strikes.
+      this.breakers = new Map(rows.map((row) => [row.key, { probe_strikes: 0, ...(JSON.parse(row.json) as Partial<BackendBreaker>) } as BackendBreaker]));
     }
     return this.breakers;
   }
@@ -147,14 +152,21 @@ function assertBackends(backends: readonly HealthBackend[]): void {
 }
 
 /** GET /healthz within probeTimeoutMs: null when it answered 200 with status "ok", else what went wrong. */
-async function probeHealthz(backend: HealthBackend): Promise<string | null> {
+async function probeHealthz(backend: HealthBackend): Promise<ProbeFailure | null> {
+  let response: Response;
   try {
-    const response = await fetch(new URL('/healthz', backend.url), { headers: { accept: 'application/json' }, redirect: 'manual', signal: AbortSignal.timeout(probeTimeoutMs) });
-    const text = (await response.text()).slice(0, probeBodyBytesMax);
-    if (response.status !== 200) return `probe: /healthz answered HTTP ${response.status}`;
-    const body = JSON.parse(text) as { status?: unknown };
-    return body.status === 'ok' ? null : `probe: /healthz status ${JSON.stringify(body.status)}`;
+    response = await fetch(new URL('/healthz', backend.url), { headers: { accept: 'application/json' }, redirect: 'manual', signal: AbortSignal.timeout(probeTimeoutMs) });
   } catch (cause) {
-    return `probe: ${cause instanceof Error ? `${cause.name}: ${cause.message}` : String(cause)}`;
+    // A timeout is a late answer (unhealthy); anything else thrown by fetch is a failed connection.
+    const late = cause instanceof Error && (cause.name === 'TimeoutError' || cause.name === 'AbortError');
+    return { kind: late ? 'unhealthy' : 'unreachable', detail: `probe: ${cause instanceof Error ? `${cause.name}: ${cause.message}` : String(cause)}` };
+  }
+  try {
+    const text = (await response.text()).slice(0, probeBodyBytesMax);
+    if (response.status !== 200) return { kind: 'unhealthy', detail: `probe: /healthz answered HTTP ${response.status}` };
+    const body = JSON.parse(text) as { status?: unknown };
+    return body.status === 'ok' ? null : { kind: 'unhealthy', detail: `probe: /healthz status ${JSON.stringify(body.status)}` };
+  } catch (cause) {
+    return { kind: 'unhealthy', detail: `probe: /healthz body: ${cause instanceof Error ? `${cause.name}: ${cause.message}` : String(cause)}` };
   }
 }

@@ -2,8 +2,9 @@
  * A circuit breaker per regional backend, and the delivery order it gives (pure; the state lives
  * in the jurisdiction's BackendHealth object, backend-health-object.ts).
  *
- *   closed ──a delivery or a probe fails──▶ open (retry_at = now + cool-down, doubling per
- *     consecutive failure up to breakerCoolDownMaxMs)
+ *   closed ──a delivery fails, a probe cannot connect, or probeStrikesToOpen probes in a row come
+ *     back late or unhealthy──▶ open (retry_at = now + cool-down, doubling per consecutive failure
+ *     up to breakerCoolDownMaxMs)
  *   open ──cool-down over and a /healthz probe answers ok──▶ half-open (the next delivery tries it
  *     in its preference place again: a recovered backend is preferred again)
  *   half-open ──that delivery settles──▶ closed      half-open ──it fails──▶ open (longer cool-down)
@@ -29,16 +30,33 @@ export interface BackendBreaker {
   last_failure: string | null;
   last_success_at_ms: number | null;
   changed_at_ms: number;
+  /** Consecutive late or unhealthy /healthz probes of a closed or half-open backend (see recordProbeFailure). */
+  probe_strikes: number;
 }
+
+/**
+ * What a failed /healthz probe says. `unreachable`: the connection itself failed (refused, reset):
+ * nothing serves there. `unhealthy`: it answered late, with a non-200 or a bad body: it may be a
+ * live backend whose /healthz queued behind a long commit on a busy database.
+ */
+export type ProbeFailure = { kind: 'unreachable' | 'unhealthy'; detail: string };
 
 /** First cool-down after a failure: short, because a dead backend costs a refused connection, not a window. */
 export const breakerCoolDownMs = 2_000;
 /** Longest cool-down: a backend down for hours is still re-tried twice a minute. */
 export const breakerCoolDownMaxMs = 30_000;
 export const breakerDetailCharsMax = 300;
+/**
+ * Late or unhealthy probes in a row before a closed backend is opened. One is not enough: under
+ * load a live backend's /healthz can miss the probe timeout, and opening its breaker then moves
+ * every window of the jurisdiction onto the other backend for a cool-down (measured: healthy
+ * backends flapping open several times a minute under the chaos drills' load with one strike).
+ * A failed delivery or a refused connection still opens at once.
+ */
+export const probeStrikesToOpen = 2;
 
 export function freshBreaker(region: string, url: string, nowMs: number): BackendBreaker {
-  return { region, url, state: 'closed', failures: 0, retry_at_ms: null, last_failure_at_ms: null, last_failure: null, last_success_at_ms: null, changed_at_ms: nowMs };
+  return { region, url, state: 'closed', failures: 0, retry_at_ms: null, last_failure_at_ms: null, last_failure: null, last_success_at_ms: null, changed_at_ms: nowMs, probe_strikes: 0 };
 }
 
 export function coolDownMs(failures: number): number {
@@ -56,23 +74,28 @@ export function recordFailure(breaker: BackendBreaker, detail: string, nowMs: nu
     last_failure_at_ms: nowMs,
     last_failure: detail.slice(0, breakerDetailCharsMax),
     changed_at_ms: breaker.state === 'open' ? breaker.changed_at_ms : nowMs,
+    probe_strikes: 0,
   };
 }
 
 /** A delivery settled (its receipt verified): the backend is good again. */
 export function recordSuccess(breaker: BackendBreaker, nowMs: number): BackendBreaker {
-  return { ...breaker, state: 'closed', failures: 0, retry_at_ms: null, last_success_at_ms: nowMs, changed_at_ms: breaker.state === 'closed' ? breaker.changed_at_ms : nowMs };
+  return { ...breaker, state: 'closed', failures: 0, retry_at_ms: null, last_success_at_ms: nowMs, changed_at_ms: breaker.state === 'closed' ? breaker.changed_at_ms : nowMs, probe_strikes: 0 };
 }
 
 /**
- * A /healthz probe failed. A closed or half-open backend opens at once (active detection: the next
- * window skips it before any delivery pays for the discovery). An open one only records what failed:
- * its cool-down grows with failed deliveries, not with probes once a second, or a backend down for
- * a minute would wait the longest cool-down after it came back.
+ * A /healthz probe failed. A closed or half-open backend that cannot be reached opens at once
+ * (active detection: the next window skips it before any delivery pays for the discovery); one
+ * that answered late or unhealthy opens on its probeStrikesToOpen-th strike in a row. An open one
+ * only records what failed: its cool-down grows with failed deliveries, not with probes once a
+ * second, or a backend down for a minute would wait the longest cool-down after it came back.
  */
-export function recordProbeFailure(breaker: BackendBreaker, detail: string, nowMs: number): BackendBreaker {
-  if (breaker.state !== 'open') return recordFailure(breaker, detail, nowMs);
-  return { ...breaker, last_failure_at_ms: nowMs, last_failure: detail.slice(0, breakerDetailCharsMax) };
+export function recordProbeFailure(breaker: BackendBreaker, failure: ProbeFailure, nowMs: number): BackendBreaker {
+  const detail = failure.detail.slice(0, breakerDetailCharsMax);
+  if (breaker.state === 'open') return { ...breaker, last_failure_at_ms: nowMs, last_failure: detail };
+  const strikes = (breaker.probe_strikes ?? 0) + 1;
+  if (failure.kind === 'unreachable' || strikes >= probeStrikesToOpen) return recordFailure(breaker, detail, nowMs);
+  return { ...breaker, probe_strikes: strikes, last_failure_at_ms: nowMs, last_failure: detail };
 }
 
 /**
@@ -81,7 +104,8 @@ export function recordProbeFailure(breaker: BackendBreaker, detail: string, nowM
  * trusted yet). Closed and half-open are unchanged: only a settled delivery closes the breaker.
  */
 export function recordProbeOk(breaker: BackendBreaker, nowMs: number): BackendBreaker {
-  if (breaker.state !== 'open' || breaker.retry_at_ms === null || nowMs < breaker.retry_at_ms) return breaker;
+  if (breaker.state !== 'open') return (breaker.probe_strikes ?? 0) === 0 ? breaker : { ...breaker, probe_strikes: 0 };
+  if (breaker.retry_at_ms === null || nowMs < breaker.retry_at_ms) return breaker;
   return { ...breaker, state: 'half-open', retry_at_ms: null, changed_at_ms: nowMs };
 }
 

@@ -122,11 +122,14 @@ export async function deliverSettlementBatch(env: Env, jurisdiction: string, can
   const delivered = deliveredBatch(canonical, digest, jurisdiction);
   const errors: string[] = [];
   const backends = regionalBackends(env, jurisdiction);
+  const startedMs = Date.now();
   const health = await jurisdictionHealth(env, jurisdiction, backends);
   for (const backend of deliveryOrder(backends, health.breakers)) {
     const failure = await deliverTo(env, backends, backend, canonical, digest, delivered);
     if (failure.ok) {
       if (health.breakers.get(breakerKey(backend))?.state !== 'closed') await health.report(backend, { kind: 'settled' });
+      // One line per settled delivery: how long it took and what it failed over from (drills read it).
+      console.log(JSON.stringify({ event: 'settlement-delivered', batch_id: delivered.batch_id, region: backend.region, delivery_ms: Date.now() - startedMs, failed_over_from: errors.map((error) => error.split(':')[0]) }));
       return { kind: 'settled', response: failure.value };
     }
     errors.push(`${backend.region}: ${failure.reason.detail}`);

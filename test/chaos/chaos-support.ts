@@ -94,7 +94,9 @@ export async function startTopology(): Promise<Topology> {
         launcher.kill('SIGINT');
         await exited;
       }
-      rmSync(dataDirectory, { recursive: true, force: true });
+      // MERIDIAN_CHAOS_KEEP=1 keeps the data directory (its logs/ explain a slow recovery).
+      if (process.env.MERIDIAN_CHAOS_KEEP === '1') console.log(`chaos: kept ${dataDirectory}`);
+      else rmSync(dataDirectory, { recursive: true, force: true });
     },
   };
 }
@@ -108,6 +110,8 @@ export interface Submission {
   accepted: Accepted[];
   /** Answered with a problem (not accepted): slug → count. */
   refused: Map<string, number>;
+  /** The first problem detail seen per slug, so a refusal is explained in the record. */
+  refusedDetails: Map<string, string>;
   /** Gave up after submitAttemptsMax network failures: never answered, so never accepted. */
   unanswered: number;
 }
@@ -132,7 +136,7 @@ function amountFor(index: number, currency: string): string {
  * `onProgress(done)` runs after each answer (the drill injects its fault from it).
  */
 export async function submitPayments(count: number, flows: Flow[], onProgress: (done: number) => void = () => {}): Promise<Submission> {
-  const submission: Submission = { accepted: [], refused: new Map(), unanswered: 0 };
+  const submission: Submission = { accepted: [], refused: new Map(), refusedDetails: new Map(), unanswered: 0 };
   let next = 0;
   let done = 0;
   async function worker(): Promise<void> {
@@ -151,6 +155,7 @@ export async function submitPayments(count: number, flows: Flow[], onProgress: (
           else {
             const slug = `${answer.status} ${String(answer.body.type ?? '').replace('urn:meridian:problem:', '')}`;
             submission.refused.set(slug, (submission.refused.get(slug) ?? 0) + 1);
+            if (!submission.refusedDetails.has(slug)) submission.refusedDetails.set(slug, `${flow.partner} ${instruction.amount.value} ${flow.currency}-${flow.target}: ${String(answer.body.detail ?? '')}`.slice(0, 300));
           }
         } catch {
           await sleep(submitRetryDelayMs);
