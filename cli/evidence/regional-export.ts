@@ -4,7 +4,8 @@
  *   backend-keys   each backend's GET /v1/keys (receipt/leaf keys, note verifiers, witness key)
  *   checkpoint     each backend's newest witnessed checkpoint (GET /v1/log/witnessed-checkpoint),
  *                  or its current one when none has a quorum yet
- *   consistency    from every other checkpoint of the jurisdiction to the largest one (the anchor)
+ *   consistency    from every other backend's checkpoint of the jurisdiction to the largest one (the
+ *                  anchor), an empty proof where the sizes are equal
  *   batch          every leaf committed in [from, to): its exact bytes, its inclusion proof in the
  *                  anchor, and the settlement it records (legs, positions, receipt)
  *
@@ -88,7 +89,8 @@ export async function exportJurisdiction(
     items.push({ id: `keys/${view.region}`, kind: 'backend-keys', body: { region: view.region, jurisdiction, keys: view.keys } });
     items.push({ id: `checkpoint/${view.region}`, kind: 'checkpoint', body: { region: view.region, jurisdiction, note: view.checkpoint } satisfies CheckpointItem });
   }
-  for (const size of [...new Set(views.map((view) => view.treeSize))].filter((size) => size > 0 && size < anchor.treeSize)) {
+  // Every other backend's checkpoint against the anchor; equal sizes too (an empty proof: equal roots).
+  for (const size of [...new Set(views.filter((view) => view !== anchor).map((view) => view.treeSize))].filter((size) => size > 0)) {
     const body = (await getJson(source, anchor.url, `v1/log/consistency?from=${size}&to=${anchor.treeSize}`)) as { proof: string[] };
     items.push({ id: `consistency/${jurisdiction}/${size}-${anchor.treeSize}`, kind: 'consistency', body: { jurisdiction, from: size, to: anchor.treeSize, proof: body.proof } satisfies ConsistencyItem });
   }
