@@ -184,6 +184,36 @@ export function countryJurisdictions(source: string): ReadonlyMap<string, Policy
   return map;
 }
 
+// --- Policy text → policies by @id ---------------------------------------------------------------
+
+type CedarAnswer<T> = ({ type: 'success' } & T) | { type: 'failure'; errors: Array<{ message: string }> };
+/** The two cedar-wasm functions the split needs; the gateway passes the web build's, the tests the nodejs build's. */
+export interface CedarPolicyParser {
+  policySetTextToParts(text: string): CedarAnswer<{ policies: string[]; policy_templates: string[] }>;
+  policyToJson(policy: string): CedarAnswer<{ json: { annotations?: Record<string, string | null> } }>;
+}
+
+/**
+ * One file's policies keyed by their `@id` annotation (Cedar would name them policy0, policy1…,
+ * and recorded determining ids must be stable names). A policy without `@id`, an id used twice or
+ * a template is an authoring error and throws.
+ */
+export function policiesById(text: string, fileName: string, cedar: CedarPolicyParser): Record<string, string> {
+  const parts = cedar.policySetTextToParts(text);
+  if (parts.type !== 'success') throw new Error(`${fileName}: ${parts.errors.map((error) => error.message).join('; ')}`);
+  if (parts.policy_templates.length > 0) throw new Error(`${fileName}: templates are not used`);
+  const byId: Record<string, string> = {};
+  for (const policy of parts.policies) {
+    const json = cedar.policyToJson(policy);
+    if (json.type !== 'success') throw new Error(`${fileName}: ${json.errors.map((error) => error.message).join('; ')}`);
+    const id = json.json.annotations?.id;
+    if (id === undefined || id === null || id === '') throw new Error(`${fileName}: a policy has no @id annotation:\n${policy}`);
+    if (Object.hasOwn(byId, id)) throw new Error(`${fileName}: @id("${id}") appears twice`);
+    byId[id] = policy;
+  }
+  return byId;
+}
+
 // --- Determining policy ids → wire slugs -------------------------------------------------------
 
 /** The base permit: the only determining id of an admitted payment. */

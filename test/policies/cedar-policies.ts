@@ -6,6 +6,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { policySetTextToParts, policyToJson, type Entities, type EntityUid, type Context, type Decision } from '@cedar-policy/cedar-wasm/nodejs';
+import { policiesById as policiesByIdWith } from '../../core/policy-request.ts';
 
 export const policiesDir = join(import.meta.dirname, '..', '..', 'policies');
 
@@ -15,21 +16,9 @@ export const policyFileNames: readonly string[] = readdirSync(policiesDir)
   .filter((name) => name.endsWith('.cedar'))
   .sort();
 
-/** One file's policies by `@id`; a policy without one, or an id used twice, is an authoring error. */
+/** One file's policies by `@id` (core/policy-request.ts `policiesById`, with the nodejs build). */
 export function policiesById(text: string, fileName: string): Record<string, string> {
-  const parts = policySetTextToParts(text);
-  if (parts.type !== 'success') throw new Error(`${fileName}: ${parts.errors.map((error) => error.message).join('; ')}`);
-  if (parts.policy_templates.length > 0) throw new Error(`${fileName}: templates are not used`);
-  const byId: Record<string, string> = {};
-  for (const policy of parts.policies) {
-    const json = policyToJson(policy);
-    if (json.type !== 'success') throw new Error(`${fileName}: ${json.errors.map((error) => error.message).join('; ')}`);
-    const id = json.json.annotations?.id;
-    if (id === undefined || id === '') throw new Error(`${fileName}: a policy has no @id annotation:\n${policy}`);
-    if (Object.hasOwn(byId, id)) throw new Error(`${fileName}: @id("${id}") appears twice`);
-    byId[id] = policy;
-  }
-  return byId;
+  return policiesByIdWith(text, fileName, { policySetTextToParts, policyToJson });
 }
 
 export function policyFile(fileName: string): Record<string, string> {

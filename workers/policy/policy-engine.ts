@@ -15,7 +15,7 @@
 import { initSync, policySetTextToParts, policyToJson, preparsePolicySet, preparseSchema, statefulIsAuthorized } from '@cedar-policy/cedar-wasm/web';
 import cedarWasm from '../../node_modules/@cedar-policy/cedar-wasm/web/cedar_wasm_bg.wasm?module';
 import { sha256Hex } from '../../core/digest.ts';
-import type { PolicyRequest } from '../../core/policy-request.ts';
+import { policiesById, type PolicyRequest } from '../../core/policy-request.ts';
 import { bundledPolicyFiles, bundledPolicySchema } from './policy-set.ts';
 
 const policySetId = 'meridian-payments';
@@ -40,7 +40,7 @@ export function policySet(): LoadedPolicySet {
   initSync({ module: cedarWasm });
   const policies: Record<string, string> = {};
   for (const file of bundledPolicyFiles) {
-    for (const [id, text] of Object.entries(policiesById(file.text, file.name))) {
+    for (const [id, text] of Object.entries(policiesById(file.text, file.name, { policySetTextToParts, policyToJson }))) {
       if (Object.hasOwn(policies, id)) throw new Error(`policy set: @id("${id}") of ${file.name} is also used by another file`);
       policies[id] = text;
     }
@@ -76,21 +76,4 @@ export function authorizePayment(request: PolicyRequest): PolicyAnswer {
     errorCount: diagnostics.errors.length,
     errors: diagnostics.errors.map((error) => `${error.policyId}: ${error.error.message}`),
   };
-}
-
-/** One file's policies by `@id`; a policy without one, or an id used twice, is refused at load. */
-function policiesById(text: string, fileName: string): Record<string, string> {
-  const parts = policySetTextToParts(text);
-  if (parts.type !== 'success') throw new Error(`${fileName}: ${parts.errors.map((error) => error.message).join('; ')}`);
-  if (parts.policy_templates.length > 0) throw new Error(`${fileName}: templates are not used`);
-  const byId: Record<string, string> = {};
-  for (const policy of parts.policies) {
-    const json = policyToJson(policy);
-    if (json.type !== 'success') throw new Error(`${fileName}: ${json.errors.map((error) => error.message).join('; ')}`);
-    const id = json.json.annotations?.id;
-    if (id === undefined || id === null || id === '') throw new Error(`${fileName}: a policy has no @id annotation`);
-    if (Object.hasOwn(byId, id)) throw new Error(`${fileName}: @id("${id}") appears twice`);
-    byId[id] = policy;
-  }
-  return byId;
 }
