@@ -8,7 +8,7 @@
  *   batch         DSSE leaf signature and in-toto statement, inclusion in a bundled checkpoint,
  *                 settlement receipt JWS and its claims, netting recomputed (core/netting.ts) and
  *                 every currency's positions summing to zero, no batch twice
- *   instruction   the partner's JWS under its registered key, its SHA-256, the acceptance receipt
+ *   instruction   the partner's JWS under its registered key (both signatures of a hybrid one), its SHA-256, the acceptance receipt
  *                 under the gateway's JWKS, and its leg; every leg of a batch to an instruction
  *   ops-audit     the hash chain (core/ops-changes.ts)
  * Each failure is recorded against the id of the item it concerns.
@@ -17,8 +17,10 @@ import { compactVerify, createLocalJWKSet, decodeProtectedHeader, importJWK, typ
 import { canonicalJson } from '../../core/canonical-json.ts';
 import { base64Decode, base64urlDecode, sha256Hex, utf8 } from '../../core/digest.ts';
 import { dsseVerifierForKey, parseEnvelope, verifyEnvelope, type DsseVerifier } from '../../core/dsse.ts';
+import { jwsSigningInput } from '../../core/hybrid-jws.ts';
 import { inTotoPayloadType, parseSettlementBatchStatement } from '../../core/in-toto.ts';
 import { merkleLeafHash, verifyConsistency, verifyInclusion } from '../../core/merkle.ts';
+import { verifyMlDsa65 } from '../../core/ml-dsa.ts';
 import { netPositions, positionSums } from '../../core/netting.ts';
 import { verifyAuditChain, type AuditEntry } from '../../core/ops-changes.ts';
 import { parseNoteVerifier, type NoteVerifierKey } from '../../core/signed-note.ts';
@@ -260,8 +262,12 @@ async function verifyInstructions(items: readonly BundleItem[], instructionsIncl
     const body = item.body as InstructionItem;
     instructed.add(body.uetr);
     if (sha256Hex(utf8(body.jws)) !== body.instruction_sha256) fail(failures, item.id, 'instruction_sha256 is not the SHA-256 of the JWS');
-    // Compact EdDSA JWS; a hybrid partner's JSON serialization carries a compact-equivalent EdDSA signature first.
+    // Compact EdDSA JWS; a hybrid partner's JSON serialization carries an EdDSA and an ML-DSA-65 signature, both checked.
     const compact = body.jws.startsWith('{') ? hybridAsCompact(body.jws) : body.jws;
+    if (body.jws.startsWith('{')) {
+      const mlDsa = mlDsaFailure(body.jws, partners, body.partner_id);
+      if (mlDsa !== undefined) fail(failures, item.id, mlDsa);
+    }
     try {
       const header = decodeProtectedHeader(compact);
       const key = await partnerKeyFor(partners, body.partner_id, header.kid);
@@ -296,6 +302,24 @@ async function verifyInstructions(items: readonly BundleItem[], instructionsIncl
   for (const [, batch] of batches) {
     const orphans = (batch.body as BatchItem).settlement.legs.filter((leg) => !instructed.has(leg.uetr));
     if (orphans.length > 0) fail(failures, batch.id, `${orphans.length} legs without an instruction in the bundle (first: UETR ${orphans[0]!.uetr})`);
+  }
+}
+
+/** The ML-DSA-65 signature of a hybrid (general JSON) JWS under the partner's registered ML-DSA-65 key. */
+function mlDsaFailure(json: string, partners: PartnerKeysItem['partners'], partnerId: string): string | undefined {
+  try {
+    const parsed = JSON.parse(json) as { payload: string; signatures: Array<{ protected: string; signature: string }> };
+    for (const signature of parsed.signatures) {
+      const header = JSON.parse(new TextDecoder().decode(base64urlDecode(signature.protected))) as { alg?: string; kid?: string };
+      if (header.alg !== 'ML-DSA-65') continue;
+      const key = partners.find((partner) => partner.partner_id === partnerId)?.keys.find((candidate) => candidate.keyid === header.kid && candidate.alg === 'ml-dsa-65');
+      if (key?.public_key === undefined) return `no registered ML-DSA-65 key ${String(header.kid)} of partner ${partnerId}`;
+      if (!verifyMlDsa65(base64urlDecode(key.public_key), jwsSigningInput(signature.protected, parsed.payload), base64urlDecode(signature.signature))) return 'partner JWS: the ML-DSA-65 signature does not verify';
+      return undefined;
+    }
+    return 'partner JWS: a hybrid JWS without its ML-DSA-65 signature';
+  } catch (error) {
+    return `partner JWS: ${(error as Error).message}`;
   }
 }
 
