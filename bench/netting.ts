@@ -41,10 +41,10 @@ function generateLegs(count: number): SettlementLeg[] {
     const amount = String(1 + (next() % 1_000_000) * 1_000_000 + (next() % 1_000_000));
     if (next() % 3 === 0 && legs.length + 2 <= count) {
       const provider = providers[next() % providers.length]!;
-      legs.push({ uetr, instructing_agent: payer, payer, payee: provider, currency: 'EUR', amount_minor: amount });
-      legs.push({ uetr, instructing_agent: payer, payer: provider, payee, currency: 'USD', amount_minor: String(1 + (next() % 1_000_000_000)) });
+      legs.push({ uetr, instructing_agent: payer, payer, payee: provider, currency: 'EUR', amount_minor: amount, debtor_country: 'DE', residency_exception: null });
+      legs.push({ uetr, instructing_agent: payer, payer: provider, payee, currency: 'USD', amount_minor: String(1 + (next() % 1_000_000_000)), debtor_country: 'DE', residency_exception: null });
     } else {
-      legs.push({ uetr, instructing_agent: payer, payer, payee, currency: currencies[next() % currencies.length]!, amount_minor: amount });
+      legs.push({ uetr, instructing_agent: payer, payer, payee, currency: currencies[next() % currencies.length]!, amount_minor: amount, debtor_country: 'DE', residency_exception: null });
     }
   }
   return JSON.parse(JSON.stringify(legs)) as SettlementLeg[];

@@ -78,8 +78,8 @@ function sealedBatch(jurisdiction: string, legCount: number): SealedSettlementBa
     const uetr = uuidFrom(next);
     const eurMinor = 1 + (next() % 100_000_000);
     const debtorAgent = banks[next() % 5]!;
-    legs.push({ uetr, instructing_agent: debtorAgent, payer: debtorAgent, payee: fxProvider, currency: 'EUR', amount_minor: String(eurMinor) });
-    legs.push({ uetr, instructing_agent: debtorAgent, payer: fxProvider, payee: banks[5 + (next() % 5)]!, currency: 'USD', amount_minor: String(Math.floor((eurMinor * 108) / 100)) });
+    legs.push({ uetr, instructing_agent: debtorAgent, payer: debtorAgent, payee: fxProvider, currency: 'EUR', amount_minor: String(eurMinor), debtor_country: 'DE', residency_exception: null });
+    legs.push({ uetr, instructing_agent: debtorAgent, payer: fxProvider, payee: banks[5 + (next() % 5)]!, currency: 'USD', amount_minor: String(Math.floor((eurMinor * 108) / 100)), debtor_country: 'DE', residency_exception: null });
   }
   const startsAtMs = Date.UTC(2026, 0, 1) + windowCounter++ * 60_000;
   return sealSettlementBatch({

@@ -31,6 +31,8 @@ const payments: PaymentForLegs[] = Array.from({ length: Math.ceil(legCount / 2) 
     target_currency: 'USD',
     debtor_agent_bic: debtorAgent,
     creditor_agent_bic: banks[next() % banks.length]!,
+    debtor_country: 'DE',
+    residency_exception: null,
   };
 });
 const byShard: PaymentForLegs[][] = Array.from({ length: shards }, () => []);

@@ -19,6 +19,10 @@ export interface WindowPayment {
   target_currency: string;
   debtor_agent_bic: string;
   creditor_agent_bic: string;
+  /** The instruction's debtor.country (ISO 3166-1 alpha-2): carried onto every leg for the regional residency re-check. */
+  debtor_country: string;
+  /** The change id of the residency exception the policy stage admitted the payment under, or null. */
+  residency_exception: string | null;
 }
 
 /** The corridor as routing saw it for this payment (Control's configuration), for one shard. */

@@ -20,6 +20,9 @@ export interface PaymentForLegs {
   target_currency: string;
   debtor_agent_bic: string;
   creditor_agent_bic: string;
+  /** The instruction's debtor.country; every leg of the payment carries it (and the exception below). */
+  debtor_country: string;
+  residency_exception: string | null;
 }
 
 export interface CorridorFx {
@@ -50,9 +53,10 @@ export interface PaymentSettlement {
  */
 export function paymentSettlement(payment: PaymentForLegs, corridor: CorridorFx): Result<PaymentSettlement, PaymentLegsRejection> {
   const { uetr, instructing_agent: instructingAgent, amount_minor: amountMinor, source_currency: sourceCurrency, target_currency: targetCurrency } = payment;
+  const residency = { debtor_country: payment.debtor_country, residency_exception: payment.residency_exception };
   if (amountMinor <= 0n || amountMinor >= amountMinorLimit) throw new RangeError(`paymentSettlement: ${uetr} amount ${amountMinor} is outside 1..10^18-1`);
   if (sourceCurrency === targetCurrency) {
-    const leg = { uetr, instructing_agent: instructingAgent, payer: payment.debtor_agent_bic, payee: payment.creditor_agent_bic, currency: sourceCurrency, amount_minor: amountMinor.toString() };
+    const leg = { uetr, instructing_agent: instructingAgent, payer: payment.debtor_agent_bic, payee: payment.creditor_agent_bic, currency: sourceCurrency, amount_minor: amountMinor.toString(), ...residency };
     return ok({ legs: [leg], fxResidue: null });
   }
   if (corridor.fx_provider === null || corridor.fx_rate_scaled === null) {
@@ -67,8 +71,8 @@ export function paymentSettlement(payment: PaymentForLegs, corridor: CorridorFx)
   }
   return ok({
     legs: [
-      { uetr, instructing_agent: instructingAgent, payer: payment.debtor_agent_bic, payee: corridor.fx_provider, currency: sourceCurrency, amount_minor: amountMinor.toString() },
-      { uetr, instructing_agent: instructingAgent, payer: corridor.fx_provider, payee: payment.creditor_agent_bic, currency: targetCurrency, amount_minor: payoutMinor.toString() },
+      { uetr, instructing_agent: instructingAgent, payer: payment.debtor_agent_bic, payee: corridor.fx_provider, currency: sourceCurrency, amount_minor: amountMinor.toString(), ...residency },
+      { uetr, instructing_agent: instructingAgent, payer: corridor.fx_provider, payee: payment.creditor_agent_bic, currency: targetCurrency, amount_minor: payoutMinor.toString(), ...residency },
     ],
     fxResidue: residue,
   });

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { isBic } from './bic.ts';
+import { isCountryCode } from './iso3166.ts';
 import { currencyExponent } from './iso4217.ts';
 import { amountDigitsMax } from './money.ts';
 import { isRfc3339DateTime } from './rfc3339.ts';
@@ -40,6 +41,9 @@ export const settlementLegSchema = z.strictObject({
   payee: bicSchema,
   currency: currencySchema,
   amount_minor: z.string().regex(amountMinorPattern, { error: `not a positive integer string below 10^${amountDigitsMax}` }),
+  debtor_country: z.string().refine(isCountryCode, { error: 'not an ISO 3166-1 alpha-2 country code' }),
+  /** The residency exception (its ops change id) the edge admitted the payment under, or null. */
+  residency_exception: z.string().regex(uuidPattern, { error: 'not a lowercase UUID (a residency exception change id)' }).nullable(),
 });
 
 export const netPositionSchema = z.strictObject({
@@ -49,9 +53,10 @@ export const netPositionSchema = z.strictObject({
 });
 
 export const settlementBatchSchema = z.strictObject({
-  // Version 2 only: version 1 legs had no instructing_agent, so two partners' legs for one gpi
-  // UETR were indistinguishable (core/settlement-batch.ts).
-  version: z.literal(2),
+  // Version 3 only: version 1 legs had no instructing_agent, so two partners' legs for one gpi
+  // UETR were indistinguishable; version 2 legs had no debtor_country, so the backend could not
+  // re-check residency (core/settlement-batch.ts).
+  version: z.literal(3),
   batch_id: z.string().regex(batchIdPattern, { error: 'not <corridor>.<jurisdiction>.<shard>.<window start ms>' }),
   corridor: z.string().regex(corridorPattern, { error: 'not <source currency>-<target currency>' }),
   jurisdiction: z.string().regex(jurisdictionPattern, { error: 'not a jurisdiction id' }),

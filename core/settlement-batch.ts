@@ -15,11 +15,12 @@ export type { NetPosition, SettlementLeg } from './settlement-leg.ts';
  */
 export interface SettlementBatch {
   /**
-   * 2: legs carry `instructing_agent` (payment identity is (instructing agent, UETR)). The regional
-   * backend accepts version 2 only (core/settlement-batch-schema.ts); version 1 batches, whose legs
-   * were identified by UETR alone, are refused with 422 batch-rejected.
+   * 3: legs carry `instructing_agent` (payment identity is (instructing agent, UETR), since 2) and
+   * `debtor_country` with the `residency_exception` the edge admitted them under (since 3), so the
+   * regional backend re-checks residency per leg. It accepts version 3 only
+   * (core/settlement-batch-schema.ts); earlier versions are refused with 422 batch-rejected.
    */
-  version: 2;
+  version: 3;
   /**
    * `<corridor>.<jurisdiction>.<shard>.<window start, ms since epoch>`: one per netting window. The
    * window's coordinator is shard 0, which seals the one batch netted over every shard, so the
@@ -95,9 +96,11 @@ export function sealSettlementBatch(input: SettlementBatchInput): SealedSettleme
     payee: leg.payee,
     currency: leg.currency,
     amount_minor: leg.amount_minor,
+    debtor_country: leg.debtor_country,
+    residency_exception: leg.residency_exception,
   }));
   const batch: SettlementBatch = {
-    version: 2,
+    version: 3,
     batch_id: input.batch_id,
     corridor: input.corridor,
     jurisdiction: input.jurisdiction,

@@ -23,6 +23,16 @@ export interface SettlementLeg {
   currency: string;
   /** Positive integer string, minor units of `currency`. */
   amount_minor: string;
+  /**
+   * ISO 3166-1 alpha-2 country of the payment's debtor (the instruction's debtor.country): the
+   * regional backend re-checks residency on it (DESIGN.md "Policies, residency and limits").
+   */
+  debtor_country: string;
+  /**
+   * The change id of the live residency exception the edge admitted the payment under, when the
+   * debtor's country belongs to another jurisdiction than the batch's; null otherwise.
+   */
+  residency_exception: string | null;
 }
 
 export interface NetPosition {

@@ -3,7 +3,8 @@
  *
  * Tables (SQLite, in the object's storage):
  *   intake_payments(partner_id, uetr, window_start_ms, instructing_agent, amount_minor, debtor_agent,
- *                   creditor_agent, accepted_at_ms, rejection)                    PK (partner_id, uetr)
+ *                   creditor_agent, accepted_at_ms, rejection, debtor_country, residency_exception)
+ *                                                                                 PK (partner_id, uetr)
  *   intake_windows(start_ms PK, end_ms, state, shards, payment_count, payments_max, source_currency,
  *                  target_currency, fx_provider, fx_rate_scaled, fx_rate_scale, close_reason, part_digest,
  *                  leg_count, rejected_count, rejections_notified, handoff_attempts, next_handoff_ms,
@@ -83,7 +84,10 @@ export type IntakeRejection = {
   reason: string;
 };
 
-type PaymentRow = { uetr: string; partner_id: string; instructing_agent: string; amount_minor: string; debtor_agent: string; creditor_agent: string };
+type PaymentRow = {
+  uetr: string; partner_id: string; instructing_agent: string; amount_minor: string; debtor_agent: string; creditor_agent: string;
+  debtor_country: string; residency_exception: string | null;
+};
 
 export class IntakeStore {
   private readonly sql: SqlStorage;
@@ -95,7 +99,8 @@ export class IntakeStore {
     this.sql.exec(`CREATE TABLE IF NOT EXISTS intake_payments (
       partner_id TEXT NOT NULL, uetr TEXT NOT NULL, window_start_ms INTEGER NOT NULL, instructing_agent TEXT NOT NULL,
       amount_minor TEXT NOT NULL, debtor_agent TEXT NOT NULL, creditor_agent TEXT NOT NULL, accepted_at_ms INTEGER NOT NULL,
-      rejection TEXT, PRIMARY KEY (partner_id, uetr))`);
+      rejection TEXT, debtor_country TEXT NOT NULL DEFAULT '', residency_exception TEXT, PRIMARY KEY (partner_id, uetr))`);
+    addResidencyColumns(this.sql);
     this.sql.exec(`CREATE INDEX IF NOT EXISTS intake_payments_by_window ON intake_payments (window_start_ms)`);
     this.sql.exec(`CREATE TABLE IF NOT EXISTS intake_windows (
       start_ms INTEGER PRIMARY KEY, end_ms INTEGER NOT NULL, state TEXT NOT NULL, shards INTEGER NOT NULL,
@@ -136,8 +141,10 @@ export class IntakeStore {
     let placed: IntakeWindowRow | undefined;
     this.storage.transactionSync(() => {
       this.sql.exec(
-        `INSERT INTO intake_payments (partner_id, uetr, window_start_ms, instructing_agent, amount_minor, debtor_agent, creditor_agent, accepted_at_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+        `INSERT INTO intake_payments (partner_id, uetr, window_start_ms, instructing_agent, amount_minor, debtor_agent, creditor_agent, accepted_at_ms, debtor_country, residency_exception)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
         payment.partner_id, payment.uetr, startMs, payment.instructing_agent, payment.amount_minor, payment.debtor_agent_bic, payment.creditor_agent_bic, nowMs,
+        payment.debtor_country, payment.residency_exception,
       );
       this.sql.exec(`UPDATE intake_windows SET payment_count = payment_count + 1 WHERE start_ms = ? AND state = 'open'`, startMs);
       placed = this.window(startMs);
@@ -321,7 +328,7 @@ export class IntakeStore {
   private partContent(row: IntakeWindowRow): Pick<WindowPart, 'legs' | 'payments' | 'fx_residue' | 'part_digest'> & { rejected: RejectedPayment[] } {
     const payments = this.sql
       .exec<PaymentRow>(
-        `SELECT uetr, partner_id, instructing_agent, amount_minor, debtor_agent, creditor_agent FROM intake_payments WHERE window_start_ms = ? ORDER BY partner_id, uetr`, row.start_ms,
+        `SELECT uetr, partner_id, instructing_agent, amount_minor, debtor_agent, creditor_agent, debtor_country, residency_exception FROM intake_payments WHERE window_start_ms = ? ORDER BY partner_id, uetr`, row.start_ms,
       )
       .toArray();
     const built = buildNettingWindowPart(0, payments.map((payment) => legInput({ ...payment, debtor_agent_bic: payment.debtor_agent, creditor_agent_bic: payment.creditor_agent }, row)), fxOf(row));
@@ -337,15 +344,27 @@ export class IntakeStore {
   }
 }
 
-type LegPayment = Pick<WindowPayment, 'uetr' | 'instructing_agent' | 'amount_minor' | 'debtor_agent_bic' | 'creditor_agent_bic'>;
+type LegPayment = Pick<WindowPayment, 'uetr' | 'instructing_agent' | 'amount_minor' | 'debtor_agent_bic' | 'creditor_agent_bic' | 'debtor_country' | 'residency_exception'>;
 
 function legInput(payment: LegPayment, row: Pick<IntakeWindowRow, 'source_currency' | 'target_currency'>) {
   return {
     uetr: payment.uetr, instructing_agent: payment.instructing_agent, amount_minor: BigInt(payment.amount_minor), source_currency: row.source_currency,
     target_currency: row.target_currency, debtor_agent_bic: payment.debtor_agent_bic, creditor_agent_bic: payment.creditor_agent_bic,
+    debtor_country: payment.debtor_country, residency_exception: payment.residency_exception,
   };
 }
 
 function fxOf(row: Pick<IntakeWindowRow, 'fx_provider' | 'fx_rate_scaled' | 'fx_rate_scale'>) {
   return { fx_provider: row.fx_provider, fx_rate_scaled: row.fx_rate_scaled === null ? null : BigInt(row.fx_rate_scaled), fx_rate_scale: row.fx_rate_scale };
+}
+
+/**
+ * Storage created before legs carried residency (batch version 3) gains the two columns once
+ * (SQLite has no ADD COLUMN IF NOT EXISTS). A payment taken before then has debtor_country '', which
+ * the batch schema refuses: such a window fails to seal loudly rather than settle unchecked.
+ */
+function addResidencyColumns(sql: SqlStorage): void {
+  const columns = new Set(sql.exec<{ name: string }>(`SELECT name FROM pragma_table_info('intake_payments')`).toArray().map((column) => column.name));
+  if (!columns.has('debtor_country')) sql.exec(`ALTER TABLE intake_payments ADD COLUMN debtor_country TEXT NOT NULL DEFAULT ''`);
+  if (!columns.has('residency_exception')) sql.exec(`ALTER TABLE intake_payments ADD COLUMN residency_exception TEXT`);
 }

@@ -9,7 +9,8 @@
  *                   region, log_index, receipt, settled_at_ms, partners_notified)
  *   netting_parts(start_ms, shard, part_digest, leg_count, fx_rate_scaled, fx_residue_numerator,
  *                 fx_residue_denominator, close_reason, received_at_ms)              PK (start_ms, shard)
- *   netting_window_part_legs(start_ms, shard, uetr, instructing_agent, payer, payee, currency, amount_minor)
+ *   netting_window_part_legs(start_ms, shard, uetr, instructing_agent, payer, payee, currency, amount_minor,
+ *                            debtor_country, residency_exception)
  *                                                                                   until the window seals
  *   netting_window_payments(start_ms, partner_id, uetr, shard)                      PK (start_ms, partner_id, uetr)
  *   netting_batch_chunks(start_ms, chunk_index, text)                               PK (start_ms, chunk_index)
@@ -95,7 +96,8 @@ export class NettingStore {
       PRIMARY KEY (start_ms, shard))`);
     this.sql.exec(`CREATE TABLE IF NOT EXISTS netting_window_part_legs (
       start_ms INTEGER NOT NULL, shard INTEGER NOT NULL, uetr TEXT NOT NULL, instructing_agent TEXT NOT NULL, payer TEXT NOT NULL, payee TEXT NOT NULL,
-      currency TEXT NOT NULL, amount_minor TEXT NOT NULL)`);
+      currency TEXT NOT NULL, amount_minor TEXT NOT NULL, debtor_country TEXT NOT NULL DEFAULT '', residency_exception TEXT)`);
+    addPartLegResidencyColumns(this.sql);
     this.sql.exec(`CREATE INDEX IF NOT EXISTS netting_window_part_legs_by_window ON netting_window_part_legs (start_ms, shard)`);
     this.sql.exec(`CREATE TABLE IF NOT EXISTS netting_window_payments (
       start_ms INTEGER NOT NULL, partner_id TEXT NOT NULL, uetr TEXT NOT NULL, shard INTEGER NOT NULL, PRIMARY KEY (start_ms, partner_id, uetr))`);
@@ -138,8 +140,9 @@ export class NettingStore {
       );
       for (const leg of part.legs) {
         this.sql.exec(
-          `INSERT INTO netting_window_part_legs (start_ms, shard, uetr, instructing_agent, payer, payee, currency, amount_minor) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-          part.start_ms, part.shard, leg.uetr, leg.instructing_agent, leg.payer, leg.payee, leg.currency, leg.amount_minor,
+          `INSERT INTO netting_window_part_legs (start_ms, shard, uetr, instructing_agent, payer, payee, currency, amount_minor, debtor_country, residency_exception)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+          part.start_ms, part.shard, leg.uetr, leg.instructing_agent, leg.payer, leg.payee, leg.currency, leg.amount_minor, leg.debtor_country, leg.residency_exception,
         );
       }
       for (const payment of part.payments) {
@@ -347,11 +350,14 @@ export class NettingStore {
       .toArray();
     return headers.map((header) => {
       const legs = this.sql
-        .exec<{ uetr: string; instructing_agent: string; payer: string; payee: string; currency: string; amount_minor: string }>(
-          `SELECT uetr, instructing_agent, payer, payee, currency, amount_minor FROM netting_window_part_legs WHERE start_ms = ? AND shard = ?`, startMs, header.shard,
+        .exec<{ uetr: string; instructing_agent: string; payer: string; payee: string; currency: string; amount_minor: string; debtor_country: string; residency_exception: string | null }>(
+          `SELECT uetr, instructing_agent, payer, payee, currency, amount_minor, debtor_country, residency_exception FROM netting_window_part_legs WHERE start_ms = ? AND shard = ?`, startMs, header.shard,
         )
         .toArray()
-        .map((row) => ({ uetr: row.uetr, instructing_agent: row.instructing_agent, payer: row.payer, payee: row.payee, currency: row.currency, amount_minor: row.amount_minor }));
+        .map((row) => ({
+          uetr: row.uetr, instructing_agent: row.instructing_agent, payer: row.payer, payee: row.payee, currency: row.currency, amount_minor: row.amount_minor,
+          debtor_country: row.debtor_country, residency_exception: row.residency_exception,
+        }));
       if (legs.length !== header.leg_count) throw new Error(`netting window ${startMs}: shard ${header.shard} stored ${legs.length} of ${header.leg_count} legs`);
       const fxResidue = header.fx_residue_numerator === null || header.fx_residue_denominator === null
         ? null
@@ -359,4 +365,11 @@ export class NettingStore {
       return { shard: header.shard, legs, fxResidue };
     });
   }
+}
+
+/** Storage from before legs carried residency (batch version 3) gains the columns once (see intake-store.ts). */
+function addPartLegResidencyColumns(sql: SqlStorage): void {
+  const columns = new Set(sql.exec<{ name: string }>(`SELECT name FROM pragma_table_info('netting_window_part_legs')`).toArray().map((column) => column.name));
+  if (!columns.has('debtor_country')) sql.exec(`ALTER TABLE netting_window_part_legs ADD COLUMN debtor_country TEXT NOT NULL DEFAULT ''`);
+  if (!columns.has('residency_exception')) sql.exec(`ALTER TABLE netting_window_part_legs ADD COLUMN residency_exception TEXT`);
 }

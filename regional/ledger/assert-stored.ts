@@ -3,10 +3,11 @@
  * A mismatch means corrupted storage or a bug (the digest is a SHA-256 of the canonical bytes), so
  * these throw and the delivery fails loudly rather than returning a receipt for different legs.
  */
-import type { SettlementBatch, SettlementLeg } from '../../core/settlement-batch.ts';
+import type { SettlementBatch } from '../../core/settlement-batch.ts';
+import type { StoredLeg } from './read-settlement.ts';
 import type { StoredSettlement } from './read-settlement.ts';
 
-export function assertStoredSettlementMatches(stored: StoredSettlement, storedLegs: readonly SettlementLeg[], batch: SettlementBatch, canonical: string): void {
+export function assertStoredSettlementMatches(stored: StoredSettlement, storedLegs: readonly StoredLeg[], batch: SettlementBatch, canonical: string): void {
   const context = `batch ${batch.batch_id} digest ${stored.digest}`;
   if (stored.canonicalJson !== canonical) throw new Error(`assertStoredSettlementMatches: ${context}: stored canonical JSON differs from the delivered batch`);
   if (stored.legCount !== batch.legs.length || storedLegs.length !== batch.legs.length) {

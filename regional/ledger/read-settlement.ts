@@ -57,7 +57,14 @@ export async function findSettlementByBatchId(db: RegionalQueryable, jurisdictio
 }
 
 /** Legs of a batch row already found under its jurisdiction (callers pass `stored.digest`). */
-export async function readStoredLegs(db: RegionalQueryable, digest: string): Promise<SettlementLeg[]> {
+/**
+ * A leg as the settlement_legs table holds it: the payment and money fields. The leg's residency
+ * fields (debtor_country, residency_exception) live in the stored canonical JSON, which the commit
+ * compares byte for byte with the delivered batch (assert-stored.ts).
+ */
+export type StoredLeg = Omit<SettlementLeg, 'debtor_country' | 'residency_exception'>;
+
+export async function readStoredLegs(db: RegionalQueryable, digest: string): Promise<StoredLeg[]> {
   const rows = await db
     .select({
       uetr: settlementLegs.uetr,

@@ -1,8 +1,9 @@
 /**
  * POST /v1/settlements — the edge delivers a closed window's batch. The pipeline, top to bottom:
  *   edge token (401) → JSON body ≤ bodyBytesMax (415/413/400) → verifySettlementBatch against the
- *   token's batch_digest (422 batch-rejected) → residency: the batch's jurisdiction must be ours
- *   (403 residency-denied) → commitSettlement → 201 on first commit, 200 with the identical body
+ *   token's batch_digest (422 batch-rejected) → residency: the batch's jurisdiction must be ours and
+ *   every leg's debtor country must map to it unless the leg names a residency exception
+ *   (403 residency-denied, ../residency/batch-residency.ts) → commitSettlement → 201 on first commit, 200 with the identical body
  *   on a repeat delivery (the edge treats both as settled). Every answer is counted in
  *   ../metrics.ts: commits, replays and retries, the commit's duration, and problems by slug.
  * GET /v1/settlements/:batch_id — the committed settlement in the DESIGN shape, for auditors:
@@ -23,6 +24,7 @@ import { requireEdgeToken, type EdgeTokenVariables } from '../http/require-edge-
 import { findSettlementByBatchId, readStoredLegs, readStoredPositions } from '../ledger/read-settlement.ts';
 import type { RegionalLogger } from '../logger.ts';
 import { problemSlugOf, type RegionalMetrics } from '../metrics.ts';
+import { batchResidencyDetail, batchResidencyViolation, loadCountryJurisdictions } from '../residency/batch-residency.ts';
 import type { Signer } from '../signer/signer.ts';
 
 export interface SettlementRoutesConfig {
@@ -45,6 +47,7 @@ export interface SettlementRoutesConfig {
 export function settlementRoutes(config: SettlementRoutesConfig): Hono<EdgeTokenVariables> {
   const routes = new Hono<EdgeTokenVariables>();
   const { metrics } = config;
+  const countries = loadCountryJurisdictions();
   const commitOptions: CommitOptions = {
     ...config.commitOptions,
     onRetry: (event) => {
@@ -65,8 +68,11 @@ export function settlementRoutes(config: SettlementRoutesConfig): Hono<EdgeToken
     const verified = verifySettlementBatch(await readJsonBody(c), c.get('edgeToken').batchDigest);
     if (!verified.ok) throw batchRejected(verified.reason);
     const { batch, canonical, digest } = verified.value;
-    if (batch.jurisdiction !== config.jurisdiction) {
-      throw new ProblemError('residency-denied', `batch ${batch.batch_id} belongs to jurisdiction ${batch.jurisdiction}; this backend serves ${config.jurisdiction}`);
+    const violation = batchResidencyViolation(batch, config.jurisdiction, countries);
+    if (violation !== null) {
+      // Recorded: this log line, and rejections{reason="residency-denied"} by the counter above.
+      config.logger.error('settlement refused: residency', { batch_id: batch.batch_id, digest, ...violation });
+      throw new ProblemError('residency-denied', batchResidencyDetail(batch.batch_id, config.jurisdiction, violation), { reason: violation.kind });
     }
     // Before the transaction, never inside it: a key signs only once every sibling publishes it.
     await config.requireSigningKeys();

@@ -28,7 +28,7 @@ const paymentsArbitrary = (currency: string, maxLength = 40) =>
       creditor_agent_bic: fc.constantFrom(...bics),
     }),
     { minLength: 1, maxLength, selector: (payment) => payment.uetr },
-  ).map((payments) => payments.map((payment): PaymentForLegs => ({ ...payment, instructing_agent: payment.debtor_agent_bic, source_currency: currency, target_currency: currency })));
+  ).map((payments) => payments.map((payment): PaymentForLegs => ({ ...payment, instructing_agent: payment.debtor_agent_bic, source_currency: currency, target_currency: currency, debtor_country: 'DE', residency_exception: null })));
 
 /** Splits items over `shards` parts by a per-item choice; every part exists, possibly empty. */
 function partition<T>(items: readonly T[], choices: readonly number[], shards: number): T[][] {
@@ -145,7 +145,7 @@ describe('sealNettingWindow', () => {
   });
 
   it('refuses a window with a part missing or repeated, or a payment in two parts', () => {
-    const legFor = (uetr: string): SettlementLeg => ({ uetr, instructing_agent: bics[0], payer: bics[0], payee: bics[1], currency: 'EUR', amount_minor: '100' });
+    const legFor = (uetr: string): SettlementLeg => ({ uetr, instructing_agent: bics[0], payer: bics[0], payee: bics[1], currency: 'EUR', amount_minor: '100', debtor_country: 'DE', residency_exception: null });
     const uetr = '0a000000-0000-4000-8000-000000000001';
     const part = (shard: number, legs: SettlementLeg[]): NettingWindowPart => ({ shard, legs, fxResidue: null });
     expect(() => sealNettingWindow({ ...header, shards: 2 }, [part(0, [legFor(uetr)])])).toThrow(/needs parts 0..1/);

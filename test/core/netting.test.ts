@@ -7,7 +7,7 @@ const uetrA = '0a000000-0000-4000-8000-000000000001';
 const uetrB = '0b000000-0000-4000-8000-000000000002';
 
 function leg(uetr: string, payer: string, payee: string, currency: string, amount_minor: string, instructing_agent = payer): SettlementLeg {
-  return { uetr, instructing_agent, payer, payee, currency, amount_minor };
+  return { uetr, instructing_agent, payer, payee, currency, amount_minor, debtor_country: 'DE', residency_exception: null };
 }
 
 export const bicPool = ['AAAADEFF', 'BBBBUS33XXX', 'CCCCGB2L', 'DDDDJPJT', 'EEEESGSG', 'LQPRDEFFXXX'] as const;
@@ -20,6 +20,8 @@ export const legArbitrary = fc.record({
   payee: fc.constantFrom(...bicPool),
   currency: fc.constantFrom('EUR', 'USD', 'JPY'),
   amount_minor: fc.bigInt({ min: 1n, max: 10n ** 18n - 1n }).map(String),
+  debtor_country: fc.constant('DE'),
+  residency_exception: fc.constant(null),
 });
 
 describe('sortLegs', () => {

@@ -26,17 +26,17 @@ const paymentLegsArbitrary = fc
   .map(({ uetr, debtorAgent, creditorAgent, fx, sourceMinor, payoutMinor }): SettlementLeg[] =>
     fx
       ? [
-          { uetr, instructing_agent: debtorAgent, payer: debtorAgent, payee: provider, currency: 'EUR', amount_minor: String(sourceMinor) },
-          { uetr, instructing_agent: debtorAgent, payer: provider, payee: creditorAgent, currency: 'USD', amount_minor: String(payoutMinor) },
+          { uetr, instructing_agent: debtorAgent, payer: debtorAgent, payee: provider, currency: 'EUR', amount_minor: String(sourceMinor), debtor_country: 'DE', residency_exception: null },
+          { uetr, instructing_agent: debtorAgent, payer: provider, payee: creditorAgent, currency: 'USD', amount_minor: String(payoutMinor), debtor_country: 'DE', residency_exception: null },
         ]
-      : [{ uetr, instructing_agent: debtorAgent, payer: debtorAgent, payee: creditorAgent, currency: 'EUR', amount_minor: String(sourceMinor) }],
+      : [{ uetr, instructing_agent: debtorAgent, payer: debtorAgent, payee: creditorAgent, currency: 'EUR', amount_minor: String(sourceMinor), debtor_country: 'DE', residency_exception: null }],
   );
 
 const batchLegsArbitrary = fc.uniqueArray(paymentLegsArbitrary, { minLength: 1, maxLength: 25, selector: (legs) => `${legs[0]!.instructing_agent}/${legs[0]!.uetr}` }).map((payments) => payments.flat());
 
-const legA: SettlementLeg = { uetr: '0a000000-0000-4000-8000-000000000001', instructing_agent: 'AAAADEFF', payer: 'AAAADEFF', payee: 'LQPRDEFFXXX', currency: 'EUR', amount_minor: '10000' };
-const legB: SettlementLeg = { uetr: '0a000000-0000-4000-8000-000000000001', instructing_agent: 'AAAADEFF', payer: 'LQPRDEFFXXX', payee: 'BBBBUS33', currency: 'USD', amount_minor: '10842' };
-const legC: SettlementLeg = { uetr: '0b000000-0000-4000-8000-000000000002', instructing_agent: 'CCCCFRPP', payer: 'CCCCFRPP', payee: 'AAAADEFF', currency: 'EUR', amount_minor: '2500' };
+const legA: SettlementLeg = { uetr: '0a000000-0000-4000-8000-000000000001', instructing_agent: 'AAAADEFF', payer: 'AAAADEFF', payee: 'LQPRDEFFXXX', currency: 'EUR', amount_minor: '10000', debtor_country: 'DE', residency_exception: null };
+const legB: SettlementLeg = { uetr: '0a000000-0000-4000-8000-000000000001', instructing_agent: 'AAAADEFF', payer: 'LQPRDEFFXXX', payee: 'BBBBUS33', currency: 'USD', amount_minor: '10842', debtor_country: 'DE', residency_exception: null };
+const legC: SettlementLeg = { uetr: '0b000000-0000-4000-8000-000000000002', instructing_agent: 'CCCCFRPP', payer: 'CCCCFRPP', payee: 'AAAADEFF', currency: 'EUR', amount_minor: '2500', debtor_country: 'DE', residency_exception: null };
 
 function sealed() {
   return sealSettlementBatch({ ...header, legs: [legC, legB, legA] });
@@ -48,9 +48,9 @@ function received(): any {
 }
 
 describe('sealSettlementBatch', () => {
-  it('emits version 2, sorted legs, positions, RFC 8785 bytes and their SHA-256', () => {
+  it('emits version 3, sorted legs, positions, RFC 8785 bytes and their SHA-256', () => {
     const { batch, canonical, digest } = sealed();
-    expect(batch.version).toBe(2);
+    expect(batch.version).toBe(3);
     expect(batch.legs).toEqual([legA, legB, legC]);
     expect(batch.positions).toEqual([
       { participant: 'AAAADEFF', currency: 'EUR', net_minor: '-7500' },
@@ -59,7 +59,7 @@ describe('sealSettlementBatch', () => {
       { participant: 'BBBBUS33', currency: 'USD', net_minor: '10842' },
       { participant: 'LQPRDEFFXXX', currency: 'USD', net_minor: '-10842' },
     ]);
-    expect(canonical.startsWith('{"batch_id":"EUR-USD.eu.0.1767225600000","corridor":"EUR-USD","jurisdiction":"eu","legs":[{"amount_minor":"10000","currency":"EUR","instructing_agent":"AAAADEFF"')).toBe(true);
+    expect(canonical.startsWith('{"batch_id":"EUR-USD.eu.0.1767225600000","corridor":"EUR-USD","jurisdiction":"eu","legs":[{"amount_minor":"10000","currency":"EUR","debtor_country":"DE","instructing_agent":"AAAADEFF"')).toBe(true);
     expect(canonical).not.toMatch(/\s/);
     expect(digest).toMatch(/^[0-9a-f]{64}$/);
   });
@@ -141,7 +141,7 @@ describe('verifySettlementBatch', () => {
     // gpi keeps the UETR along the chain: the hop AAAADEFF → CCCCFRPP and the next hop
     // CCCCFRPP → BBBBUS33 are two payments with one UETR, told apart by their instructing agent.
     const firstHop: SettlementLeg = { ...legA, payee: 'CCCCFRPP' };
-    const secondHop: SettlementLeg = { ...legA, instructing_agent: 'CCCCFRPP', payer: 'CCCCFRPP', payee: 'AAAADEFF', amount_minor: '9990' };
+    const secondHop: SettlementLeg = { ...legA, instructing_agent: 'CCCCFRPP', payer: 'CCCCFRPP', payee: 'AAAADEFF', amount_minor: '9990', debtor_country: 'DE', residency_exception: null };
     const { batch, canonical, digest } = sealSettlementBatch({ ...header, legs: [secondHop, firstHop] });
     expect(batch.legs).toEqual([firstHop, secondHop]);
     expect(verifySettlementBatch(JSON.parse(canonical), digest)).toMatchObject({ ok: true });
@@ -172,7 +172,11 @@ describe('verifySettlementBatch', () => {
     ['unknown leg field', (batch) => { batch.legs[0].memo = 'x'; }, /legs\.0: unknown field 'memo'/],
     ['unknown position field', (batch) => { batch.positions[0].extra = 1; }, /positions\.0: unknown field 'extra'/],
     ['unknown window field', (batch) => { batch.window.tz = 'UTC'; }, /window: unknown field 'tz'/],
-    ['version 3', (batch) => { batch.version = 3; }, /version/],
+    ['version 2 (legs without debtor_country)', (batch) => { batch.version = 2; }, /version/],
+    ['version 4', (batch) => { batch.version = 4; }, /version/],
+    ['leg without a debtor country', (batch) => { delete batch.legs[0].debtor_country; }, /legs\.0\.debtor_country/],
+    ['debtor country not ISO 3166', (batch) => { batch.legs[0].debtor_country = 'ZZ'; }, /legs\.0\.debtor_country/],
+    ['residency exception that is no change id', (batch) => { batch.legs[0].residency_exception = 'ana said so'; }, /legs\.0\.residency_exception/],
     ['lowercase instructing agent', (batch) => { batch.legs[0].instructing_agent = 'aaaadeff'; }, /legs\.0\.instructing_agent/],
     ['amount with a leading zero', (batch) => { batch.legs[0].amount_minor = '010000'; }, /legs\.0\.amount_minor/],
     ['amount as a JSON number', (batch) => { batch.legs[0].amount_minor = 10000; }, /legs\.0\.amount_minor/],
@@ -276,7 +280,7 @@ describe('verifySettlementBatch', () => {
   });
 
   it('an on-us leg\'s amount is internally consistent either way: only the digest catches a change', () => {
-    const onUs: SettlementLeg = { uetr: '0c000000-0000-4000-8000-000000000003', instructing_agent: 'AAAADEFF', payer: 'AAAADEFF', payee: 'AAAADEFF', currency: 'EUR', amount_minor: '500' };
+    const onUs: SettlementLeg = { uetr: '0c000000-0000-4000-8000-000000000003', instructing_agent: 'AAAADEFF', payer: 'AAAADEFF', payee: 'AAAADEFF', currency: 'EUR', amount_minor: '500', debtor_country: 'DE', residency_exception: null };
     const { canonical, digest } = sealSettlementBatch({ ...header, legs: [legA, legB, onUs] });
     const batch = JSON.parse(canonical);
     batch.legs[2].amount_minor = '501';

@@ -27,10 +27,10 @@ describe.each(testDatabaseKinds())('payment identity on %s', (kind) => {
     const startsAtMs = Date.UTC(2026, 2, 1);
     // Two hops of one gpi chain, each an FX payment through the provider, each with its own submitter.
     const legs: SettlementLeg[] = [
-      { uetr, instructing_agent: 'DEUTDEFF', payer: 'DEUTDEFF', payee: fxProviderBic, currency: 'EUR', amount_minor: '10000' },
-      { uetr, instructing_agent: 'DEUTDEFF', payer: fxProviderBic, payee: 'CHASUS33', currency: 'USD', amount_minor: '10800' },
-      { uetr, instructing_agent: 'BNPAFRPP', payer: 'BNPAFRPP', payee: fxProviderBic, currency: 'EUR', amount_minor: '5000' },
-      { uetr, instructing_agent: 'BNPAFRPP', payer: fxProviderBic, payee: 'CITIUS33', currency: 'USD', amount_minor: '5400' },
+      { uetr, instructing_agent: 'DEUTDEFF', payer: 'DEUTDEFF', payee: fxProviderBic, currency: 'EUR', amount_minor: '10000', debtor_country: 'DE', residency_exception: null },
+      { uetr, instructing_agent: 'DEUTDEFF', payer: fxProviderBic, payee: 'CHASUS33', currency: 'USD', amount_minor: '10800', debtor_country: 'DE', residency_exception: null },
+      { uetr, instructing_agent: 'BNPAFRPP', payer: 'BNPAFRPP', payee: fxProviderBic, currency: 'EUR', amount_minor: '5000', debtor_country: 'DE', residency_exception: null },
+      { uetr, instructing_agent: 'BNPAFRPP', payer: fxProviderBic, payee: 'CITIUS33', currency: 'USD', amount_minor: '5400', debtor_country: 'DE', residency_exception: null },
     ];
     const sealed = sealSettlementBatch({
       batch_id: `EUR-USD.eu.0.${startsAtMs}`,
@@ -39,13 +39,14 @@ describe.each(testDatabaseKinds())('payment identity on %s', (kind) => {
       window: { starts_at: new Date(startsAtMs).toISOString(), ends_at: new Date(startsAtMs + 60_000).toISOString() },
       legs,
     });
-    expect(sealed.batch.version).toBe(2);
+    expect(sealed.batch.version).toBe(3);
     expect((await testbed.deliver(sealed)).status).toBe(201);
 
     const response = await testbed.app.request(`/v1/settlements/${sealed.batch.batch_id}`);
     expect(response.status).toBe(200);
     const body = (await response.json()) as { legs: SettlementLeg[] };
-    expect(body.legs).toEqual(sealed.batch.legs);
+    // The auditor API's legs carry the payment and money fields; the residency fields stay in the stored canonical batch.
+    expect(body.legs).toEqual(sealed.batch.legs.map(({ debtor_country: _country, residency_exception: _exception, ...leg }) => leg));
     expect(body.legs.map((leg) => `${leg.instructing_agent} ${leg.currency}`)).toEqual(['BNPAFRPP EUR', 'BNPAFRPP USD', 'DEUTDEFF EUR', 'DEUTDEFF USD']);
 
     const stored = await testbed.database.sql`select instructing_agent, count(*)::int as legs from settlement_legs where uetr = ${uetr} group by instructing_agent order by instructing_agent`;

@@ -85,7 +85,7 @@ describe('CorridorWindow durability', () => {
     // After its window settled, a retried enqueue still names the same window and adds nothing.
     expect(await enqueuePlaced(stub, payment, corridor)).toBe(first);
     const batch = JSON.parse((await stub.sealedBatch(window.start_ms))!) as SettlementBatch;
-    expect(batch.legs).toEqual([{ uetr: payment.uetr, instructing_agent: alpha.bic, payer: alpha.bic, payee: bravo.bic, currency: 'HUF', amount_minor: '5000' }]);
+    expect(batch.legs).toEqual([{ uetr: payment.uetr, instructing_agent: alpha.bic, payer: alpha.bic, payee: bravo.bic, currency: 'HUF', amount_minor: '5000', debtor_country: 'DE', residency_exception: null }]);
   });
 
   it('survives eviction of every shard and of the coordinator mid-window, and nets all shards into one batch', async () => {

@@ -53,8 +53,8 @@ describe('CorridorWindow', () => {
     const legs = batch.legs.filter((leg) => leg.uetr === instruction.uetr);
     // 1000.00 EUR at 1.0842 → 1084.20 USD, through the corridor's FX provider.
     expect(legs).toEqual([
-      { uetr: instruction.uetr, instructing_agent: 'ALPHDEFFXXX', payer: 'ALPHDEFFXXX', payee: 'LQPRDEFFXXX', currency: 'EUR', amount_minor: '100000' },
-      { uetr: instruction.uetr, instructing_agent: 'ALPHDEFFXXX', payer: 'LQPRDEFFXXX', payee: 'CHARUS33XXX', currency: 'USD', amount_minor: '108420' },
+      { uetr: instruction.uetr, instructing_agent: 'ALPHDEFFXXX', payer: 'ALPHDEFFXXX', payee: 'LQPRDEFFXXX', currency: 'EUR', amount_minor: '100000', debtor_country: 'DE', residency_exception: null },
+      { uetr: instruction.uetr, instructing_agent: 'ALPHDEFFXXX', payer: 'LQPRDEFFXXX', payee: 'CHARUS33XXX', currency: 'USD', amount_minor: '108420', debtor_country: 'DE', residency_exception: null },
     ]);
   });
 

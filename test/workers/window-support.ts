@@ -60,7 +60,7 @@ export function directCorridor(id: string, overrides: Partial<WindowCorridor> = 
 
 export function directPayment(corridor: WindowCorridor, amountMinor: string, debtorBic: string, creditorBic: string, uetr: string = crypto.randomUUID()): WindowPayment {
   const [source, target] = corridor.id.split('-') as [string, string];
-  return { uetr, partner_id: 'alpha-bank', instructing_agent: debtorBic, amount_minor: amountMinor, source_currency: source, target_currency: target, debtor_agent_bic: debtorBic, creditor_agent_bic: creditorBic };
+  return { uetr, partner_id: 'alpha-bank', instructing_agent: debtorBic, amount_minor: amountMinor, source_currency: source, target_currency: target, debtor_agent_bic: debtorBic, creditor_agent_bic: creditorBic, debtor_country: 'DE', residency_exception: null };
 }
 
 /** Enqueues directly into a shard and returns the batch id of the window that took the payment; fails the test if it was refused. */

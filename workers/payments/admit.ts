@@ -52,6 +52,8 @@ export async function admit(env: Env, partner: PartnerProfile, opened: OpenedIns
     target_currency: instruction.target_currency,
     debtor_agent_bic: instruction.debtor_agent.bic,
     creditor_agent_bic: instruction.creditor_agent.bic,
+    debtor_country: instruction.debtor.country,
+    residency_exception: residencyExceptionOf(policyDecision),
   };
   const admission = await partnerStateOf(env, partner).admit({
     partnerId: partner.partner_id,
@@ -73,4 +75,15 @@ export async function admit(env: Env, partner: PartnerProfile, opened: OpenedIns
     case 'unsettleable':
       return err({ kind: 'unsettleable', reason: admission.reason });
   }
+}
+
+/**
+ * The residency exception the policy stage admitted this payment under (its facts record it,
+ * decide-payment-policy.ts), carried onto the legs so the regional backend's residency re-check
+ * accepts a debtor country of another jurisdiction. Only when the country is not the window's own.
+ */
+function residencyExceptionOf(decision: PolicyDecisionInput): string | null {
+  const { residency_exception: exception, debtor_country_jurisdiction: countryJurisdiction, jurisdiction } = decision.facts;
+  if (countryJurisdiction === jurisdiction || typeof exception !== 'object' || exception === null || Array.isArray(exception)) return null;
+  return typeof exception.change_id === 'string' ? exception.change_id : null;
 }

@@ -13,6 +13,18 @@ const windowDurationMs = 60_000;
 
 let windowCounter = 0;
 
+/**
+ * A debtor country of each real jurisdiction (policies/country-jurisdictions.json). The made-up
+ * jurisdictions of freshJurisdiction() have no country, so their legs carry a residency exception
+ * reference, as the edge would for a payment it admitted under one.
+ */
+const debtorCountries: Record<string, string> = { eu: 'DE', us: 'US', ap: 'SG' };
+
+function residencyOf(jurisdiction: string): Pick<SettlementLeg, 'debtor_country' | 'residency_exception'> {
+  const country = debtorCountries[jurisdiction];
+  return country === undefined ? { debtor_country: 'DE', residency_exception: randomUUID() } : { debtor_country: country, residency_exception: null };
+}
+
 export interface SampleBatchOptions {
   jurisdiction?: string;
   payments?: number;
@@ -31,8 +43,9 @@ export function sampleBatch(options: SampleBatchOptions = {}): SealedSettlementB
     const amountMinor = options.amountsMinor?.[index] ?? String(10_000 + index * 2_501);
     const usdMinor = ((BigInt(amountMinor) * 108n) / 100n).toString();
     const debtorAgent = debtorAgents[index % debtorAgents.length]!;
-    legs.push({ uetr, instructing_agent: debtorAgent, payer: debtorAgent, payee: fxProviderBic, currency: 'EUR', amount_minor: amountMinor });
-    legs.push({ uetr, instructing_agent: debtorAgent, payer: fxProviderBic, payee: creditorAgents[index % creditorAgents.length]!, currency: 'USD', amount_minor: usdMinor });
+    const residency = residencyOf(jurisdiction);
+    legs.push({ uetr, instructing_agent: debtorAgent, payer: debtorAgent, payee: fxProviderBic, currency: 'EUR', amount_minor: amountMinor, ...residency });
+    legs.push({ uetr, instructing_agent: debtorAgent, payer: fxProviderBic, payee: creditorAgents[index % creditorAgents.length]!, currency: 'USD', amount_minor: usdMinor, ...residency });
   }
   return sealSettlementBatch({
     batch_id: `EUR-USD.${jurisdiction}.0.${startsAtMs}`,
