@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { buildInstruction } from '../../cli/sdk/instruction-builder.ts';
 import { policyForbidSlugs, policyPermitId } from '../../core/policy-request.ts';
 import type { PolicyDecision } from '../../durable-objects/partner-state/partner-state.ts';
-import { policySet } from '../../workers/policy/policy-engine.ts';
+import { authorizePayment, policySet } from '../../workers/policy/policy-engine.ts';
 import { ana, opsJson } from './ops-support.ts';
 import { problemStatus, problemTypePrefix, type ProblemSlug } from '../../core/problem.ts';
 import { alpha, bravo, client, partnerState } from './partner-trust-support.ts';
@@ -52,6 +52,18 @@ describe('the policy set inside workerd', () => {
     const { policies, digest } = policySet();
     expect(Object.keys(policies).sort()).toEqual([policyPermitId, ...Object.keys(policyForbidSlugs)].sort());
     expect(digest).toMatch(/^[0-9a-f]{64}$/);
+  });
+
+  it('reports a request the schema refuses as a failure, never as a decision (the stage then refuses)', () => {
+    const request = {
+      principal: { type: 'Partner', id: 'alpha-bank' },
+      action: { type: 'Action', id: 'SubmitPayment' },
+      resource: { type: 'Corridor', id: 'EUR-EUR' },
+      // No `now`, no business-rule facts: with forbids only, a skipped rule would admit.
+      context: { jurisdiction: 'eu', amount_minor: 1, tls_version: '1.3' },
+      entities: [],
+    };
+    expect(authorizePayment(request)).toMatchObject({ kind: 'failed' });
   });
 });
 

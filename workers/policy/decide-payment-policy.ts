@@ -79,17 +79,15 @@ export async function decidePaymentPolicy(env: Env, input: PolicyStageInput): Pr
     return err(refusal);
   }
   const answer = authorizePayment(built.value);
-
+  const ids = answer.kind === 'decided' ? answer.determiningPolicyIds : [];
   const read = answer.kind === 'failed'
     ? err({ kind: 'policy-engine-failed' as const, errors: answer.errors })
     : policyRefusal({ decision: answer.decision, determining_policy_ids: answer.determiningPolicyIds, error_count: answer.errorCount });
   if (!read.ok) {
-    const ids = answer.kind === 'decided' ? answer.determiningPolicyIds : [];
-    console.error(JSON.stringify({ event: 'policy-decision-untrusted', partner_id: input.partner.partner_id, uetr: input.opened.instruction.uetr, reason: read.reason, errors: answer.kind === 'decided' ? answer.errors : answer.errors }));
+    console.error(JSON.stringify({ event: 'policy-decision-untrusted', partner_id: input.partner.partner_id, uetr: input.opened.instruction.uetr, reason: read.reason, errors: answer.errors }));
     await recordRefusal(env, input.partner, record('deny', ids, 'unavailable'));
     return err({ kind: 'policy-untrusted', reason: read.reason.kind });
   }
-  const ids = answer.kind === 'decided' ? answer.determiningPolicyIds : [];
   if (read.value === null) return ok(record('allow', ids, null));
   await recordRefusal(env, input.partner, record('deny', ids, read.value));
   return err(policyDenied(read.value, ids, facts, input));

@@ -57,16 +57,22 @@ export function policySet(): LoadedPolicySet {
 /** One stateful authorization against the pre-parsed set, the request validated against the schema. */
 export function authorizePayment(request: PolicyRequest): PolicyAnswer {
   policySet();
-  const answer = statefulIsAuthorized({
-    principal: request.principal,
-    action: request.action,
-    resource: request.resource,
-    context: request.context,
-    entities: request.entities,
-    preparsedPolicySetId: policySetId,
-    preparsedSchemaName: schemaName,
-    validateRequest: true,
-  });
+  let answer: ReturnType<typeof statefulIsAuthorized>;
+  try {
+    answer = statefulIsAuthorized({
+      principal: request.principal,
+      action: request.action,
+      resource: request.resource,
+      context: request.context,
+      entities: request.entities,
+      preparsedPolicySetId: policySetId,
+      preparsedSchemaName: schemaName,
+      validateRequest: true,
+    });
+  } catch (cause) {
+    // A trap inside the engine (a Rust panic surfaces as a thrown RuntimeError): a failure like any other.
+    return { kind: 'failed', errors: [String(cause)] };
+  }
   if (answer.type === 'failure') return { kind: 'failed', errors: answer.errors.map((error) => error.message) };
   const { decision, diagnostics } = answer.response;
   return {
