@@ -2,14 +2,18 @@
  * Residency exceptions under two-person control: one operator proposes, a different one approves,
  * Control stores the grant and pushes it to the partner's PartnerState (retried from its alarm when
  * that fails), and the exception lapses by itself with an audit entry. Countries here (CH, GB, NZ,
- * CA, BR) are this suite's alone, so no other suite's residency refusal depends on them.
+ * CA, BR, MX) are this suite's alone, so no other suite's residency refusal depends on them.
  */
 import { env, runDurableObjectAlarm, runInDurableObject } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
 import { residencyExceptionDurationMaxMs, verifyAuditChain, type AuditEntry } from '../../core/ops-changes.ts';
 import type { ResidencyExceptionView } from '../../durable-objects/control/residency-exceptions.ts';
 import { durableObjectFor } from '../../durable-objects/jurisdiction.ts';
+import { buildInstruction } from '../../cli/sdk/instruction-builder.ts';
 import { ana, ben, chidi, opsFetch, opsJson, proposeAndApprove } from './ops-support.ts';
+import { alpha, bravo, clientFor } from './support.ts';
+import { parseWindowId, regionalSettlement, waitForStatus, windowStub } from './window-support.ts';
+import type { SettlementBatch } from '../../core/settlement-batch.ts';
 
 const dayMs = 24 * 60 * 60 * 1000;
 
@@ -157,5 +161,33 @@ describe('residency exceptions under two-person control', () => {
     expect(await runDurableObjectAlarm(control())).toBe(true);
     expect(await listed(id)).toMatchObject({ status: 'live', propagated: true });
     expect((await alphaState().listResidencyExceptions()).some((entry) => entry.change_id === id)).toBe(true);
+  });
+
+  it('end to end: a Mexican debtor of an eu partner is refused until two operators grant an exception, settles under it, and is refused again once it lapsed', async () => {
+    const pay = () => clientFor(alpha).submitPayment(buildInstruction({
+      debtorBic: alpha.bic, debtorCountry: 'MX', creditorBic: bravo.bic, creditorCountry: 'FR', amount: '42.00', currency: 'EUR', targetCurrency: 'EUR',
+    }));
+    const before = await pay();
+    expect(before.status).toBe(403);
+    expect(before.body.type).toBe('urn:meridian:problem:residency-denied');
+
+    const applied = await proposeAndApprove(ana, ben, exception({ debtor_country: 'MX', reason: 'Mexican debtors of the Madrid branch, Q1 review' }));
+    const admitted = await pay();
+    expect(admitted.status, JSON.stringify(admitted.body)).toBe(202);
+    const uetr = admitted.body.uetr as string;
+    const settled = await waitForStatus(alpha, uetr, 'settled');
+    // The eu backend re-checked the leg: MX maps to no jurisdiction, so it committed only because the leg names the exception.
+    const committed = await regionalSettlement('eu', settled.region as string, settled.batch_id as string);
+    expect(committed.status).toBe(200);
+    const { corridor, jurisdiction, startMs } = parseWindowId(String(admitted.body.window));
+    const sealed = JSON.parse((await windowStub(corridor, jurisdiction, 0).sealedBatch(startMs)) as string) as SettlementBatch;
+    expect(sealed.legs.filter((leg) => leg.uetr === uetr)).toEqual([expect.objectContaining({ debtor_country: 'MX', residency_exception: applied.id })]);
+
+    await runInDurableObject(alphaState(), (_instance, state) => {
+      state.storage.sql.exec(`UPDATE residency_exceptions SET expires_at_ms = ? WHERE change_id = ?`, Date.now() - 1, applied.id as string);
+    });
+    const after = await pay();
+    expect(after.status).toBe(403);
+    expect(after.body.type).toBe('urn:meridian:problem:residency-denied');
   });
 });
