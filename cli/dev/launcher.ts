@@ -16,6 +16,14 @@
  * at most restartsMax times each, with a line saying so and the new pid once it answers /healthz.
  * wrangler dev persists Durable Object storage in .data/wrangler, so every accepted payment, window
  * and outbox survives the restart (test/chaos/gateway-restart.test.ts proves it).
+ *
+ * Drill hooks (dev only; test/chaos/ uses them):
+ *   kill -USR2 <launcher pid>   restarts every regional backend that died, with its first env, and
+ *                               prints `meridian: <region> restarted, ready at … pid N` for each
+ *   MERIDIAN_REGIONAL_ENV       JSON {"<region>": {"NAME": "value", …}}: extra env for a backend
+ *                               (a KMS signer, a database URL through a fault proxy, a clock skew)
+ *   MERIDIAN_STOP_ON_STDIN_END=1  stop everything when stdin closes (the parent that spawned the
+ *                               launcher died), so a crashed drill never leaves the ports taken
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
@@ -77,6 +85,8 @@ const survivableAfterReady = new Set<string>(regionalBackends.map((backend) => b
 /** After start-up, these are restarted: nothing can fail over to them locally. */
 const restartableAfterReady = new Set<string>(['gateway', 'redis-bridge']);
 const restarts = new Map<string, number>();
+/** How each regional backend was started, so `kill -USR2` can start a dead one again. */
+const regionalSpecs = new Map<string, ChildSpec>();
 
 function startChild(spec: ChildSpec): Child {
   const { name, command, args, env } = spec;
@@ -127,6 +137,41 @@ async function restartChild(spec: ChildSpec): Promise<void> {
   } catch (cause) {
     console.error(`meridian: ${spec.name} restarted but ${(cause as Error).message}`);
   }
+}
+
+/** `kill -USR2 <launcher pid>`: every regional backend that died is started again with its first env (a drill puts it back). */
+async function reviveRegionalBackends(): Promise<void> {
+  if (!ready || stopping) return;
+  for (const [region, spec] of regionalSpecs) {
+    const current = children.find((child) => child.name === region);
+    if (current !== undefined && current.process.exitCode === null && current.process.signalCode === null) continue;
+    const child = startChild(spec);
+    try {
+      await waitForHealth(region, spec.healthUrl!);
+      if (!stopping && child.process.exitCode === null) console.log(`meridian: ${region} restarted, ready at ${spec.healthUrl} pid ${child.process.pid ?? '?'} (kill -USR2)`);
+    } catch (cause) {
+      console.error(`meridian: ${region} restarted but ${(cause as Error).message}`);
+    }
+  }
+}
+
+/** MERIDIAN_REGIONAL_ENV: extra env per regional backend; a malformed value stops the start with a message naming it. */
+function regionalEnvOverrides(): Record<string, Record<string, string>> {
+  const source = process.env.MERIDIAN_REGIONAL_ENV;
+  if (source === undefined || source === '') return {};
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(source);
+  } catch (cause) {
+    throw new Error(`MERIDIAN_REGIONAL_ENV is not JSON: ${(cause as Error).message}`);
+  }
+  const known = new Set<string>(regionalBackends.map((backend) => backend.region));
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new Error('MERIDIAN_REGIONAL_ENV must be {"<region>": {"NAME": "value"}}');
+  for (const [region, env] of Object.entries(parsed)) {
+    if (!known.has(region)) throw new Error(`MERIDIAN_REGIONAL_ENV names ${region}, which is not one of ${[...known].join(', ')}`);
+    if (typeof env !== 'object' || env === null || Array.isArray(env) || !Object.values(env).every((value) => typeof value === 'string')) throw new Error(`MERIDIAN_REGIONAL_ENV.${region} must map names to string values`);
+  }
+  return parsed as Record<string, Record<string, string>>;
 }
 
 /** Signals a child's whole process group; a group that is already gone is fine. */
@@ -259,6 +304,19 @@ export async function startMeridian(): Promise<void> {
   mkdirSync(join(dataDirectory, 'logs'), { recursive: true });
   process.on('SIGINT', () => void stopAll(0));
   process.on('SIGTERM', () => void stopAll(0));
+  process.on('SIGUSR2', () => void reviveRegionalBackends());
+  if (process.env.MERIDIAN_STOP_ON_STDIN_END === '1') {
+    process.stdin.on('end', () => void stopAll(0));
+    process.stdin.on('close', () => void stopAll(0));
+    process.stdin.resume();
+  }
+  let regionalEnv: Record<string, Record<string, string>>;
+  try {
+    regionalEnv = regionalEnvOverrides();
+  } catch (cause) {
+    console.error(`meridian: ${(cause as Error).message}`);
+    process.exit(1);
+  }
 
   const usesPglite = process.env.DATABASE_URL === undefined || process.env.DATABASE_URL === '';
   await assertPortsFree([8787, 8079, ...regionalBackends.map((backend) => backend.port), ...(usesPglite ? jurisdictions.map((entry) => entry.pglitePort) : [])]);
@@ -272,7 +330,7 @@ export async function startMeridian(): Promise<void> {
 
   startChild({ name: 'redis-bridge', command: process.execPath, args: ['cli/dev/redis-bridge.ts'], env: { PORT: '8079', ...(process.env.REDIS_URL ? { REDIS_URL: process.env.REDIS_URL } : {}) }, healthUrl: bridgeUrl });
   for (const backend of regionalBackends) {
-    startChild({ name: backend.region, command: process.execPath, args: ['regional/server.ts'], env: {
+    const spec: ChildSpec = { name: backend.region, command: process.execPath, args: ['regional/server.ts'], healthUrl: `http://127.0.0.1:${backend.port}`, env: {
       // Local signer, key files created on first start, http JWKS: allowed only in this posture.
       MERIDIAN_POSTURE: 'local-dev',
       REGION: backend.region,
@@ -284,7 +342,10 @@ export async function startMeridian(): Promise<void> {
       SIGNER_KEY_FILE: join(dataDirectory, 'keys', `${backend.region}.json`),
       // Each log's checkpoints cosigned by the other jurisdictions' backends (regional/witness/).
       ...localWitnessEnv(backend, regionalBackends, join(dataDirectory, 'keys')),
-    } });
+      ...regionalEnv[backend.region],
+    } };
+    regionalSpecs.set(backend.region, spec);
+    startChild(spec);
   }
   writeDevVars();
   startChild({

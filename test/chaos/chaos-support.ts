@@ -11,18 +11,21 @@
  * a reason; duplicated = a UETR in more than one committed batch. Both must be 0.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { recordResult } from '../../bench/machine.ts';
 import { base64Decode } from '../../core/digest.ts';
 import { loadDevPartners, type DevPartner } from '../../dev/fixtures.ts';
 import { buildInstruction } from '../../cli/sdk/instruction-builder.ts';
 import { PartnerClient } from '../../cli/sdk/partner-client.ts';
+import { startKmsLocalServer, type KmsLocalServer } from '../support/kms-local-server.ts';
+import { startTcpGate, type TcpGate } from './tcp-gate.ts';
+import type { ExpectStatic } from 'vitest';
 
 export const gatewayUrl = 'http://127.0.0.1:8787';
 /** `npm run chaos` sets 1,000 (the issue's count); CI's chaos project runs fewer. */
-export const drillPayments = Number(process.env.MERIDIAN_CHAOS_PAYMENTS ?? '200');
+export const drillPayments = Number(process.env.MERIDIAN_CHAOS_PAYMENTS ?? '150');
 const readyTimeoutMs = 180_000;
 const submitConcurrency = 12;
 const submitAttemptsMax = 40;
@@ -49,27 +52,49 @@ export const drillFlows: Flow[] = [
 // The topology
 
 export interface Topology {
+  dataDirectory: string;
   output(): string;
   /** The pid of a part from its latest ready line (restarts print a new one). */
   pid(part: string): number;
-  waitForOutput(pattern: RegExp, timeoutMs: number): Promise<void>;
+  /** Waits for `pattern` in the launcher's output after offset `since` (default: anywhere). */
+  waitForOutput(pattern: RegExp, timeoutMs: number, since?: number): Promise<void>;
+  /** Starts every regional backend a drill killed (launcher: kill -USR2) and waits until each answers. */
+  reviveRegionalBackends(): Promise<void>;
   stop(): Promise<void>;
 }
 
-export async function startTopology(): Promise<Topology> {
-  const dataDirectory = mkdtempSync(join(tmpdir(), 'meridian-chaos-'));
+/** The faults the shared topology is wired for (sharedTopology): each drill drives one. */
+export interface FaultHooks {
+  /** Between eu-1, eu-2 and the eu database. */
+  euDatabase: TcpGate;
+  /** us-1 signs with this KMS (SIGNER=kms, Ed25519 key) instead of the local signer. */
+  kms: KmsLocalServer;
+  /** Steps eu-1's wall clock by `skewMs` (0 puts it back); clock-skew-preload.ts reads it. */
+  skewClock(region: 'eu-1', skewMs: number): void;
+}
+
+export interface TopologyOptions {
+  dataDirectory?: string;
+  env?: Record<string, string>;
+}
+
+export async function startTopology(options: TopologyOptions = {}): Promise<Topology> {
+  const dataDirectory = options.dataDirectory ?? mkdtempSync(join(tmpdir(), 'meridian-chaos-'));
+  mkdirSync(dataDirectory, { recursive: true });
   let output = '';
+  // stdin is a pipe the launcher watches (MERIDIAN_STOP_ON_STDIN_END): if this process dies, everything stops.
   const launcher: ChildProcess = spawn(process.execPath, ['cli/meridian.ts', 'start'], {
-    env: { ...process.env, MERIDIAN_DATA_DIR: dataDirectory, DATABASE_URL: '', WRANGLER_SEND_METRICS: 'false' },
-    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, MERIDIAN_DATA_DIR: dataDirectory, DATABASE_URL: '', WRANGLER_SEND_METRICS: 'false', MERIDIAN_STOP_ON_STDIN_END: '1', ...options.env },
+    stdio: ['pipe', 'pipe', 'pipe'],
   });
+  writeFileSync(join(dataDirectory, 'launcher.pid'), String(launcher.pid));
   launcher.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
   launcher.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  const waitForOutput = (pattern: RegExp, timeoutMs: number) =>
+  const waitForOutput = (pattern: RegExp, timeoutMs: number, since = 0) =>
     new Promise<void>((resolve, reject) => {
       const deadline = Date.now() + timeoutMs;
       const timer = setInterval(() => {
-        if (pattern.test(output)) {
+        if (pattern.test(output.slice(since))) {
           clearInterval(timer);
           resolve();
         } else if (launcher.exitCode !== null || Date.now() > deadline) {
@@ -79,15 +104,24 @@ export async function startTopology(): Promise<Topology> {
       }, 100);
     });
   await waitForOutput(/^meridian: ready$/m, readyTimeoutMs);
+  const pid = (part: string) => {
+    const lines = [...output.matchAll(new RegExp(`^(?: {2}${part} +\\S+ +pid (\\d+)|meridian: ${part} restarted, ready at \\S+ pid (\\d+).*)$`, 'gm'))];
+    const last = lines.at(-1);
+    if (last === undefined) throw new Error(`no pid for ${part} in the launcher's output`);
+    return Number(last[1] ?? last[2]);
+  };
   return {
+    dataDirectory,
     output: () => output,
-    pid(part) {
-      const lines = [...output.matchAll(new RegExp(`^(?: {2}${part} +\\S+ +pid (\\d+)|meridian: ${part} restarted, ready at \\S+ pid (\\d+).*)$`, 'gm'))];
-      const last = lines.at(-1);
-      if (last === undefined) throw new Error(`no pid for ${part} in the launcher's output`);
-      return Number(last[1] ?? last[2]);
-    },
+    pid,
     waitForOutput,
+    async reviveRegionalBackends() {
+      const dead = regionalParts.filter((part) => !alive(pid(part)));
+      if (dead.length === 0) return;
+      const since = output.length;
+      launcher.kill('SIGUSR2');
+      for (const part of dead) await waitForOutput(new RegExp(`^meridian: ${part} restarted, ready at`, 'm'), readyTimeoutMs, since);
+    },
     async stop() {
       if (launcher.exitCode === null) {
         const exited = new Promise((resolve) => launcher.once('exit', resolve));
@@ -100,6 +134,66 @@ export async function startTopology(): Promise<Topology> {
     },
   };
 }
+
+const regionalParts = ['eu-1', 'eu-2', 'us-1', 'ap-1'];
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+interface Shared {
+  topology: Topology;
+  faults: FaultHooks;
+}
+
+const sharedKey = Symbol.for('meridian.chaos.shared-topology');
+
+/**
+ * One `meridian start` for every drill of a run (the chaos project runs its files in one process,
+ * isolate: false; global-setup.ts stops it and removes its directory at the end), wired for the
+ * faults: the eu backends reach their database through a TCP gate, us-1 signs with a local KMS
+ * server, eu-1's clock can be stepped. A drill calls it in beforeAll; each gets every regional
+ * backend alive again (a previous drill may have killed one).
+ */
+export async function sharedTopology(): Promise<Shared> {
+  const holder = globalThis as unknown as Record<symbol, Promise<Shared> | undefined>;
+  holder[sharedKey] ??= startShared();
+  const shared = await holder[sharedKey];
+  await shared.topology.reviveRegionalBackends();
+  return shared;
+}
+
+async function startShared(): Promise<Shared> {
+  const dataDirectory = process.env.MERIDIAN_CHAOS_DATA_DIR ?? mkdtempSync(join(tmpdir(), 'meridian-chaos-'));
+  mkdirSync(join(dataDirectory, 'clock-skew'), { recursive: true });
+  const euDatabase = await startTcpGate(euPglitePort);
+  const kms = await startKmsLocalServer();
+  const usKey = kms.createKey('ECC_NIST_EDWARDS25519', { alias: 'alias/meridian-us-1' });
+  const skewFile = (region: string) => join(dataDirectory, 'clock-skew', `${region}.ms`);
+  const euDatabaseUrl = euDatabase.urlFor(`postgres://postgres@127.0.0.1:${euPglitePort}/postgres`);
+  const regionalEnv = {
+    'eu-1': { DATABASE_URL: euDatabaseUrl, NODE_OPTIONS: `--import ${resolve('test/chaos/clock-skew-preload.ts')}`, MERIDIAN_CLOCK_SKEW_FILE: skewFile('eu-1') },
+    'eu-2': { DATABASE_URL: euDatabaseUrl },
+    'us-1': { SIGNER: 'kms', KMS_KEY_ID: usKey.keyId, AWS_REGION: kms.region, KMS_ENDPOINT: kms.endpoint, AWS_ACCESS_KEY_ID: kms.credentials.accessKeyId, AWS_SECRET_ACCESS_KEY: kms.credentials.secretAccessKey },
+  };
+  const topology = await startTopology({ dataDirectory, env: { MERIDIAN_REGIONAL_ENV: JSON.stringify(regionalEnv) } });
+  return {
+    topology,
+    faults: {
+      euDatabase,
+      kms,
+      skewClock: (region, skewMs) => writeFileSync(skewFile(region), String(skewMs)),
+    },
+  };
+}
+
+/** The eu PGlite port under `meridian start` (cli/dev/launcher.ts). */
+const euPglitePort = 5541;
 
 // ---------------------------------------------------------------------------------------------
 // Submitting
@@ -213,6 +307,8 @@ export interface Reconciliation {
   rejected: number;
   lost: number;
   duplicated: number;
+  /** Settled payments per region that committed them (failover shows here). */
+  settled_by_region: Record<string, number>;
   /** UETRs behind `lost` and `duplicated` (the first few), for the failure message. */
   examples: string[];
 }
@@ -220,7 +316,7 @@ export interface Reconciliation {
 export async function reconcile(submitted: number, accepted: Accepted[], logSizesBefore: Record<string, number>): Promise<Reconciliation> {
   const statuses = await finalStatuses(accepted);
   const batchesByUetr = await committedBatches(logSizesBefore);
-  const result: Reconciliation = { submitted, accepted: accepted.length, settled: 0, held: 0, rejected: 0, lost: 0, duplicated: 0, examples: [] };
+  const result: Reconciliation = { submitted, accepted: accepted.length, settled: 0, held: 0, rejected: 0, lost: 0, duplicated: 0, settled_by_region: {}, examples: [] };
   for (const payment of accepted) {
     const status = statuses.get(payment.uetr);
     const batches = batchesByUetr.get(payment.uetr) ?? new Set<string>();
@@ -228,7 +324,10 @@ export async function reconcile(submitted: number, accepted: Accepted[], logSize
       result.duplicated += 1;
       result.examples.push(`${payment.uetr} in ${[...batches].join(', ')}`);
     }
-    if (status?.status === 'settled' && batches.size === 1 && batches.has(String(status.batch_id))) result.settled += 1;
+    if (status?.status === 'settled' && batches.size === 1 && batches.has(String(status.batch_id))) {
+      result.settled += 1;
+      result.settled_by_region[String(status.region)] = (result.settled_by_region[String(status.region)] ?? 0) + 1;
+    }
     else if (status?.status === 'held' && batches.size === 0) result.held += 1;
     else if (status?.status === 'rejected' && typeof status.reason === 'string' && status.reason !== '' && batches.size === 0) result.rejected += 1;
     else {
@@ -310,4 +409,72 @@ export function recordDrill(drill: string, reconciliation: Reconciliation, recov
   console.log(`chaos ${drill}: ${JSON.stringify(line)}`);
   if (examples.length > 0) console.log(`chaos ${drill}: examples ${examples.join(' | ')}`);
   recordResult('bench/results/chaos.jsonl', { bench: 'chaos', ...line });
+}
+
+// ---------------------------------------------------------------------------------------------
+// One drill, start to reconciliation
+
+export interface Drill {
+  name: string;
+  /** Injects the fault, a third of the way through the submissions. */
+  inject(): void;
+  /** Takes the fault away two thirds of the way through (an outage that ends); absent: it stays (a kill the launcher or failover absorbs). */
+  heal?(): void;
+  /** The flow whose payment times recovery: from the fault (no heal) or from the heal. */
+  recoveryFlow: Flow;
+  recoveryTimeoutMs?: number;
+}
+
+export interface DrillResult {
+  reconciliation: Reconciliation;
+  submission: Submission;
+  /** Submit → settled of one payment under the same load before the fault (what recovery_ms compares with). */
+  baselineMs: number;
+  recoveryMs: number;
+}
+
+/**
+ * Submits drillPayments from every flow, times one payment's settlement under that load before the
+ * fault (baseline), injects the fault, heals it if the drill does, times the first payment after
+ * (recovery), then reconciles from the outside and records the line in bench/results/chaos.jsonl.
+ * Asserts what every drill must hold: every request answered, none lost, none duplicated.
+ */
+export async function runDrill(drill: Drill, extra: () => Record<string, unknown> = () => ({})): Promise<DrillResult> {
+  const before = await logSizes();
+  let baseline: Promise<number> | undefined;
+  let recovery: Promise<number> | undefined;
+  const at = (fraction: number) => Math.max(1, Math.floor(drillPayments * fraction));
+  const submission = await submitPayments(drillPayments, drillFlows, (done) => {
+    if (done === at(1 / 6)) baseline = timeToSettle(drill.recoveryFlow, Date.now());
+    if (done === at(1 / 3)) {
+      drill.inject();
+      if (drill.heal === undefined) recovery = timeToSettle(drill.recoveryFlow, Date.now(), drill.recoveryTimeoutMs);
+    }
+    if (drill.heal !== undefined && done === at(2 / 3)) {
+      drill.heal();
+      recovery = timeToSettle(drill.recoveryFlow, Date.now(), drill.recoveryTimeoutMs);
+    }
+  });
+  const baselineMs = await baseline!;
+  const recoveryMs = await recovery!;
+  const reconciliation = await reconcile(drillPayments, submission.accepted, before);
+  recordDrill(drill.name, reconciliation, recoveryMs, {
+    baseline_ms: baselineMs,
+    // The baseline and recovery payments, settled (timeToSettle waits for it) but not in the counts.
+    timing_payments: 2,
+    refused: Object.fromEntries(submission.refused),
+    refused_examples: Object.fromEntries(submission.refusedDetails),
+    unanswered: submission.unanswered,
+    ...extra(),
+  });
+  return { reconciliation, submission, baselineMs, recoveryMs };
+}
+
+/** The invariants every drill asserts (a drill may add its own). */
+export function assertReconciled({ reconciliation, submission }: DrillResult, expect: ExpectStatic): void {
+  expect(reconciliation.lost, reconciliation.examples.join('\n')).toBe(0);
+  expect(reconciliation.duplicated, reconciliation.examples.join('\n')).toBe(0);
+  // Every request was answered (202 or a problem); refusals are counted by slug in the record.
+  expect(submission.unanswered).toBe(0);
+  expect(reconciliation.settled + reconciliation.held + reconciliation.rejected).toBe(reconciliation.accepted);
 }

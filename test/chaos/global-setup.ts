@@ -1,0 +1,39 @@
+/**
+ * The chaos project's one `meridian start` (chaos-support.ts sharedTopology) lives in the process
+ * that runs the drill files; this global setup picks its data directory and, once every drill ran,
+ * stops the launcher (SIGINT: it stops its children) and removes the directory. If the drill
+ * process dies first, the launcher stops itself when its stdin closes.
+ */
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+const stopTimeoutMs = 30_000;
+
+export default function setup(): () => Promise<void> {
+  const dataDirectory = mkdtempSync(join(tmpdir(), 'meridian-chaos-'));
+  process.env.MERIDIAN_CHAOS_DATA_DIR = dataDirectory;
+  return async () => {
+    const pidFile = join(dataDirectory, 'launcher.pid');
+    if (existsSync(pidFile)) await stopLauncher(Number(readFileSync(pidFile, 'utf8')));
+    if (process.env.MERIDIAN_CHAOS_KEEP === '1') console.log(`chaos: kept ${dataDirectory}`);
+    else rmSync(dataDirectory, { recursive: true, force: true });
+  };
+}
+
+async function stopLauncher(pid: number): Promise<void> {
+  if (!running(pid)) return;
+  process.kill(pid, 'SIGINT');
+  const deadline = Date.now() + stopTimeoutMs;
+  while (running(pid) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 200));
+  if (running(pid)) process.kill(pid, 'SIGKILL');
+}
+
+function running(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
