@@ -46,3 +46,10 @@ function networkFailure(error: unknown): string | undefined {
   if (cause?.message === 'bad port') return 'a port fetch never connects to: pick another';
   return String(cause?.code ?? cause?.message ?? error.message);
 }
+
+/** A fetch that failed on the wire (refused, reset, closed mid-answer): an operating error, not a bug. */
+export function connectionFailure(error: unknown): string | undefined {
+  if (!(error instanceof TypeError) || !/^(fetch failed|terminated)$/.test(error.message)) return undefined;
+  const cause = error.cause as { code?: unknown; message?: unknown } | undefined;
+  return cause === undefined ? error.message : `${error.message}: ${String(cause.code ?? cause.message)}`;
+}

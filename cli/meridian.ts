@@ -15,6 +15,7 @@
  */
 import { auditCommand } from './audit.ts';
 import { defineCommand, defineGroup, defineRawCommand, exitFailed, processIo, runGroup, type CommandIo } from './command.ts';
+import { connectionFailure } from './gateway-reach.ts';
 import { keysGroup } from './keys-commands.ts';
 import { opsGroup } from './ops-commands.ts';
 import { partnerGroup } from './partner-commands.ts';
@@ -126,8 +127,11 @@ if (import.meta.main) {
   try {
     process.exitCode = await runMeridian(process.argv.slice(2));
   } catch (cause) {
-    // Every operating error is handled where it happens; what arrives here is a bug.
-    process.stderr.write(`meridian: unexpected error (a bug: please report it with this trace)\n${(cause as Error).stack ?? String(cause)}\n`);
+    // Commands handle their operating errors; a connection dropped deep inside a long run (the demo,
+    // an export) is one too. Anything else arriving here is a bug.
+    const connection = connectionFailure(cause);
+    if (connection !== undefined) process.stderr.write(`meridian: a connection failed (${connection}); is \`npm start\` running and healthy? (its logs: .data/logs/)\n`);
+    else process.stderr.write(`meridian: unexpected error (a bug: please report it with this trace)\n${(cause as Error).stack ?? String(cause)}\n`);
     process.exitCode = exitFailed;
   }
 }
