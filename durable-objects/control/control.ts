@@ -1,7 +1,7 @@
 /**
  * Control: one Durable Object (name "control") holding the corridor configuration and each
  * corridor's live state (open / paused / draining), the partner directory, the residency
- * exceptions (residency-exceptions.ts), and the ops changes
+ * exceptions (residency-exceptions.ts), the decisions on held payments (hold-decisions.ts), and the ops changes
  * under two-person control with their hash-chained audit log (change-store.ts). Routing reads the
  * configuration from here (cached briefly per isolate); operators change it only through a change
  * one operator proposes and a different one approves (`proposeChange` / `decideChange`).
@@ -27,13 +27,15 @@ import { parseChangeProposal, type AuditEntry, type ChangeProposal, type ChangeR
 import { err, ok, type Result } from '../../core/result.ts';
 import { ChangeStore } from './change-store.ts';
 import { PartnerDirectory } from './partner-directory.ts';
+import { HoldDecisions } from './hold-decisions.ts';
 import { ResidencyExceptions, type ResidencyExceptionView } from './residency-exceptions.ts';
 import { corridorFile, corridorStateSchema, type CorridorConfig, type CorridorDirectory, type CorridorState } from '../../core/corridor-config.ts';
 import type { DurableObjectsEnv as Env } from '../env.ts';
+import type { HeldPayment } from '../partner-state/partner-state.ts';
 
 export { controlObjectName } from '../env.ts';
 export const stateChangeActorCharsMax = 200;
-/** How soon an unconfirmed push (a key revocation, a residency exception) is made to PartnerState again. */
+/** How soon an unconfirmed push (a key revocation, a residency exception, a hold decision) is made to PartnerState again. */
 const propagationRetryMs = 5_000;
 export const stateChangeReasonCharsMax = 1_000;
 
@@ -58,6 +60,7 @@ export class Control extends DurableObject<Env> {
   private readonly changes: ChangeStore;
   private readonly partners: PartnerDirectory;
   private readonly residencyExceptions: ResidencyExceptions;
+  private readonly holdDecisions: HoldDecisions;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -65,6 +68,12 @@ export class Control extends DurableObject<Env> {
     this.changes = new ChangeStore(ctx.storage);
     this.partners = new PartnerDirectory(ctx.storage, env);
     this.residencyExceptions = new ResidencyExceptions(ctx.storage, env, (partnerId) => this.partners.jurisdictionOf(partnerId));
+    this.holdDecisions = new HoldDecisions(ctx.storage, env, {
+      partnerIds: () => this.partners.profiles().map((profile) => profile.partner_id),
+      partnerJurisdiction: (partnerId) => this.partners.jurisdictionOf(partnerId),
+      corridor: (id) => this.corridorSync(id),
+      fxRateScale: () => Number(this.meta('fx_rate_scale')),
+    });
     this.sql.exec(`CREATE TABLE IF NOT EXISTS control_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)`);
     this.sql.exec(`CREATE TABLE IF NOT EXISTS corridors (id TEXT PRIMARY KEY, config TEXT NOT NULL, state TEXT NOT NULL, state_changed_at_ms INTEGER NOT NULL)`);
     this.sql.exec(`CREATE TABLE IF NOT EXISTS corridor_state_changes (
@@ -85,6 +94,10 @@ export class Control extends DurableObject<Env> {
   }
 
   async corridor(id: string): Promise<CorridorConfig | null> {
+    return this.corridorSync(id);
+  }
+
+  private corridorSync(id: string): CorridorConfig | null {
     const row = this.sql.exec<CorridorRow>(`SELECT id, config, state FROM corridors WHERE id = ?`, id).toArray()[0];
     return row === undefined ? null : corridorOf(row);
   }
@@ -103,7 +116,10 @@ export class Control extends DurableObject<Env> {
 
   /** One operator proposes; nothing takes effect until a different operator approves. */
   async proposeChange(input: unknown, proposer: string): Promise<Result<ChangeView, ChangeRejection>> {
-    const proposal = parseChangeProposal(input);
+    const parsed = parseChangeProposal(input);
+    if (!parsed.ok) return parsed;
+    // A hold decision names the partner holding the UETR, found in the partners' states (not a synchronous check).
+    const proposal = parsed.value.kind === 'hold-decision' ? await this.holdDecisions.resolve(parsed.value) : parsed;
     if (!proposal.ok) return proposal;
     const checked = this.checkApplicable(proposal.value);
     if (!checked.ok) return checked;
@@ -114,8 +130,10 @@ export class Control extends DurableObject<Env> {
 
   /** A second operator approves (the effect applies exactly once, in the same transaction) or either rejects. */
   async decideChange(id: string, actor: string, decision: 'approve' | 'reject', reason?: string): Promise<Result<ChangeView, ChangeRejection>> {
-    const decided = this.changes.decide(id, actor, decision, Date.now(), (proposal) => this.applyChange(id, proposal, actor), reason);
-    if (decided.ok && decided.value.status === 'applied' && (decided.value.kind === 'partner-key' || decided.value.kind === 'residency-exception')) {
+    const hold = decision === 'approve' ? await this.heldPaymentToDecide(id, actor) : undefined;
+    if (hold !== undefined && !hold.ok) return hold;
+    const decided = this.changes.decide(id, actor, decision, Date.now(), (proposal) => this.applyChange(id, proposal, actor, hold?.value), reason);
+    if (decided.ok && decided.value.status === 'applied' && (['partner-key', 'residency-exception', 'hold-decision'] as const).includes(decided.value.kind as 'partner-key')) {
       // The change applied in this object; the partner's own state learns it before the operator is answered.
       await this.armExpiryAlarm(await this.propagatePending());
     }
@@ -153,11 +171,24 @@ export class Control extends DurableObject<Env> {
     }
   }
 
+  /**
+   * A pending `hold-decision` about to be approved by someone other than its proposer: its hold,
+   * read from the partner's state now (the approval's transaction cannot wait on another object).
+   * Anything else: undefined, and ChangeStore.decide answers as for every change.
+   */
+  private async heldPaymentToDecide(id: string, actor: string): Promise<Result<HeldPayment, ChangeRejection> | undefined> {
+    const change = this.changes.view(id);
+    if (change === undefined || change.status !== 'proposed' || change.proposed_by === actor || change.proposal.kind !== 'hold-decision') return undefined;
+    if (Date.parse(change.expires_at) <= Date.now()) return undefined;
+    return this.holdDecisions.lookup(change.proposal);
+  }
+
   /** Whether any push is still unconfirmed after this attempt. */
   private async propagatePending(): Promise<boolean> {
     const revocations = await this.partners.propagatePending();
     const exceptions = await this.residencyExceptions.propagatePending();
-    return revocations + exceptions > 0;
+    const holds = await this.holdDecisions.propagatePending();
+    return revocations + exceptions + holds > 0;
   }
 
   private async armExpiryAlarm(retryPropagation = false): Promise<void> {
@@ -179,13 +210,14 @@ export class Control extends DurableObject<Env> {
         return this.partners.checkKeyChange(proposal);
       case 'residency-exception':
         return this.residencyExceptions.check(proposal, Date.now());
-      default:
-        return err({ kind: 'invalid-change', detail: `changes of kind ${proposal.kind} are not enabled in this version` });
+      case 'hold-decision':
+        // Resolved against the partner's state before this (HoldDecisions.resolve).
+        return ok(null);
     }
   }
 
   /** The effect of an approved change, synchronous so it commits with the approval or not at all. */
-  private applyChange(changeId: string, proposal: ChangeProposal, approver: string): Result<Record<string, unknown>, ChangeRejection> {
+  private applyChange(changeId: string, proposal: ChangeProposal, approver: string, hold: HeldPayment | undefined): Result<Record<string, unknown>, ChangeRejection> {
     switch (proposal.kind) {
       case 'corridor-state': {
         const changed = this.applyCorridorStateSync(proposal.corridor, proposal.state, { actor: approver, reason: proposal.reason });
@@ -196,8 +228,9 @@ export class Control extends DurableObject<Env> {
         return this.partners.applyKeyChange(proposal);
       case 'residency-exception':
         return this.residencyExceptions.grant(changeId, proposal, approver, Date.now());
-      default:
-        return err({ kind: 'invalid-change', detail: `changes of kind ${proposal.kind} are not enabled in this version` });
+      case 'hold-decision':
+        if (hold === undefined) throw new Error(`applyChange: hold-decision ${changeId} approved without reading its hold`);
+        return this.holdDecisions.apply(changeId, proposal, approver, hold, Date.now());
     }
   }
 

@@ -39,8 +39,7 @@ import {
 import { err, ok, type Result } from '../../core/result.ts';
 import { formatIssues } from '../../core/zod-issues.ts';
 import type { DurableObjectsEnv } from '../env.ts';
-import { durableObjectFor } from '../jurisdiction.ts';
-import { withRetries } from './propagation.ts';
+import { pushToPartnerState } from './propagation.ts';
 
 type PartnerKeyChange = Extract<ChangeProposal, { kind: 'partner-key' }>;
 type KeyStatus = 'active' | 'revoked';
@@ -152,13 +151,7 @@ export class PartnerDirectory {
   }
 
   private async pushRevocation(row: PropagationRow): Promise<void> {
-    const pushed = await withRetries(`PartnerState ${row.partner_id} revokeKey`, async () => {
-      // A fresh stub per attempt: a stub whose call failed may stay broken.
-      const jurisdiction = this.jurisdictionOf(row.partner_id);
-      if (jurisdiction === undefined) throw new Error(`partner ${row.partner_id} is no longer in the directory`);
-      const partnerState = durableObjectFor(this.env, this.env.PARTNER_STATE, jurisdiction, row.partner_id);
-      await partnerState.revokeKey(row.keyid, row.revoked_at_ms);
-    });
+    const pushed = await pushToPartnerState(this.env, row.partner_id, this.jurisdictionOf(row.partner_id), 'revokeKey', (partnerState) => partnerState.revokeKey(row.keyid, row.revoked_at_ms));
     if (pushed.ok) {
       this.sql.exec(`DELETE FROM partner_key_propagations WHERE keyid = ?`, row.keyid);
       return;

@@ -5,6 +5,8 @@
  * retried by Control's alarm (control.ts `armExpiryAlarm`).
  */
 import { err, ok, type Result } from '../../core/result.ts';
+import type { DurableObjectsEnv } from '../env.ts';
+import { durableObjectFor } from '../jurisdiction.ts';
 
 /** Attempts per push and run, with `propagationBackoffMs` doubling in between. */
 export const propagationAttemptsMax = 3;
@@ -27,6 +29,18 @@ export async function withRetries(what: string, push: () => Promise<unknown>): P
     }
   }
   return err({ kind: 'push-failed', attempts: propagationAttemptsMax, error: String(lastError) });
+}
+
+type PartnerStateStub = ReturnType<DurableObjectsEnv['PARTNER_STATE']['get']>;
+
+/** One RPC to a partner's PartnerState, in its jurisdiction, with `withRetries`; a fresh stub per attempt (a failed one may stay broken). */
+export function pushToPartnerState(
+  env: DurableObjectsEnv, partnerId: string, jurisdiction: string | undefined, what: string, call: (partnerState: PartnerStateStub) => Promise<unknown>,
+): Promise<Result<null, PushFailure>> {
+  return withRetries(`PartnerState ${partnerId} ${what}`, async () => {
+    if (jurisdiction === undefined) throw new Error(`partner ${partnerId} is no longer in the directory`);
+    await call(durableObjectFor(env, env.PARTNER_STATE, jurisdiction, partnerId));
+  });
 }
 
 function sleep(ms: number): Promise<void> {

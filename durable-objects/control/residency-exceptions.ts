@@ -28,8 +28,7 @@ import { err, ok, type Result } from '../../core/result.ts';
 import countryJurisdictionsFile from '../../policies/country-jurisdictions.json';
 import type { DurableObjectsEnv } from '../env.ts';
 import type { ResidencyExceptionInput } from '../partner-state/partner-state.ts';
-import { durableObjectFor } from '../jurisdiction.ts';
-import { withRetries } from './propagation.ts';
+import { pushToPartnerState } from './propagation.ts';
 
 type ResidencyExceptionChange = Extract<ChangeProposal, { kind: 'residency-exception' }>;
 
@@ -51,14 +50,7 @@ export interface ResidencyExceptionView {
 }
 
 /** The audit log's record of an applied residency exception (its `applied` entry's effect). */
-export interface ResidencyExceptionEffect extends Record<string, unknown> {
-  partner_id: string;
-  debtor_country: string;
-  owner: string;
-  reason: string;
-  expires_at: string;
-  granted_by: string;
-}
+export type ResidencyExceptionEffect = Pick<ResidencyExceptionView, 'partner_id' | 'debtor_country' | 'owner' | 'reason' | 'expires_at' | 'granted_by'> & Record<string, unknown>;
 
 type ExceptionRow = {
   change_id: string; partner_id: string; debtor_country: string; owner: string; reason: string;
@@ -173,13 +165,8 @@ export class ResidencyExceptions {
     const record: ResidencyExceptionInput = {
       change_id: row.change_id, partner_id: row.partner_id, debtor_country: row.debtor_country, owner: row.owner, reason: row.reason, expires_at_ms: row.expires_at_ms,
     };
-    const pushed = await withRetries(`PartnerState ${row.partner_id} recordResidencyException`, async () => {
-      // A fresh stub per attempt: a stub whose call failed may stay broken.
-      const jurisdiction = this.partnerJurisdiction(row.partner_id);
-      if (jurisdiction === undefined) throw new Error(`partner ${row.partner_id} is no longer in the directory`);
-      const partnerState = durableObjectFor(this.env, this.env.PARTNER_STATE, jurisdiction, row.partner_id);
-      await partnerState.recordResidencyException(record);
-    });
+    const jurisdiction = this.partnerJurisdiction(row.partner_id);
+    const pushed = await pushToPartnerState(this.env, row.partner_id, jurisdiction, 'recordResidencyException', (partnerState) => partnerState.recordResidencyException(record));
     if (pushed.ok) {
       this.sql.exec(`DELETE FROM residency_exception_propagations WHERE change_id = ?`, row.change_id);
       return;
