@@ -43,7 +43,11 @@ export async function runSerializableTransaction<T>(db: RegionalOrm, body: (tx: 
       if (state.abandoned) return parked;
       return result;
     } catch (error) {
-      if (state.abandoned || error instanceof TransactionAbandoned || isConnectionError(error)) return parked;
+      // A signer error is never a lost database connection, even when its cause carries a socket
+      // code (the KMS SDK's request timeout is ETIMEDOUT): parking it would hold this transaction,
+      // and on PGlite the whole database, open forever (test/chaos/kms-faults.test.ts found it).
+      const signerError = (error as { kind?: unknown } | null)?.kind === 'kms-signer';
+      if (state.abandoned || error instanceof TransactionAbandoned || (isConnectionError(error) && !signerError)) return parked;
       throw error;
     }
   });
