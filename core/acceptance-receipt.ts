@@ -1,7 +1,9 @@
 /**
  * The acceptance receipt: the gateway's signed statement that it accepted a partner's instruction
- * (identified by the SHA-256 of the exact JWS bytes) into a netting window. Verifiable with the
- * JWKS at /.well-known/jwks.json.
+ * (identified by the SHA-256 of the exact JWS bytes) into a netting window, or that it admitted it
+ * `held` by sanctions screening (then `window` is null: a held payment is in no window until an
+ * operator releases it). Either way the gateway is committed to the instruction and will not drop
+ * it. Verifiable with the JWKS at /.well-known/jwks.json.
  */
 import { CompactSign } from 'jose';
 import type { GatewayKey } from './gateway-key.ts';
@@ -14,7 +16,8 @@ export interface AcceptanceReceiptClaims {
   uetr: string;
   instruction_sha256: string;
   status: 'accepted' | 'held';
-  window: string;
+  /** The netting window (batch id); null when held. */
+  window: string | null;
   accepted_at: string;
 }
 

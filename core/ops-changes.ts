@@ -55,9 +55,15 @@ const residencyException = z.strictObject({
   expires_at: z.iso.datetime({ offset: true }),
 });
 
+/**
+ * `partner_id` is optional: a payment's identity is (partner, UETR), and gpi chains reuse one UETR
+ * at every hop, so two partners can hold the same UETR. Without it Control finds the one partner
+ * holding the UETR (and refuses when two do, asking for it); the stored proposal always names it.
+ */
 const holdDecision = z.strictObject({
   kind: z.literal('hold-decision'),
   uetr: z.uuid(),
+  partner_id: partnerId.optional(),
   decision: z.enum(['release', 'reject']),
   reason,
 });
@@ -66,8 +72,8 @@ export const changeProposalSchema = z.union([corridorStateChange, partnerKeyAdd,
 export type ChangeProposal = z.infer<typeof changeProposalSchema>;
 export type ChangeKind = ChangeProposal['kind'];
 
-/** Kinds whose effect exists in this version; `hold-decision` arrives with the screening issue (#11). */
-export const enabledChangeKinds: readonly ChangeKind[] = ['corridor-state', 'partner-key', 'residency-exception'];
+/** Kinds whose effect exists in this version. */
+export const enabledChangeKinds: readonly ChangeKind[] = ['corridor-state', 'partner-key', 'residency-exception', 'hold-decision'];
 
 export type ChangeStatus = 'proposed' | 'applied' | 'rejected' | 'expired';
 
@@ -91,7 +97,11 @@ export type ChangeRejection =
   | { kind: 'not-found'; detail: string }
   | { kind: 'four-eyes-required'; detail: string }
   | { kind: 'change-expired'; detail: string }
-  | { kind: 'change-not-pending'; detail: string };
+  | { kind: 'change-not-pending'; detail: string }
+  /** A release into a corridor that is not open: reopen it, then approve again (the change stays proposed). */
+  | { kind: 'corridor-closed'; detail: string }
+  /** A Durable Object the change depends on did not answer (a hold's PartnerState): nothing changed, retry. */
+  | { kind: 'dependency-unavailable'; detail: string };
 
 /** Each kind's own schema, so a refusal names the field that is wrong, not just "invalid input" of the union. */
 const proposalSchemaByKind: Readonly<Record<ChangeKind, z.ZodType<ChangeProposal>>> = {

@@ -28,10 +28,9 @@ import type { ChangeProposal, ChangeRejection } from '../../core/ops-changes.ts'
 import type { PolicyJurisdiction } from '../../core/policy-request.ts';
 import { err, ok, type Result } from '../../core/result.ts';
 import type { DurableObjectsEnv } from '../env.ts';
-import { durableObjectFor } from '../jurisdiction.ts';
 import type { HeldPayment, HoldDecisionInput, HoldDecisionOutcome } from '../partner-state/partner-state.ts';
 import { corridorRoute } from './corridor-route.ts';
-import { withRetries } from './propagation.ts';
+import { pushToPartnerState } from './propagation.ts';
 
 type HoldDecisionChange = Extract<ChangeProposal, { kind: 'hold-decision' }>;
 type DecisionRow = {
@@ -155,8 +154,8 @@ export class HoldDecisions {
     const jurisdiction = this.context.partnerJurisdiction(partnerId);
     if (jurisdiction === undefined) return null;
     let held: HeldPayment | null = null;
-    const asked = await withRetries(`PartnerState ${partnerId} heldPayment`, async () => {
-      held = await durableObjectFor(this.env, this.env.PARTNER_STATE, jurisdiction, partnerId).heldPayment(uetr);
+    const asked = await pushToPartnerState(this.env, partnerId, jurisdiction, 'heldPayment', async (partnerState) => {
+      held = await partnerState.heldPayment(uetr);
     });
     return asked.ok ? held : 'unreachable';
   }
@@ -167,10 +166,8 @@ export class HoldDecisions {
       ...(row.release === null ? {} : { release: JSON.parse(row.release) as NonNullable<HoldDecisionInput['release']> }),
     };
     let outcome: HoldDecisionOutcome | undefined;
-    const pushed = await withRetries(`PartnerState ${row.partner_id} decideHold`, async () => {
-      const jurisdiction = this.context.partnerJurisdiction(row.partner_id);
-      if (jurisdiction === undefined) throw new Error(`partner ${row.partner_id} is no longer in the directory`);
-      outcome = await durableObjectFor(this.env, this.env.PARTNER_STATE, jurisdiction, row.partner_id).decideHold(input);
+    const pushed = await pushToPartnerState(this.env, row.partner_id, this.context.partnerJurisdiction(row.partner_id), 'decideHold', async (partnerState) => {
+      outcome = await partnerState.decideHold(input);
     });
     if (pushed.ok && outcome !== undefined) {
       this.sql.exec(`UPDATE hold_decisions SET confirmed_at_ms = ?, outcome = ? WHERE change_id = ?`, Date.now(), JSON.stringify(outcome), row.change_id);

@@ -19,6 +19,9 @@
  *                                              policyDecisionRetentionMs, at most policyDecisionsMax rows
  *   residency_exceptions(change_id PK, …)      applied `residency-exception` changes (residency-exceptions.ts);
  *                                              lapsed ones pruned after residencyExceptionRetentionMs
+ *   screening_results(id PK autoincrement, …) one sanctions screening result per admitted payment, clear or
+ *                                              held (screening-results.ts), written with the payment row
+ *   holds(uetr PK, …)                          held payments and the decision on each (holds.ts)
  *
  * Revocation: the nonce claim every signed request makes (`claimRequest`) refuses a revoked keyid in
  * the same synchronous section that would claim the nonce, so no edge cache of the partner
@@ -37,6 +40,12 @@
  * second leg ever existing. The retry finishes the admission at the shard stored in the row, never
  * at one routed anew: routing (shard count, corridor state) may have changed in between, and the
  * first enqueue may already have landed.
+ *
+ * Holds: a payment that screening held is admitted `held` in one transaction (payment row with its
+ * answer and receipt, the hold, the screening result, the policy decision) and enqueued nowhere.
+ * `decideHold` applies an approved `hold-decision` that Control pushes (and retries until it is
+ * confirmed): a release stores the shard Control chose before the enqueue, as a first admission
+ * does, so a crash between the two is finished by the retry at that shard, never twice.
  */
 import { DurableObject } from 'cloudflare:workers';
 import { gatewayKey } from '../../core/gateway-key.ts';
@@ -58,16 +67,27 @@ import {
 
 import { createPolicyDecisionsTable, insertPolicyDecision, pruneOldPolicyDecisions, selectPolicyDecisions, type PolicyDecisionInput, type PolicyDecisionPage, type PolicyDecisionQuery } from './policy-decisions.ts';
 import { durableObjectFor } from '../jurisdiction.ts';
+import {
+  createHoldsTable, deleteHold, heldPaymentOf, heldRows, holdRejectedReason, holdRow, insertHold, recordHoldDecision,
+  type HeldPayment, type HoldDecisionInput, type HoldDecisionOutcome, type HoldInput, type HoldRow,
+} from './holds.ts';
+import {
+  createScreeningResultsTable, insertScreeningResult, pruneOldScreeningResults, screeningResultFor, selectScreeningResults,
+  type ScreeningResultInput, type ScreeningResultPage,
+} from './screening-results.ts';
 
 export type { ResidencyException, ResidencyExceptionInput } from './residency-exceptions.ts';
 export type { PolicyDecision, PolicyDecisionInput, PolicyDecisionPage, PolicyDecisionQuery } from './policy-decisions.ts';
+export type { HeldPayment, HoldDecisionInput, HoldDecisionOutcome, HoldInput } from './holds.ts';
+export type { ScreeningResult, ScreeningResultInput, ScreeningResultPage } from './screening-results.ts';
 
 export type PaymentStatus = 'accepted' | 'held' | 'rejected' | 'settled';
 
 export interface PaymentAnswer {
   uetr: string;
   status: 'accepted' | 'held';
-  window: string;
+  /** The netting window (batch id); null for a held payment, which is in none. */
+  window: string | null;
   receipt: string;
 }
 
@@ -83,6 +103,10 @@ export interface AdmissionRequest {
   payment: WindowPayment;
   /** The policy stage's allow, recorded with the pending row: once per admission, never on a retry. */
   policyDecision?: PolicyDecisionInput;
+  /** The screening stage's result, recorded like the policy decision. */
+  screening?: ScreeningResultInput;
+  /** Present when screening held the payment: admitted `held`, enqueued nowhere. */
+  hold?: HoldInput;
 }
 
 export type AdmissionResult =
@@ -210,6 +234,8 @@ export class PartnerState extends DurableObject<Env> {
     this.sql.exec(`CREATE TABLE IF NOT EXISTS revoked_keys (keyid TEXT PRIMARY KEY, revoked_at_ms INTEGER NOT NULL)`);
     createResidencyExceptionsTable(this.sql);
     createPolicyDecisionsTable(this.sql);
+    createScreeningResultsTable(this.sql);
+    createHoldsTable(this.sql);
   }
 
   /**
@@ -359,13 +385,15 @@ export class PartnerState extends DurableObject<Env> {
     const pruned = this.pruneFinishedPayments(nowMs);
     pruneLapsedResidencyExceptions(this.sql, nowMs);
     const prunedDecisions = pruneOldPolicyDecisions(this.sql, nowMs, pruneBatchRowsMax);
+    const prunedScreenings = pruneOldScreeningResults(this.sql, nowMs, pruneBatchRowsMax);
     const remaining = this.sql
       .exec<{ count: number }>(
-        `SELECT (SELECT count(*) FROM nonces) + (SELECT count(*) FROM payments) + (SELECT count(*) FROM residency_exceptions) + (SELECT count(*) FROM policy_decisions) AS count`,
+        `SELECT (SELECT count(*) FROM nonces) + (SELECT count(*) FROM payments) + (SELECT count(*) FROM residency_exceptions) + (SELECT count(*) FROM policy_decisions)
+          + (SELECT count(*) FROM screening_results) AS count`,
       )
       .one().count;
     // A full batch means more may be due: come back soon rather than in an hour.
-    const more = pruned === pruneBatchRowsMax || prunedDecisions === pruneBatchRowsMax;
+    const more = pruned === pruneBatchRowsMax || prunedDecisions === pruneBatchRowsMax || prunedScreenings === pruneBatchRowsMax;
     if (more) await this.ctx.storage.setAlarm(nowMs + 1_000);
     else if (remaining > 0) await this.ctx.storage.setAlarm(nowMs + nonceSweepIntervalMs);
     this.sweepAlarmArmed = more || remaining > 0;
@@ -387,7 +415,10 @@ export class PartnerState extends DurableObject<Env> {
       .exec<{ uetr: string }>(`SELECT uetr FROM payments WHERE status IN ('settled', 'rejected') AND settled_at_ms < ? ORDER BY settled_at_ms LIMIT ?`, nowMs - finishedPaymentRetentionMs, pruneBatchRowsMax)
       .toArray();
     this.ctx.storage.transactionSync(() => {
-      for (const { uetr } of due) this.sql.exec(`DELETE FROM payments WHERE uetr = ?`, uetr);
+      for (const { uetr } of due) {
+        this.sql.exec(`DELETE FROM payments WHERE uetr = ?`, uetr);
+        deleteHold(this.sql, uetr);
+      }
     });
     return due.length;
   }
@@ -438,16 +469,18 @@ export class PartnerState extends DurableObject<Env> {
     const stored = this.paymentRow(fresh.uetr);
     if (stored !== undefined && stored.instruction_sha256 !== fresh.instructionSha256) return { kind: 'uetr-mismatch' };
     if (stored?.answer != null) return { kind: 'accepted', answer: JSON.parse(stored.answer) as PaymentAnswer, repeat: true };
+    if (stored === undefined && fresh.hold !== undefined) return this.holdOnce(fresh, fresh.hold);
     // A pending row goes back to the shard it chose with the payment it sent, never to a new route.
     const request = stored?.enqueue != null ? (JSON.parse(stored.enqueue) as AdmissionRequest) : fresh;
     if (stored === undefined) {
-      const { policyDecision, ...enqueue } = request;
+      const { policyDecision, screening, ...enqueue } = request;
       this.ctx.storage.transactionSync(() => {
         this.sql.exec(
           `INSERT INTO payments (uetr, instruction_sha256, jws, corridor, jurisdiction, status, window_name, enqueue) VALUES (?, ?, ?, ?, ?, 'pending', ?, ?)`,
           request.uetr, request.instructionSha256, request.jws, request.corridor, request.jurisdiction, request.windowName, JSON.stringify({ ...enqueue, jws: '' }),
         );
         if (policyDecision !== undefined) insertPolicyDecision(this.sql, policyDecision, Date.now());
+        if (screening !== undefined) insertScreeningResult(this.sql, screening);
       });
     }
     const windows = this.env.CORRIDOR_WINDOW;
@@ -475,6 +508,97 @@ export class PartnerState extends DurableObject<Env> {
     );
     await this.armSweepAlarm();
     return { kind: 'accepted', answer, repeat: false };
+  }
+
+  /**
+   * A held admission: the receipt (status `held`, no window) is signed first, then the payment row,
+   * its hold, screening result and policy decision are written in one transaction. A crash before
+   * that transaction leaves nothing, and the partner, who was answered nothing, retries.
+   */
+  private async holdOnce(request: AdmissionRequest, hold: HoldInput): Promise<AdmissionResult> {
+    const heldAt = new Date();
+    const receipt = await signAcceptanceReceipt(await gatewayKey(this.env.GATEWAY_SIGNING_JWK), {
+      gateway: this.env.GATEWAY_ID, partner_id: request.partnerId, uetr: request.uetr, instruction_sha256: request.instructionSha256,
+      status: 'held', window: null, accepted_at: heldAt.toISOString(),
+    });
+    const answer: PaymentAnswer = { uetr: request.uetr, status: 'held', window: null, receipt };
+    this.ctx.storage.transactionSync(() => {
+      this.sql.exec(
+        `INSERT INTO payments (uetr, instruction_sha256, jws, corridor, jurisdiction, status, answer, accepted_at_ms) VALUES (?, ?, ?, ?, ?, 'held', ?, ?)`,
+        request.uetr, request.instructionSha256, request.jws, request.corridor, request.jurisdiction, JSON.stringify(answer), heldAt.getTime(),
+      );
+      insertHold(this.sql, request.payment, request.corridor, hold, heldAt.getTime());
+      if (request.policyDecision !== undefined) insertPolicyDecision(this.sql, request.policyDecision, heldAt.getTime());
+      if (request.screening !== undefined) insertScreeningResult(this.sql, request.screening);
+    });
+    await this.armSweepAlarm();
+    return { kind: 'accepted', answer, repeat: false };
+  }
+
+  /** A held payment of this partner, with its screening result: what Control checks a `hold-decision` against. */
+  async heldPayment(uetr: string): Promise<HeldPayment | null> {
+    const row = this.sql.exec<HoldRow & { status: string }>(`SELECT h.*, p.status FROM holds h JOIN payments p ON p.uetr = h.uetr WHERE h.uetr = ?`, uetr).toArray()[0];
+    return row === undefined ? null : heldPaymentOf(row, screeningResultFor(this.sql, uetr));
+  }
+
+  /** Payments still reading `held`, newest first, with their screening results (`GET /ops/api/holds`). */
+  async listHolds(limit: number): Promise<HeldPayment[]> {
+    return heldRows(this.sql, limit).map((row) => heldPaymentOf(row, screeningResultFor(this.sql, row.uetr)));
+  }
+
+  /** Screening results within [fromMs, toMs), oldest first, paged by `afterId` (ops API, evidence export). */
+  async listScreeningResults(query: { fromMs?: number; toMs?: number; limit?: number; afterId?: number } = {}): Promise<ScreeningResultPage> {
+    return selectScreeningResults(this.sql, query);
+  }
+
+  /**
+   * Applies an approved `hold-decision` (Control pushes it, and pushes again until confirmed, so this
+   * is idempotent on the change id). The decision is fixed on the hold before anything else; a
+   * release then writes the shard Control chose into the payment row and enqueues there — a retry
+   * enqueues at the stored shard, and the window's enqueue is idempotent on (partner, UETR).
+   */
+  async decideHold(input: HoldDecisionInput): Promise<HoldDecisionOutcome> {
+    const hold = holdRow(this.sql, input.uetr);
+    if (hold === undefined) return { kind: 'not-held' };
+    if (hold.change_id !== null && hold.change_id !== input.change_id) return { kind: 'decided-by-another-change', change_id: hold.change_id };
+    if (hold.change_id === null) {
+      if (input.decision === 'release' && input.release === undefined) throw new Error(`decideHold: a release of ${input.uetr} without its route`);
+      const nowMs = Date.now();
+      this.ctx.storage.transactionSync(() => {
+        recordHoldDecision(this.sql, input, nowMs);
+        if (input.decision === 'reject') {
+          this.sql.exec(`UPDATE payments SET status = 'rejected', rejection = ?, settled_at_ms = ? WHERE uetr = ? AND status = 'held'`, holdRejectedReason, nowMs, input.uetr);
+        } else {
+          const release = { payment: JSON.parse(hold.payment) as WindowPayment, ...input.release! };
+          this.sql.exec(`UPDATE payments SET window_name = ?, enqueue = ? WHERE uetr = ?`, release.windowName, JSON.stringify(release), input.uetr);
+        }
+      });
+    }
+    if ((hold.decision ?? input.decision) === 'reject') return { kind: 'rejected' };
+    return this.finishRelease(input.uetr);
+  }
+
+  /** Enqueues a released payment at the shard stored with the decision; `accepted` once placed. */
+  private async finishRelease(uetr: string): Promise<HoldDecisionOutcome> {
+    const row = this.sql.exec<{ jurisdiction: string; enqueue: string | null; status: string; window_id: string | null; rejection: string | null }>(
+      `SELECT jurisdiction, enqueue, status, window_id, rejection FROM payments WHERE uetr = ?`, uetr,
+    ).toArray()[0];
+    if (row === undefined || row.enqueue === null) throw new Error(`finishRelease: payment ${uetr} has no stored release`);
+    if (row.window_id !== null) return { kind: 'released', window: row.window_id };
+    if (row.status === 'rejected') return { kind: 'unsettleable', reason: row.rejection ?? 'rejected' };
+    const release = JSON.parse(row.enqueue) as { payment: WindowPayment; windowName: string; corridorConfig: WindowCorridor };
+    const window = durableObjectFor(this.env, this.env.CORRIDOR_WINDOW, row.jurisdiction, release.windowName);
+    const outcome = await window.enqueue(release.payment, release.corridorConfig);
+    if (outcome.kind === 'unsettleable') {
+      // Nothing was placed; the payment cannot settle in this corridor at the window's rate, so it ends here, visibly.
+      const reason = `unsettleable-at-release: ${outcome.reason.kind}`;
+      this.sql.exec(`UPDATE payments SET status = 'rejected', rejection = ?, settled_at_ms = ? WHERE uetr = ? AND status = 'held'`, reason, Date.now(), uetr);
+      return { kind: 'unsettleable', reason };
+    }
+    this.sql.exec(
+      `UPDATE payments SET window_id = ?, status = CASE WHEN status IN ('settled', 'rejected') THEN status ELSE 'accepted' END WHERE uetr = ?`, outcome.batchId, uetr,
+    );
+    return { kind: 'released', window: outcome.batchId };
   }
 
   /** Called by a CorridorWindow shard for payments that could not settle at close. Idempotent; never undoes `settled`. */

@@ -14,6 +14,7 @@ import type { ResidencyExceptionView } from '../../durable-objects/control/resid
 import type { Env } from '../env.ts';
 import { requireOperator, type OpsVariables } from './access/require-operator.ts';
 import { consoleRoutes } from './console/console-routes.ts';
+import { opsOpenApiRoutes } from './openapi/ops-openapi-routes.ts';
 import { viewRoutes } from './views/view-routes.ts';
 
 export type OpsApp = { Bindings: Env; Variables: OpsVariables };
@@ -42,6 +43,10 @@ export function changeProblem(rejection: ChangeRejection): ProblemError {
       return new ProblemError('change-expired', rejection.detail);
     case 'change-not-pending':
       return new ProblemError('change-not-pending', rejection.detail);
+    case 'corridor-closed':
+      return new ProblemError('corridor-closed', rejection.detail);
+    case 'dependency-unavailable':
+      return new ProblemError('unavailable', rejection.detail);
   }
 }
 
@@ -110,6 +115,7 @@ export function opsRoutes(): Hono<OpsApp> {
   });
 
   viewRoutes(ops);
+  opsOpenApiRoutes(ops);
   consoleRoutes(ops);
   return ops;
 }

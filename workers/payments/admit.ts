@@ -6,7 +6,8 @@
  * policies), and nothing is charged twice. `admit` places a new payment exactly once into the
  * shard routing chose; PartnerState persists that choice before the enqueue, so a retry of a
  * partial admission finishes at the same shard. The answer carries the acceptance receipt, which
- * PartnerState signs once the window has placed the payment (the `receipt` stage).
+ * PartnerState signs once the window has placed the payment (the `receipt` stage), or at once,
+ * with status `held`, when screening held it.
  */
 import type { WindowPayment } from '../../core/corridor-window-contract.ts';
 import { err, ok, type Result } from '../../core/result.ts';
@@ -16,6 +17,7 @@ import type { Env } from '../env.ts';
 import type { OpenedInstruction } from './open-instruction.ts';
 import type { PaymentRefusal } from './payment-refusal.ts';
 import type { CorridorRoute } from './route-to-corridor.ts';
+import type { ScreeningEvidence } from './screening-evidence.ts';
 import { durableObjectFor } from '../../durable-objects/jurisdiction.ts';
 
 /** `none`: no admission exists for this UETR, so the new-admission stages run (the policy stage reads the partner's unexpired residency exceptions). */
@@ -40,8 +42,14 @@ export async function priorAnswer(env: Env, partner: PartnerProfile, opened: Ope
   }
 }
 
-/** `policyDecision`: the policy stage's allow, written with the pending row, once. */
-export async function admit(env: Env, partner: PartnerProfile, opened: OpenedInstruction, route: CorridorRoute, policyDecision: PolicyDecisionInput): Promise<Result<PaymentAnswer, PaymentRefusal>> {
+/**
+ * `policyDecision`: the policy stage's allow; `screening`: the screening stage's result (and its
+ * hold, when it held the payment). Both are written with the payment row, once. A held payment is
+ * admitted `held` and enqueued nowhere: `route` is not used for it, a release routes afresh.
+ */
+export async function admit(
+  env: Env, partner: PartnerProfile, opened: OpenedInstruction, route: CorridorRoute, policyDecision: PolicyDecisionInput, screening: ScreeningEvidence,
+): Promise<Result<PaymentAnswer, PaymentRefusal>> {
   const { instruction } = opened;
   const payment: WindowPayment = {
     uetr: instruction.uetr,
@@ -66,6 +74,8 @@ export async function admit(env: Env, partner: PartnerProfile, opened: OpenedIns
     corridorConfig: route.corridor,
     payment,
     policyDecision,
+    screening: screening.screening,
+    ...(screening.hold === undefined ? {} : { hold: screening.hold }),
   });
   switch (admission.kind) {
     case 'accepted':

@@ -5,6 +5,7 @@
  */
 import type { PaymentLegsRejection } from '../../core/payment-legs.ts';
 import { ProblemError } from '../../core/problem.ts';
+import { velocityProblem, type VelocityRefusal } from '../velocity/velocity-problem.ts';
 
 export type PaymentRefusal =
   /** A verifier that still throws its own problem (JWS, seal, downgrade evidence): passed through unchanged. */
@@ -24,7 +25,11 @@ export type PaymentRefusal =
   | { kind: 'amount-above-max'; corridor: string; amountMax: string; currency: string; policyIds: string[] }
   | { kind: 'tls-policy-denied'; tlsVersion: string; policyIds: string[] }
   /** The policy decision could not be trusted (engine failure, evaluation error, unknown id): refused, fail closed. */
-  | { kind: 'policy-untrusted'; reason: string };
+  | { kind: 'policy-untrusted'; reason: string }
+  /** Velocity (workers/velocity/): over a limit, nothing counted: 429 with Retry-After. */
+  | { kind: 'velocity-exceeded'; refusal: Extract<VelocityRefusal, { kind: 'limit-reached' }> }
+  /** The velocity store did not answer: fail closed, 503 with Retry-After; the same UETR is counted at most once on retry. */
+  | { kind: 'velocity-unavailable'; refusal: Extract<VelocityRefusal, { kind: 'store-unavailable' }> };
 
 const instructionRuleDetails: Record<string, (refusal: { settlementDate: string; instructedAt: string }) => string> = {
   'settlement-date-in-past': (r) => `settlement_date ${r.settlementDate} is before today (UTC)`,
@@ -73,5 +78,9 @@ export function refusalProblem(refusal: PaymentRefusal): ProblemError {
       return new ProblemError('downgrade-detected', `TLS ${refusal.tlsVersion} is below the partner's minimum without a live exception`, { policy_ids: refusal.policyIds });
     case 'policy-untrusted':
       return new ProblemError('unavailable', 'the policy decision could not be made; nothing was admitted, retry later');
+    case 'velocity-exceeded':
+    case 'velocity-unavailable':
+      // Both carry Retry-After, which velocityProblem's subclass of ProblemError writes.
+      return velocityProblem(refusal.refusal);
   }
 }

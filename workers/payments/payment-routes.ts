@@ -8,10 +8,12 @@
  *   routeToCorridor  corridor exists, open, serves the partner's jurisdiction; the shard
  *   policy           Cedar: residency, corridor, amount limits, TLS, business rules; the decision
  *                    recorded (refusals here, admissions inside admit)  workers/policy/
- *   [screening]      sanctions screening; a possible match is admitted as `held` (screening issue)
- *   [velocity]       per-partner and cross-partner limits on Upstash (policy issue)
+ *   screening        sanctions screening of debtor and creditor names; a possible match or a
+ *                    provider outage admits the payment `held` (fail closed)  workers/screening/
+ *   velocity         per-partner and cross-partner limits on Upstash; held payments count too
+ *                    (they were accepted), a refusal is 429 / 503 with Retry-After  workers/velocity/
  *   admit            exactly once into the CorridorWindow shard, refused if it cannot settle at
- *                    that window's rate
+ *                    that window's rate; a held payment is stored `held` and enqueued nowhere
  *   receipt          the gateway-signed acceptance receipt in the 202
  *
  * Each stage returns a Result; `refusalProblem` maps every refusal to the wire in one place.
@@ -25,8 +27,12 @@ import { verifyMessageSignature } from '../message-signature/verify-message-sign
 import { decidePaymentPolicy } from '../policy/decide-payment-policy.ts';
 import { admit, priorAnswer } from './admit.ts';
 import { openInstruction } from './open-instruction.ts';
-import { refusalProblem } from './payment-refusal.ts';
+import { screenPayment } from '../screening/screen-payment.ts';
+import { checkVelocity } from '../velocity/check-velocity.ts';
+import type { VelocityRefusal } from '../velocity/velocity-problem.ts';
+import { refusalProblem, type PaymentRefusal } from './payment-refusal.ts';
 import { routeToCorridor } from './route-to-corridor.ts';
+import { screeningEvidence } from './screening-evidence.ts';
 import { durableObjectFor } from '../../durable-objects/jurisdiction.ts';
 
 export const paymentBodyBytesMax = 64 * 1024;
@@ -76,10 +82,26 @@ async function submitPayment(c: PaymentsContext): Promise<Response> {
     partner, opened: opened.value, route: route.value, residencyExceptions: prior.value.residencyExceptions, tls: c.var.tls, nowMs: Date.now(),
   });
   if (!policy.ok) throw refusalProblem(policy.reason);
-  // [screening] → [velocity] plug in here, each a Result-returning stage: only new admissions reach them.
-  const admitted = await admit(c.env, partner, opened.value, route.value, policy.value);
+  // Only new admissions reach screening and velocity: priorAnswer answered every repeat above.
+  const { instruction } = opened.value;
+  const screening = screeningEvidence(instruction.uetr, instruction, await screenPayment(c.env, instruction));
+  const velocity = await checkVelocity(c.env, partner, {
+    uetr: instruction.uetr, corridor: opened.value.corridor, amount_minor: opened.value.amountMinor, source_currency: instruction.amount.currency,
+    debtor_account: instruction.debtor.account, creditor_account: instruction.creditor.account,
+  });
+  if (!velocity.ok) throw refusalProblem(velocityRefusal(velocity.reason));
+  const admitted = await admit(c.env, partner, opened.value, route.value, policy.value, screening);
   if (!admitted.ok) throw refusalProblem(admitted.reason);
   return c.json(admitted.value, 202);
+}
+
+function velocityRefusal(refusal: VelocityRefusal): PaymentRefusal {
+  switch (refusal.kind) {
+    case 'limit-reached':
+      return { kind: 'velocity-exceeded', refusal };
+    case 'store-unavailable':
+      return { kind: 'velocity-unavailable', refusal };
+  }
 }
 
 function mediaTypeOf(header: string | undefined): string {

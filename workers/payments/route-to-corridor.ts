@@ -2,33 +2,26 @@
  * Stage `routeToCorridor`: which corridor window takes a new payment. The corridor must exist and
  * be open, the submitting partner's jurisdiction must be one the corridor may process in (data
  * residency), and the shard is a stable function of the UETR. Only new admissions reach this
- * stage: a repeat was answered by `priorAnswer` whatever the corridor's state is now.
+ * stage: a repeat was answered by `priorAnswer` whatever the corridor's state is now. The shard
+ * choice itself lives in durable-objects/control/corridor-route.ts, shared with hold releases.
  *
  * The corridor configuration and state come from the Control DO. Reading it on every payment
  * would put one object on every request's path, so each isolate keeps it for
  * `corridorDirectoryTtlMs`: a state change (pause, drain) takes effect at the edge within that
  * time, which is the documented contract of `Control.setCorridorState`.
  */
-import type { CorridorConfig, CorridorDirectory } from '../../core/corridor-config.ts';
-import { corridorWindowName, type WindowCorridor } from '../../core/corridor-window-contract.ts';
-import { sha256 } from '../../core/digest.ts';
-import { parseFxRate } from '../../core/fx.ts';
+import type { CorridorDirectory } from '../../core/corridor-config.ts';
 import { err, ok, type Result } from '../../core/result.ts';
 import { controlObjectName } from '../../durable-objects/control/control.ts';
+import { corridorRoute, type CorridorRoute } from '../../durable-objects/control/corridor-route.ts';
 import type { PartnerProfile } from '../config/partners.ts';
 import type { Env } from '../env.ts';
 import type { PaymentRefusal } from './payment-refusal.ts';
 
+export { shardOf, type CorridorRoute } from '../../durable-objects/control/corridor-route.ts';
+
 export const corridorDirectoryTtlMs = 2_000;
 let cachedDirectory: { fetchedAtMs: number; directory: CorridorDirectory } | undefined;
-
-export interface CorridorRoute {
-  /** The CorridorWindow shard's Durable Object name. */
-  windowName: string;
-  corridor: WindowCorridor;
-  /** The corridor's configuration and state as routing saw them: the policy stage's corridor facts. */
-  config: CorridorConfig;
-}
 
 export async function routeToCorridor(env: Env, partner: PartnerProfile, corridorId: string, uetr: string): Promise<Result<CorridorRoute, PaymentRefusal>> {
   const directory = await corridorDirectory(env);
@@ -36,27 +29,7 @@ export async function routeToCorridor(env: Env, partner: PartnerProfile, corrido
   if (config === undefined) return err({ kind: 'unknown-corridor', corridor: corridorId });
   if (config.state !== 'open') return err({ kind: 'corridor-not-open', corridor: corridorId, state: config.state });
   if (!config.jurisdictions.includes(partner.jurisdiction)) return err({ kind: 'jurisdiction-not-served', corridor: corridorId, jurisdiction: partner.jurisdiction });
-  const shard = shardOf(uetr, config.shards);
-  return ok({ windowName: corridorWindowName(corridorId, partner.jurisdiction, shard), corridor: windowCorridor(config, partner.jurisdiction, shard, directory.fx_rate_scale), config });
-}
-
-/** The shard a UETR is ingested by: first byte of its SHA-256, modulo the corridor's shard count. */
-export function shardOf(uetr: string, shards: number): number {
-  return (sha256(uetr)[0] ?? 0) % shards;
-}
-
-function windowCorridor(config: CorridorConfig, jurisdiction: string, shard: number, scale: number): WindowCorridor {
-  return {
-    id: config.id,
-    jurisdiction,
-    shard,
-    shards: config.shards,
-    fx_provider: config.fx_provider,
-    fx_rate_scaled: config.fx_rate === null ? null : parseFxRate(config.fx_rate, scale).toString(),
-    fx_rate_scale: scale,
-    window_duration_ms: config.window_duration_ms,
-    legs_max: config.legs_max,
-  };
+  return ok(corridorRoute(config, partner.jurisdiction, uetr, directory.fx_rate_scale));
 }
 
 /** Control's corridor directory, cached per isolate; a failed refresh throws rather than route on a stale state. */
