@@ -93,3 +93,34 @@ function randomHex(bytes: number): string {
   while (buffer.every((byte) => byte === 0));
   return Array.from(buffer, (byte) => byte.toString(16).padStart(2, '0')).join('');
 }
+
+/**
+ * A settlement batch nets many payments, each with its own trace. The delivery's `traceparent` is
+ * the batch's own span (under the first payment's trace); the other payments' trace ids travel in
+ * this header, so the regional commit's log line names every payment's trace. Not `tracestate`:
+ * its list members are ≤ 256 characters (Trace Context §3.3.1.3), room for about seven ids.
+ */
+export const paymentTraceIdsHeader = 'meridian-payment-trace-ids';
+/** Ids in one header (33 characters each: ≤ 6.6 KB, well inside Node's 16 KB header limit beside the token). */
+export const paymentTraceIdsPerHeaderMax = 200;
+
+/** Distinct valid trace ids, first `paymentTraceIdsPerHeaderMax` in order, comma-separated; null if none. */
+export function formatPaymentTraceIds(traceIds: Iterable<string>): string | null {
+  const distinct = new Set<string>();
+  for (const traceId of traceIds) {
+    if (distinct.size >= paymentTraceIdsPerHeaderMax) break;
+    if (isTraceId(traceId)) distinct.add(traceId);
+  }
+  return distinct.size === 0 ? null : [...distinct].join(',');
+}
+
+/** The valid trace ids of a `meridian-payment-trace-ids` header; anything else in it is dropped. */
+export function parsePaymentTraceIds(header: string | null | undefined): string[] {
+  if (header === null || header === undefined) return [];
+  const ids = new Set<string>();
+  for (const part of header.split(',', paymentTraceIdsPerHeaderMax)) {
+    const candidate = part.trim();
+    if (isTraceId(candidate)) ids.add(candidate);
+  }
+  return [...ids];
+}

@@ -28,7 +28,7 @@ import type { JWTVerifyGetKey } from 'jose';
 import type { CommitOptions } from './commit.ts';
 import type { RegionalDatabase } from './db/client.ts';
 import { createEdgeTokenVerifier } from './edge-token.ts';
-import { limitAuditorReads } from './http/limit-auditor-reads.ts';
+import { createAuditorReadLimiter } from './http/limit-auditor-reads.ts';
 import { problemNotFound, problemOnError } from './http/problems.ts';
 import { consumedTokenStore } from './ledger/consumed-tokens.ts';
 import { createKeyRegistration } from './keys/backend-keys.ts';
@@ -39,6 +39,7 @@ import { logLeafStore } from './log/store.ts';
 import { createLogTree } from './log/tree.ts';
 import { consoleLogger, type RegionalLogger } from './logger.ts';
 import { createRegionalMetrics } from './metrics.ts';
+import { traceRequests } from './observability/request-context.ts';
 import { evidenceRoutes } from './routes/evidence.ts';
 import { healthRoutes } from './routes/healthz.ts';
 import { publishedKeys } from './routes/keys.ts';
@@ -46,6 +47,7 @@ import { logRoutes } from './routes/log.ts';
 import { metricsRoutes } from './routes/metrics.ts';
 import { settlementRoutes } from './routes/settlements.ts';
 import type { Signer } from './signer/signer.ts';
+import { timedSigner } from './signer/timed-signer.ts';
 import { createCosigning, type Cosigning } from './witness/cosigning.ts';
 import { witnessRoutes } from './witness/witness-routes.ts';
 import { setUpWitness, type WitnessOptions } from './witness/witness-setup.ts';
@@ -106,7 +108,8 @@ export function createRegionalApp(config: RegionalAppConfig): Hono {
     now,
   });
   const readDatabase = config.readDatabase ?? config.database;
-  const limitReads = limitAuditorReads();
+  const readLimiter = createAuditorReadLimiter();
+  const limitReads = readLimiter.middleware;
   const logStore = logLeafStore(readDatabase.orm, config.jurisdiction);
   const origin = config.logOrigin ?? logOrigin(config.jurisdiction);
   const noteSigningKey = config.noteSigner ?? config.signer;
@@ -123,10 +126,12 @@ export function createRegionalApp(config: RegionalAppConfig): Hono {
     ...(witness === undefined ? {} : { witnessVerifiers: [witness.verifier] }),
     ...(config.publishedKeysCacheMs === undefined ? {} : { cacheMs: config.publishedKeysCacheMs }),
   });
-  const metrics = createRegionalMetrics({ region: config.region, jurisdiction: config.jurisdiction, logTreeSize: () => logStore.treeSize() });
+  const metrics = createRegionalMetrics({ region: config.region, jurisdiction: config.jurisdiction, logTreeSize: () => logStore.treeSize(), auditorReads: () => readLimiter.saturation() });
   const app = new Hono();
   app.onError(problemOnError(logger));
   app.notFound(problemNotFound);
+  // First: every later log line of the request carries its request id and trace (observability/).
+  app.use('*', traceRequests());
   app.route('/', healthRoutes({ region: config.region, jurisdiction: config.jurisdiction, sql: config.database.sql, logger }));
   app.route('/', metricsRoutes(metrics));
   app.route('/', settlementRoutes({
@@ -135,7 +140,8 @@ export function createRegionalApp(config: RegionalAppConfig): Hono {
     database: config.database,
     readDb: readDatabase.orm,
     limitReads,
-    signer: config.signer,
+    // Timed for meridian_signer_sign_seconds; key registration and checkpoints use the signer as given.
+    signer: timedSigner(config.signer, (seconds, outcome, signer) => metrics.signed(seconds, outcome, signer.alg)),
     requireSigningKeys: () => registration.require(),
     verifyEdgeToken,
     logger,

@@ -1,18 +1,42 @@
 /**
- * One-line logs on stderr: `regional <region>: <message> <JSON context>`. Errors in the context
- * are expanded (message, code, cause) so the line alone is enough to act on.
+ * JSON-lines logs: one object per line, `info` on stdout and `error` on stderr:
+ *
+ *   {"at":"<RFC 3339>","level":"info"|"error","msg":"…","service":"regional","region":"eu-1",
+ *    "request_id":"…","trace_id":"…","span_id":"…", …context}
+ *
+ * Inside a request, `request_id`, `trace_id` and `span_id` (and, on a settlement delivery, the
+ * `payment_trace_ids` the edge sent) come from the request's context (observability/request-context.ts),
+ * so a caller never threads them through. Errors in the context are expanded (message, code, cause)
+ * so the line alone is enough to act on. The fixed fields are written last: a context key can never
+ * overwrite `level`, `msg` or the ids, so a value that reached a log line from a request cannot
+ * pose as another level or another trace.
  */
+import { currentRequestContext } from './observability/request-context.ts';
+
 export interface RegionalLogger {
   info(message: string, context?: Record<string, unknown>): void;
   error(message: string, context?: Record<string, unknown>): void;
 }
 
+export type LogLevel = 'info' | 'error';
+
+/** The JSON line `consoleLogger` writes, without the trailing newline. */
+export function logLine(region: string, level: LogLevel, message: string, context: Record<string, unknown> = {}, at: Date = new Date()): string {
+  const request = currentRequestContext();
+  const fixed: Record<string, unknown> = { at: at.toISOString(), level, msg: message, service: 'regional', region };
+  if (request !== undefined) {
+    fixed.request_id = request.requestId;
+    fixed.trace_id = request.trace.traceId;
+    fixed.span_id = request.trace.spanId;
+    if (request.paymentTraceIds.length > 0) fixed.payment_trace_ids = request.paymentTraceIds;
+  }
+  return JSON.stringify({ ...fixed, ...context, ...fixed }, errorReplacer);
+}
+
 export function consoleLogger(region: string): RegionalLogger {
-  const line = (message: string, context?: Record<string, unknown>) =>
-    context === undefined ? `regional ${region}: ${message}` : `regional ${region}: ${message} ${JSON.stringify(context, errorReplacer)}`;
   return {
-    info: (message, context) => console.log(line(message, context)),
-    error: (message, context) => console.error(line(message, context)),
+    info: (message, context) => console.log(logLine(region, 'info', message, context)),
+    error: (message, context) => console.error(logLine(region, 'error', message, context)),
   };
 }
 

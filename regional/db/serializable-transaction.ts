@@ -23,7 +23,7 @@
  */
 import { sql } from 'drizzle-orm';
 import type { RegionalOrm, RegionalQueryable } from './client.ts';
-import { isConnectionError } from './transaction-errors.ts';
+import { classifyTransactionFailure, isConnectionError } from './transaction-errors.ts';
 
 /** Thrown into a body that touches its transaction after the transaction was abandoned. */
 class TransactionAbandoned extends Error {
@@ -71,4 +71,13 @@ function abandonable(tx: RegionalQueryable, state: { abandoned: boolean }): Regi
       return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
     },
   });
+}
+
+/**
+ * The `sqlstate` label of meridian_settlement_commit_retries_total: the code itself when the commit
+ * loop retries on it (a retryable or outcome-unknown code of ./transaction-errors.ts, a closed
+ * set), `other` for anything else, so a driver inventing codes cannot grow the label set.
+ */
+export function retrySqlStateLabel(code: string): string {
+  return classifyTransactionFailure({ code }).kind === 'fatal' ? 'other' : code;
 }

@@ -8,6 +8,11 @@
  * auditorReadsQueuedMax more wait, each at most auditorReadQueueWaitMsMax; anything beyond is
  * answered at once with 503 problem+json and Retry-After. The settlement commit never passes
  * through this gate and uses its own pool, so auditors cannot starve it.
+ *
+ * `createAuditorReadLimiter` also reports the gate's saturation for /metrics (../metrics.ts):
+ * requests in progress and waiting now, and those turned away (full queue or waited too long)
+ * since start. A read pool that sits at its bound with refusals climbing is the signal to add a
+ * backend or raise readConnectionsMax, before auditors see 503s as an outage.
  */
 import type { MiddlewareHandler } from 'hono';
 import { ProblemError } from '../../core/problem.ts';
@@ -24,11 +29,30 @@ export interface AuditorReadLimiterOptions {
   queueWaitMsMax?: number;
 }
 
+export interface AuditorReadSaturation {
+  inUse: number;
+  queued: number;
+  /** Turned away since start: the queue was full, or the wait exceeded queueWaitMsMax. */
+  refusedTotal: number;
+  concurrentMax: number;
+  queuedMax: number;
+}
+
+export interface AuditorReadLimiter {
+  middleware: MiddlewareHandler;
+  saturation(): AuditorReadSaturation;
+}
+
 export function limitAuditorReads(options: AuditorReadLimiterOptions = {}): MiddlewareHandler {
+  return createAuditorReadLimiter(options).middleware;
+}
+
+export function createAuditorReadLimiter(options: AuditorReadLimiterOptions = {}): AuditorReadLimiter {
   const concurrentMax = options.concurrentMax ?? auditorReadsConcurrentMax;
   const queuedMax = options.queuedMax ?? auditorReadsQueuedMax;
   const queueWaitMsMax = options.queueWaitMsMax ?? auditorReadQueueWaitMsMax;
   let running = 0;
+  let refusedTotal = 0;
   const waiting: Array<() => void> = [];
 
   /** True once the caller holds a slot; false if it was turned away or waited too long. */
@@ -57,8 +81,9 @@ export function limitAuditorReads(options: AuditorReadLimiterOptions = {}): Midd
     waiting.shift()?.();
   }
 
-  return async (c, next) => {
+  const middleware: MiddlewareHandler = async (c, next) => {
     if (!(await acquire())) {
+      refusedTotal++;
       const response = new ProblemError('unavailable', 'too many auditor requests in progress; retry later', { retry_after_s: auditorReadRetryAfterSeconds }).getResponse(c.req.path);
       response.headers.set('retry-after', String(auditorReadRetryAfterSeconds));
       return response;
@@ -69,4 +94,5 @@ export function limitAuditorReads(options: AuditorReadLimiterOptions = {}): Midd
       release();
     }
   };
+  return { middleware, saturation: () => ({ inUse: running, queued: waiting.length, refusedTotal, concurrentMax, queuedMax }) };
 }
