@@ -51,7 +51,7 @@ export function settlementRoutes(config: SettlementRoutesConfig): Hono<EdgeToken
   const commitOptions: CommitOptions = {
     ...config.commitOptions,
     onRetry: (event) => {
-      metrics.commitRetried();
+      metrics.commitRetried(event.code);
       config.commitOptions.onRetry?.(event);
     },
   };
