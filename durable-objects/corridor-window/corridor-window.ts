@@ -34,7 +34,12 @@ import { durableObjectFor } from '../jurisdiction.ts';
 export type { WindowCorridor, WindowPart, WindowPayment } from '../../core/corridor-window-contract.ts';
 
 export const deliveryBackoffBaseMs = 500;
-export const deliveryBackoffCapMs = 60_000;
+/**
+ * The longest wait between two attempts of one outbox step. After an outage ends, a sealed batch
+ * waits up to this long for its next try, so it bounds recovery (test/chaos/database-down); a
+ * retry is one request per window to a backend that refuses fast, cheap at this cadence.
+ */
+export const deliveryBackoffCapMs = 10_000;
 /** Parts pulled from other shards at once; bounded by the corridor's shard count (≤ 64) anyway. */
 const collectFanOutMax = 64;
 
