@@ -52,6 +52,9 @@ export default defineConfig({
           hookTimeout: 240_000,
           pool: 'forks',
           fileParallelism: false,
+          // One process for every drill file, so they share one `meridian start` (test/chaos/global-setup.ts stops it).
+          isolate: false,
+          globalSetup: ['test/chaos/global-setup.ts'],
           sequence: { groupOrder: 2 },
         },
       },
