@@ -4,19 +4,13 @@
  * they fail closed, `velocity-unavailable`, while it is down: payments submitted meanwhile may be
  * refused with a problem, never accepted and lost. Every refusal is counted by slug in the record.
  */
-import { beforeAll, describe, expect, it } from 'vitest';
-import { assertReconciled, drillFlows, runDrill, sharedTopology, type Topology } from './chaos-support.ts';
+import { expect } from 'vitest';
+import { assertReconciled, drillFlows, runDrill } from './chaos-support.ts';
+import { drillSuite } from './drill-suite.ts';
 
-let topology: Topology;
-beforeAll(async () => {
-  ({ topology } = await sharedTopology());
-}, 300_000);
-
-describe('chaos: the Redis bridge down, then back', () => {
-  it('loses no accepted payment while the bridge is down and after it is restarted', async () => {
-    const since = topology.output().length;
-    const result = await runDrill({ name: 'bridge-down', recoveryFlow: drillFlows[1]!, inject: () => process.kill(topology.pid('redis-bridge'), 'SIGKILL') });
-    await topology.waitForOutput(/meridian: redis-bridge restarted, ready at/, 60_000, since);
-    assertReconciled(result, expect);
-  }, 600_000);
+drillSuite('chaos: the Redis bridge down, then back', 'loses no accepted payment while the bridge is down and after it is restarted', async ({ topology }) => {
+  const since = topology.output().length;
+  const result = await runDrill({ name: 'bridge-down', recoveryFlow: drillFlows[1]!, inject: () => process.kill(topology.pid('redis-bridge'), 'SIGKILL') });
+  await topology.waitForOutput(/meridian: redis-bridge restarted, ready at/, 60_000, since);
+  assertReconciled(result, expect);
 });

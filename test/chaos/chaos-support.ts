@@ -116,7 +116,7 @@ export async function startTopology(options: TopologyOptions = {}): Promise<Topo
     pid,
     waitForOutput,
     async reviveRegionalBackends() {
-      const dead = regionalParts.filter((part) => !alive(pid(part)));
+      const dead = regionalParts.filter((part) => !processAlive(pid(part)));
       if (dead.length === 0) return;
       const since = output.length;
       launcher.kill('SIGUSR2');
@@ -137,7 +137,7 @@ export async function startTopology(options: TopologyOptions = {}): Promise<Topo
 
 const regionalParts = ['eu-1', 'eu-2', 'us-1', 'ap-1'];
 
-function alive(pid: number): boolean {
+export function processAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;

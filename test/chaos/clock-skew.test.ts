@@ -7,28 +7,22 @@
  * clock is back and eu-1 is preferred again. A refused token commits nothing, so nothing is lost
  * and nothing settles twice.
  */
-import { beforeAll, describe, expect, it } from 'vitest';
+import { expect } from 'vitest';
 import { settlementTokenTtlSeconds } from '../../durable-objects/corridor-window/deliver-batch.ts';
 import { clockToleranceSeconds } from '../../regional/edge-token.ts';
-import { assertReconciled, drillFlows, runDrill, sharedTopology, sleep, timeToSettle, type FaultHooks } from './chaos-support.ts';
+import { assertReconciled, drillFlows, runDrill, sleep, timeToSettle } from './chaos-support.ts';
+import { drillSuite } from './drill-suite.ts';
 
 const withinToleranceMs = (clockToleranceSeconds - 2) * 1_000;
 const beyondLifetimeMs = (settlementTokenTtlSeconds + clockToleranceSeconds + 15) * 1_000;
 
-let faults: FaultHooks;
-beforeAll(async () => {
-  ({ faults } = await sharedTopology());
-}, 300_000);
-
-describe('chaos: clock skew between the edge and a regional backend', () => {
-  it('settles within the tolerance as before, fails over beyond it, and loses or duplicates nothing', async () => {
-    faults.skewClock('eu-1', withinToleranceMs);
-    await sleep(500);
-    const withinMs = await timeToSettle(drillFlows[0]!, Date.now());
-    const result = await runDrill(
-      { name: 'clock-skew', recoveryFlow: drillFlows[0]!, inject: () => faults.skewClock('eu-1', beyondLifetimeMs), heal: () => faults.skewClock('eu-1', 0) },
-      () => ({ skew_within_ms: withinToleranceMs, skew_beyond_ms: beyondLifetimeMs, settle_within_tolerance_ms: withinMs }),
-    );
-    assertReconciled(result, expect);
-  }, 600_000);
+drillSuite('chaos: clock skew between the edge and a regional backend', 'settles within the tolerance as before, fails over beyond it, and loses or duplicates nothing', async ({ faults }) => {
+  faults.skewClock('eu-1', withinToleranceMs);
+  await sleep(500);
+  const withinMs = await timeToSettle(drillFlows[0]!, Date.now());
+  const result = await runDrill(
+    { name: 'clock-skew', recoveryFlow: drillFlows[0]!, inject: () => faults.skewClock('eu-1', beyondLifetimeMs), heal: () => faults.skewClock('eu-1', 0) },
+    () => ({ skew_within_ms: withinToleranceMs, skew_beyond_ms: beyondLifetimeMs, settle_within_tolerance_ms: withinMs }),
+  );
+  assertReconciled(result, expect);
 });

@@ -7,6 +7,7 @@
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { processAlive as running } from './chaos-support.ts';
 
 const stopTimeoutMs = 30_000;
 
@@ -27,13 +28,4 @@ async function stopLauncher(pid: number): Promise<void> {
   const deadline = Date.now() + stopTimeoutMs;
   while (running(pid) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 200));
   if (running(pid)) process.kill(pid, 'SIGKILL');
-}
-
-function running(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
 }

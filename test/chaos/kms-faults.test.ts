@@ -5,35 +5,23 @@
  * the us outbox retries the batch later (us has one backend). Nothing is settled unsigned, lost or
  * twice: every us payment settles once KMS answers again.
  */
-import { beforeAll, describe, expect, it } from 'vitest';
+import { expect } from 'vitest';
 import { kmsRequestTimeoutMs } from '../../regional/signer/kms-signer.ts';
-import { assertReconciled, drillFlows, runDrill, sharedTopology, type FaultHooks } from './chaos-support.ts';
+import { assertReconciled, drillFlows, runDrill } from './chaos-support.ts';
+import { drillSuite } from './drill-suite.ts';
 
 /** Throttled calls: more than the SDK's attempts per call, so some commits fail outright. */
 const throttledCalls = 12;
 const stalledCalls = 4;
 
-let faults: FaultHooks;
-beforeAll(async () => {
-  ({ faults } = await sharedTopology());
-}, 300_000);
-
-describe('chaos: KMS errors and throttling', () => {
-  it('settles every accepted us payment exactly once through throttled and stalled KMS signing', async () => {
-    const requestsBefore = faults.kms.requests.length;
-    const result = await runDrill(
-      {
-        name: 'kms-faults',
-        recoveryFlow: drillFlows[2]!,
-        inject: () => {
-          faults.kms.throttle(throttledCalls, 'Sign');
-          faults.kms.stall(stalledCalls, kmsRequestTimeoutMs * 2);
-        },
-      },
-      () => ({ kms_throttled: faults.kms.requests.slice(requestsBefore).filter((request) => request.errorType === 'ThrottlingException').length, kms_requests: faults.kms.requests.length - requestsBefore }),
-    );
-    const signs = faults.kms.requests.slice(requestsBefore);
-    expect(signs.filter((request) => request.errorType === 'ThrottlingException').length).toBe(throttledCalls);
-    assertReconciled(result, expect);
-  }, 600_000);
+drillSuite('chaos: KMS errors and throttling', 'settles every accepted us payment exactly once through throttled and stalled KMS signing', async ({ faults }) => {
+  const requestsBefore = faults.kms.requests.length;
+  const throttled = () => faults.kms.requests.slice(requestsBefore).filter((request) => request.errorType === 'ThrottlingException').length;
+  const inject = () => {
+    faults.kms.throttle(throttledCalls, 'Sign');
+    faults.kms.stall(stalledCalls, kmsRequestTimeoutMs * 2);
+  };
+  const result = await runDrill({ name: 'kms-faults', recoveryFlow: drillFlows[2]!, inject }, () => ({ kms_throttled: throttled(), kms_requests: faults.kms.requests.length - requestsBefore }));
+  expect(throttled()).toBe(throttledCalls);
+  assertReconciled(result, expect);
 });
