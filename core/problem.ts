@@ -85,3 +85,10 @@ export class ProblemError extends Error {
 export function isProblemError(value: unknown): value is ProblemError {
   return typeof value === 'object' && value !== null && (value as { kind?: unknown }).kind === 'problem';
 }
+
+/** The slug of a problem+json body's `type`, or `internal` for anything that is not one of ours (a closed set, so a safe metric label). */
+export function problemSlugOf(problemType: unknown): ProblemSlug {
+  if (typeof problemType !== 'string' || !problemType.startsWith(problemTypePrefix)) return 'internal';
+  const slug = problemType.slice(problemTypePrefix.length);
+  return Object.hasOwn(problemStatus, slug) ? (slug as ProblemSlug) : 'internal';
+}

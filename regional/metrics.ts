@@ -20,7 +20,7 @@
  * retrySqlStateLabel) or `other`; `alg` is a SignerAlgorithm; `outcome` is a fixed pair.
  */
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
-import { problemStatus, problemTypePrefix, type ProblemSlug } from '../core/problem.ts';
+import { problemSlugOf, type ProblemSlug } from '../core/problem.ts';
 import { retrySqlStateLabel } from './db/serializable-transaction.ts';
 import type { AuditorReadSaturation } from './http/limit-auditor-reads.ts';
 import type { SignOutcome } from './signer/timed-signer.ts';
@@ -137,9 +137,5 @@ function registerAuditorReadGauges(registers: Registry[], saturation: (() => Aud
   });
 }
 
-/** The slug of a problem+json body's `type`, or `internal` for anything that is not one of ours. */
-export function problemSlugOf(problemType: unknown): ProblemSlug {
-  if (typeof problemType !== 'string' || !problemType.startsWith(problemTypePrefix)) return 'internal';
-  const slug = problemType.slice(problemTypePrefix.length);
-  return Object.hasOwn(problemStatus, slug) ? (slug as ProblemSlug) : 'internal';
-}
+/** Where the settlement route imports it from; defined once in core/problem.ts. */
+export { problemSlugOf };

@@ -1,7 +1,12 @@
+import type { EdgeMetrics } from '../durable-objects/edge-metrics/edge-metrics.ts';
 import type { DurableObjectsEnv } from '../durable-objects/env.ts';
 
 /** Bindings of the gateway Worker (wrangler.toml) and its secrets (`wrangler secret put`, `.dev.vars` locally). */
 export interface Env extends DurableObjectsEnv {
+  /** The edge's event counters, summed by GET /ops/api/metrics (workers/observability/). */
+  EDGE_METRICS: DurableObjectNamespace<EdgeMetrics>;
+  /** Production only: Workers Analytics Engine dataset receiving the same events (absent locally). */
+  EDGE_ANALYTICS?: AnalyticsEngineDataset;
   UPSTASH_REDIS_REST_URL: string;
   /** Secret: the Upstash REST token for velocity limits (workers/velocity/); locally the bridge's dev token. */
   UPSTASH_REDIS_REST_TOKEN: string;

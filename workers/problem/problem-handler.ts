@@ -4,17 +4,18 @@ import { HTTPException } from 'hono/http-exception';
 import { isMisconfiguredError, type MisconfiguredError } from '../../core/gateway-key.ts';
 import { isProblemError, ProblemError, problemTypePrefix } from '../../core/problem.ts';
 import { allowedMethods } from '../openapi/openapi-routes.ts';
+import { edgeLog } from '../observability/edge-log.ts';
 
 export const problemOnError: ErrorHandler = (error, c) => {
   if (isProblemError(error)) return error.getResponse(new URL(c.req.url).pathname);
   if (isMisconfiguredError(error)) {
-    console.error(JSON.stringify({ event: 'gateway-misconfigured', method: c.req.method, path: new URL(c.req.url).pathname, setting: error.setting, detail: error.message }));
+    edgeLog(c, 'error', 'gateway-misconfigured', { method: c.req.method, path: new URL(c.req.url).pathname, setting: error.setting, detail: error.message });
     return misconfiguredResponse(error, new URL(c.req.url).pathname);
   }
   if (error instanceof HTTPException && error.status === 413) {
     return new ProblemError('payload-too-large', error.message).getResponse(new URL(c.req.url).pathname);
   }
-  console.error(JSON.stringify({ event: 'unhandled-error', method: c.req.method, path: new URL(c.req.url).pathname, error: String(error), stack: (error as Error).stack }));
+  edgeLog(c, 'error', 'unhandled-error', { method: c.req.method, path: new URL(c.req.url).pathname, error: String(error), stack: (error as Error).stack });
   return new ProblemError('internal', 'unexpected error; it has been logged').getResponse(new URL(c.req.url).pathname);
 };
 
