@@ -34,6 +34,8 @@ import { refusalProblem, type PaymentRefusal } from './payment-refusal.ts';
 import { routeToCorridor } from './route-to-corridor.ts';
 import { screeningEvidence } from './screening-evidence.ts';
 import { durableObjectFor } from '../../durable-objects/jurisdiction.ts';
+import { recordAdmission } from '../observability/record-admission.ts';
+import { traceparentOf } from '../observability/observe-requests.ts';
 
 export const paymentBodyBytesMax = 64 * 1024;
 const uetrPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
@@ -90,9 +92,10 @@ async function submitPayment(c: PaymentsContext): Promise<Response> {
     debtor_account: instruction.debtor.account, creditor_account: instruction.creditor.account,
   });
   if (!velocity.ok) throw refusalProblem(velocityRefusal(velocity.reason));
-  const admitted = await admit(c.env, partner, opened.value, route.value, policy.value, screening);
+  const admitted = await admit(c.env, partner, opened.value, route.value, policy.value, screening, traceparentOf(c));
   if (!admitted.ok) throw refusalProblem(admitted.reason);
-  return c.json(admitted.value, 202);
+  recordAdmission(c, admitted.value);
+  return c.json(admitted.value.answer, 202);
 }
 
 function velocityRefusal(refusal: VelocityRefusal): PaymentRefusal {
