@@ -47,9 +47,10 @@ export async function priorAnswer(env: Env, partner: PartnerProfile, opened: Ope
  * hold, when it held the payment). Both are written with the payment row, once. A held payment is
  * admitted `held` and enqueued nowhere: `route` is not used for it, a release routes afresh.
  */
+/** `trace`: the edge span's traceparent, carried into PartnerState and the window (workers/observability/). `repeat`: a concurrent submission of the same UETR admitted it first. */
 export async function admit(
-  env: Env, partner: PartnerProfile, opened: OpenedInstruction, route: CorridorRoute, policyDecision: PolicyDecisionInput, screening: ScreeningEvidence,
-): Promise<Result<PaymentAnswer, PaymentRefusal>> {
+  env: Env, partner: PartnerProfile, opened: OpenedInstruction, route: CorridorRoute, policyDecision: PolicyDecisionInput, screening: ScreeningEvidence, trace?: string,
+): Promise<Result<{ answer: PaymentAnswer; repeat: boolean }, PaymentRefusal>> {
   const { instruction } = opened;
   const payment: WindowPayment = {
     uetr: instruction.uetr,
@@ -76,10 +77,11 @@ export async function admit(
     policyDecision,
     screening: screening.screening,
     ...(screening.hold === undefined ? {} : { hold: screening.hold }),
+    ...(trace === undefined ? {} : { trace }),
   });
   switch (admission.kind) {
     case 'accepted':
-      return ok(admission.answer);
+      return ok({ answer: admission.answer, repeat: admission.repeat });
     case 'uetr-mismatch':
       return err({ kind: 'uetr-mismatch', uetr: instruction.uetr });
     case 'unsettleable':
