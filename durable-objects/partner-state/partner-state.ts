@@ -49,6 +49,8 @@
  */
 import { DurableObject } from 'cloudflare:workers';
 import { gatewayKey } from '../../core/gateway-key.ts';
+import { calleeSpan, writeLog } from '../../core/log-line.ts';
+import { formatTraceparent } from '../../core/trace-context.ts';
 import type { DurableObjectsEnv as Env } from '../env.ts';
 import { signAcceptanceReceipt } from '../../core/acceptance-receipt.ts';
 import type { WindowCorridor, WindowPayment } from '../../core/corridor-window-contract.ts';
@@ -107,6 +109,8 @@ export interface AdmissionRequest {
   screening?: ScreeningResultInput;
   /** Present when screening held the payment: admitted `held`, enqueued nowhere. */
   hold?: HoldInput;
+  /** The edge span's W3C traceparent (core/trace-context.ts): this object logs under a child span and passes one on to the window. */
+  trace?: string;
 }
 
 export type AdmissionResult =
@@ -484,7 +488,8 @@ export class PartnerState extends DurableObject<Env> {
       });
     }
     const windows = this.env.CORRIDOR_WINDOW;
-    const outcome = await durableObjectFor(this.env, windows, request.jurisdiction, request.windowName).enqueue(request.payment, request.corridorConfig);
+    const span = calleeSpan(fresh.trace);
+    const outcome = await durableObjectFor(this.env, windows, request.jurisdiction, request.windowName).enqueue(request.payment, request.corridorConfig, span && formatTraceparent(span.context));
     if (outcome.kind === 'unsettleable') {
       // Nothing was placed, and the partner has been told nothing yet: forget the attempt.
       this.sql.exec(`DELETE FROM payments WHERE uetr = ? AND status = 'pending'`, request.uetr);
@@ -507,6 +512,7 @@ export class PartnerState extends DurableObject<Env> {
       outcome.batchId, JSON.stringify(answer), acceptedAt.getTime(), request.uetr,
     );
     await this.armSweepAlarm();
+    writeLog('info', 'payment admitted', 'partner-state', span?.ids ?? {}, { partner_id: request.partnerId, uetr: request.uetr, status: 'accepted', window: outcome.batchId });
     return { kind: 'accepted', answer, repeat: false };
   }
 
@@ -532,6 +538,7 @@ export class PartnerState extends DurableObject<Env> {
       if (request.screening !== undefined) insertScreeningResult(this.sql, request.screening);
     });
     await this.armSweepAlarm();
+    writeLog('info', 'payment admitted', 'partner-state', calleeSpan(request.trace)?.ids ?? {}, { partner_id: request.partnerId, uetr: request.uetr, status: 'held' });
     return { kind: 'accepted', answer, repeat: false };
   }
 
