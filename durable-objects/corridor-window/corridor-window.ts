@@ -23,12 +23,15 @@
  * regional commit is idempotent by digest, so nothing is settled twice.
  */
 import { DurableObject } from 'cloudflare:workers';
+import { calleeSpan, writeLog } from '../../core/log-line.ts';
 import { corridorWindowName, assertWindowCorridor, type EnqueueOutcome, type WindowCorridor, type WindowPart, type WindowPayment } from '../../core/corridor-window-contract.ts';
 import { coordinatorShard, lateSlicesMax, nettingWindowBatchId } from '../../core/netting-window.ts';
 import type { DurableObjectsEnv as Env } from '../env.ts';
 import { deliverSettlementBatch } from './deliver-batch.ts';
 import { IntakeStore, type IntakeWindowRow } from './intake-store.ts';
 import { NettingStore, type NettingWindowRow, type NettingWindowSummary } from './netting-store.ts';
+import { batchDeliveryTrace } from './batch-trace.ts';
+import { PaymentTraceStore } from './payment-traces.ts';
 import { durableObjectFor } from '../jurisdiction.ts';
 
 export type { WindowCorridor, WindowPart, WindowPayment } from '../../core/corridor-window-contract.ts';
@@ -64,6 +67,7 @@ export class CorridorWindow extends DurableObject<Env> {
   private readonly sql: SqlStorage;
   private readonly intake: IntakeStore;
   private readonly netting: NettingStore;
+  private readonly traces: PaymentTraceStore;
   /** The stored snapshot's JSON, so the hot path writes it only when routing's view changed. */
   private corridorJson: string | undefined;
 
@@ -73,6 +77,7 @@ export class CorridorWindow extends DurableObject<Env> {
     this.sql.exec(`CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)`);
     this.intake = new IntakeStore(ctx.storage);
     this.netting = new NettingStore(ctx.storage);
+    this.traces = new PaymentTraceStore(ctx.storage);
   }
 
   // -- RPC: the edge ------------------------------------------------------------------------
@@ -80,9 +85,10 @@ export class CorridorWindow extends DurableObject<Env> {
   /**
    * Puts a payment into this shard's current window (idempotent on partner × UETR) and returns that
    * window's batch id, or refuses it when it cannot settle at the rate that window fixed. The
-   * first payment of a slice on this shard first joins the slice at the coordinator.
+   * first payment of a slice on this shard first joins the slice at the coordinator. `trace`: the
+   * caller's traceparent (PartnerState's span), recorded for the batch's delivery (payment-traces.ts).
    */
-  async enqueue(payment: WindowPayment, corridor: WindowCorridor): Promise<EnqueueOutcome> {
+  async enqueue(payment: WindowPayment, corridor: WindowCorridor, trace?: string): Promise<EnqueueOutcome> {
     assertWindowCorridor(corridor);
     this.rememberCorridor(corridor);
     for (let joins = 0; joins <= lateSlicesMax; joins++) {
@@ -91,7 +97,11 @@ export class CorridorWindow extends DurableObject<Env> {
       if (placement.kind === 'unsettleable') return { kind: 'unsettleable', reason: placement.reason };
       if (placement.kind === 'placed') {
         if (!placement.repeat) await this.wakeAt(placement.full ? nowMs : placement.endMs);
-        return { kind: 'placed', batchId: nettingWindowBatchId(corridor.id, corridor.jurisdiction, placement.startMs) };
+        const batchId = nettingWindowBatchId(corridor.id, corridor.jurisdiction, placement.startMs);
+        const span = calleeSpan(trace);
+        if (span !== undefined && !placement.repeat) this.traces.record(placement.startMs, payment.partner_id, payment.uetr, span.context.traceId, nowMs);
+        writeLog('info', 'payment placed', 'corridor-window', span?.ids ?? {}, { partner_id: payment.partner_id, uetr: payment.uetr, batch_id: batchId, shard: corridor.shard, repeat: placement.repeat });
+        return { kind: 'placed', batchId };
       }
       const answer = await this.joinCoordinator(corridor, placement.startMs, placement.endMs);
       this.intake.recordJoin(placement.startMs, placement.endMs, corridor, answer);
@@ -139,6 +149,11 @@ export class CorridorWindow extends DurableObject<Env> {
   }
 
   // -- RPC: operators and tests -------------------------------------------------------------
+
+  /** Shard: the trace ids of its payments in a window, for the coordinator's delivery (payment-traces.ts). */
+  async paymentTraceIds(startMs: number): Promise<string[]> {
+    return this.traces.traceIds(startMs);
+  }
 
   /** Runs the retention prune as of `nowMs` (tests, and an operator catching up after a long outage). Returns what it removed. */
   async pruneRetained(nowMs: number): Promise<{ windows: number; parts: number }> {
@@ -261,7 +276,8 @@ export class CorridorWindow extends DurableObject<Env> {
     try {
       const canonical = this.netting.sealedBatch(window.start_ms);
       if (canonical === null || window.digest === null) throw new Error(`netting window ${window.start_ms} is sealed without its bytes`);
-      const outcome = await deliverSettlementBatch(this.env, corridor.jurisdiction, canonical, window.digest);
+      const trace = await batchDeliveryTrace(this.env, corridor, window, this.traces);
+      const outcome = await deliverSettlementBatch(this.env, corridor.jurisdiction, canonical, window.digest, trace);
       if (outcome.kind === 'settled') {
         this.netting.markSettled(window.start_ms, outcome.response, Date.now());
         await this.notifyPartners(corridor, this.netting.window(window.start_ms)!);
@@ -294,6 +310,7 @@ export class CorridorWindow extends DurableObject<Env> {
   private prune(nowMs: number): void {
     const windows = this.netting.prune(nowMs);
     const parts = this.intake.prune(nowMs);
+    this.traces.prune(nowMs);
     if (windows + parts > 0) console.log(JSON.stringify({ event: 'corridor-window-pruned', windows, parts }));
   }
 
