@@ -31,6 +31,7 @@ import { verifyMlDsa65 } from '../../core/ml-dsa.ts';
 import { err, ok, type Result } from '../../core/result.ts';
 import type { SettlementReceiptClaims, SettlementResponse } from '../../core/settlement-batch.ts';
 import { parseStrictJson } from '../../core/strict-json.ts';
+import { paymentTraceIdsHeader } from '../../core/trace-context.ts';
 import type { DurableObjectsEnv } from '../env.ts';
 import { breakerKey, deliveryOrder, type BackendBreaker } from './backend-health.ts';
 import type { DeliveryReport } from './backend-health-object.ts';
@@ -118,14 +119,20 @@ export function isLoopbackHost(hostname: string): boolean {
   return hostname === 'localhost' || hostname.endsWith('.localhost') || /^127\./.test(hostname) || hostname === '[::1]' || hostname === '0.0.0.0';
 }
 
-export async function deliverSettlementBatch(env: Env, jurisdiction: string, canonical: string, digest: string): Promise<DeliveryOutcome> {
+/** `trace`: the batch's W3C span and its payments' trace ids, sent as headers on every attempt (payment-traces.ts). */
+export interface DeliveryTrace {
+  traceparent: string;
+  paymentTraceIds: string | null;
+}
+
+export async function deliverSettlementBatch(env: Env, jurisdiction: string, canonical: string, digest: string, trace?: DeliveryTrace): Promise<DeliveryOutcome> {
   const delivered = deliveredBatch(canonical, digest, jurisdiction);
   const errors: string[] = [];
   const backends = regionalBackends(env, jurisdiction);
   const startedMs = Date.now();
   const health = await jurisdictionHealth(env, jurisdiction, backends);
   for (const backend of deliveryOrder(backends, health.breakers)) {
-    const failure = await deliverTo(env, backends, backend, canonical, digest, delivered);
+    const failure = await deliverTo(env, backends, backend, canonical, digest, delivered, trace);
     if (failure.ok) {
       if (health.breakers.get(breakerKey(backend))?.state !== 'closed') await health.report(backend, { kind: 'settled' });
       // One line per settled delivery: how long it took and what it failed over from (drills read it).
@@ -139,12 +146,17 @@ export async function deliverSettlementBatch(env: Env, jurisdiction: string, can
 }
 
 /** One delivery attempt: POST, parse, verify the receipt. Every operating error is a value; a misconfiguration throws. */
-async function deliverTo(env: Env, backends: RegionalBackend[], backend: RegionalBackend, canonical: string, digest: string, delivered: DeliveredBatch): Promise<Result<SettlementResponse, { kind: 'delivery-failed'; detail: string }>> {
+async function deliverTo(env: Env, backends: RegionalBackend[], backend: RegionalBackend, canonical: string, digest: string, delivered: DeliveredBatch, trace?: DeliveryTrace): Promise<Result<SettlementResponse, { kind: 'delivery-failed'; detail: string }>> {
   try {
     const token = await mintSettlementToken(env, backend.region, digest);
     const response = await fetch(new URL('/v1/settlements', backend.url), {
       method: 'POST',
-      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      headers: {
+        authorization: `Bearer ${token}`,
+        'content-type': 'application/json',
+        ...(trace === undefined ? {} : { traceparent: trace.traceparent }),
+        ...(trace?.paymentTraceIds == null ? {} : { [paymentTraceIdsHeader]: trace.paymentTraceIds }),
+      },
       body: canonical,
       signal: AbortSignal.timeout(deliveryTimeoutMs),
     });
