@@ -37,8 +37,8 @@ export interface ParsedJwsSignature {
 export type GeneralJwsFailure = { kind: 'malformed'; detail: string } | { kind: 'bad-header'; detail: string };
 
 const base64urlPattern = /^[A-Za-z0-9_-]*$/;
-const signaturesMax = 2;
-const headerBytesMax = 1024;
+export const signaturesMax = 2;
+export const headerBytesMax = 1024;
 
 export function jwsSigningInput(protectedHeader: string, payload: string): Uint8Array<ArrayBuffer> {
   return new Uint8Array(new TextEncoder().encode(`${protectedHeader}.${payload}`));

@@ -41,7 +41,7 @@ export type SignatureFailure =
   | { kind: 'unsupported-component'; detail: string };
 
 const derivedComponents = new Set(['@method', '@target-uri', '@authority', '@scheme', '@request-target', '@path', '@query']);
-const signatureHeaderBytesMax = 8_192;
+export const signatureHeaderBytesMax = 8_192;
 const componentsMax = 32;
 
 /** Parses both headers and pairs each `Signature-Input` label with its `Signature` bytes. */

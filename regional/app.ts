@@ -45,6 +45,7 @@ import { healthRoutes } from './routes/healthz.ts';
 import { publishedKeys } from './routes/keys.ts';
 import { logRoutes } from './routes/log.ts';
 import { metricsRoutes } from './routes/metrics.ts';
+import { auditorOpenApiRoutes } from './openapi/openapi-routes.ts';
 import { settlementRoutes } from './routes/settlements.ts';
 import type { Signer } from './signer/signer.ts';
 import { timedSigner } from './signer/timed-signer.ts';
@@ -134,6 +135,7 @@ export function createRegionalApp(config: RegionalAppConfig): Hono {
   app.use('*', traceRequests());
   app.route('/', healthRoutes({ region: config.region, jurisdiction: config.jurisdiction, sql: config.database.sql, logger }));
   app.route('/', metricsRoutes(metrics));
+  app.route('/', auditorOpenApiRoutes());
   app.route('/', settlementRoutes({
     region: config.region,
     jurisdiction: config.jurisdiction,

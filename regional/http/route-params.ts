@@ -13,7 +13,7 @@ import { err, ok, type Result } from '../../core/result.ts';
 /** The longest batch id the core pattern admits is 46 characters. */
 export const batchIdCharsMax = 46;
 /** Decimal safe integers (< 2^53) have at most 16 digits. */
-const decimalPattern = /^(0|[1-9][0-9]{0,15})$/;
+export const decimalPattern = /^(0|[1-9][0-9]{0,15})$/;
 /** How much of a rejected value a problem detail quotes back. */
 const quotedCharsMax = 32;
 

@@ -9,7 +9,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { signInstruction } from '../../cli/sdk/partner-client.ts';
 import { problemTypePrefix } from '../../core/problem.ts';
-import { partnerProblems } from '../../workers/openapi/openapi.ts';
+import { partnerProblems } from '../../workers/openapi/partner-problems.ts';
 import { craftRequest } from './hostile-support.ts';
 import { alpha, eurPayment } from './support.ts';
 

@@ -36,8 +36,8 @@ export const signatureLabel = 'sig1';
 export const pqSignatureLabel = 'sig2';
 export const createdSkewMaxMs = 300_000;
 export const nonceTtlMs = 24 * 60 * 60 * 1000;
-const nonceLengthMin = 16;
-const nonceLengthMax = 128;
+export const nonceLengthMin = 16;
+export const nonceLengthMax = 128;
 const bodyComponents = ['@method', '@target-uri', 'content-digest', 'content-type'];
 const bodylessComponents = ['@method', '@target-uri'];
 

@@ -28,7 +28,7 @@ export const sessionTtlMs = sessionTtlMaxMs;
 const offerEntriesMax = 16;
 const algorithmName = z.string().min(1).max(64);
 
-const sessionRequestSchema = z.strictObject({
+export const sessionRequestSchema = z.strictObject({
   suite: z.strictObject({ kem: algorithmName, kdf: algorithmName, aead: algorithmName }),
   enc: z.string().max(2 * xwingEncBytes).regex(/^[A-Za-z0-9_-]+$/, 'enc must be base64url'),
   offer: z.strictObject({
