@@ -4,10 +4,11 @@
  * token). Everything the API returns is inserted by the inline script with textContent only.
  */
 import { consoleScript } from './console-script.ts';
+import { holdsSectionHtml } from './console-holds.ts';
 import { residencySectionHtml } from './console-residency.ts';
 import { consoleStyles } from './console-styles.ts';
 
-/** How often the page re-reads corridors, pending changes, residency exceptions and the audit log, in ms. */
+/** How often the page re-reads corridors, pending changes, held payments, residency exceptions and the audit log, in ms. */
 export const consoleRefreshIntervalMs = 2_000;
 
 export function escapeHtml(text: string): string {
@@ -54,6 +55,7 @@ export function consolePage(options: { nonce: string; operatorEmail: string; dev
       <tbody id="change-rows"></tbody>
     </table>
   </section>
+  ${holdsSectionHtml}
   ${residencySectionHtml}
   <section aria-labelledby="audit-heading">
     <h2 id="audit-heading">Audit log</h2>

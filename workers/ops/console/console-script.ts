@@ -11,6 +11,7 @@
  * Written as String.raw so its backslashes reach the browser unchanged; it must not contain a
  * backtick or a dollar-brace.
  */
+import { holdsScript } from './console-holds.ts';
 import { residencyScript } from './console-residency.ts';
 
 export const consoleScript = String.raw`
@@ -221,7 +222,7 @@ export const consoleScript = String.raw`
     switch (proposal.kind) {
       case 'corridor-state': return proposal.corridor + ' \u2192 ' + proposal.state;
       case 'residency-exception': return 'residency exception: ' + proposal.partner_id + ', debtor ' + proposal.debtor_country + ', until ' + utc(proposal.expires_at);
-      case 'hold-decision': return proposal.decision + ' held payment ' + proposal.uetr;
+      case 'hold-decision': return proposal.decision + ' held payment ' + proposal.uetr + (proposal.partner_id ? ' of ' + proposal.partner_id : '');
       case 'partner-key': return proposal.action + ' key of ' + proposal.partner_id + (proposal.keyid ? ' (' + proposal.keyid + ')' : '');
       default: return String(proposal.kind);
     }
@@ -286,7 +287,7 @@ export const consoleScript = String.raw`
     refreshSoon();
   }
 
-` + residencyScript + String.raw`
+` + residencyScript + holdsScript + String.raw`
   // -- Audit log, with its hash chain recomputed here ------------------------------------------
 
   var audit = { afterSeq: 0, head: genesisHash, broken: null, rows: byId('audit-rows') };
@@ -454,6 +455,7 @@ export const consoleScript = String.raw`
     try {
       var answers = await Promise.all([
         callApi('GET', '/corridors'), callApi('GET', '/changes?status=proposed'), callApi('GET', '/audit?after=' + audit.afterSeq), callApi('GET', '/residency-exceptions'),
+        callApi('GET', '/holds'),
       ]);
       var answeredAtMs = Date.now();
       var failed = answers.filter(function (answer) { return !answer.ok; })[0];
@@ -466,6 +468,7 @@ export const consoleScript = String.raw`
         renderCorridors(answers[0].body.corridors || [], pending);
         renderChanges(pending);
         renderResidency(answers[3].body, answeredAtMs);
+        renderHolds(answers[4].body, pending);
         await appendAudit(answers[2].body.entries || []);
         setText(byId('refreshed'), 'Refreshed ' + utc(new Date().toISOString()) + '; every ' + refreshMs / 1000 + ' s.');
       }
