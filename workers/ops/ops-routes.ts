@@ -15,6 +15,7 @@ import type { Env } from '../env.ts';
 import { requireOperator, type OpsVariables } from './access/require-operator.ts';
 import { consoleRoutes } from './console/console-routes.ts';
 import { opsOpenApiRoutes } from './openapi/ops-openapi-routes.ts';
+import { metricsRoute } from './views/metrics-view.ts';
 import { viewRoutes } from './views/view-routes.ts';
 
 export type OpsApp = { Bindings: Env; Variables: OpsVariables };
@@ -115,6 +116,7 @@ export function opsRoutes(): Hono<OpsApp> {
   });
 
   viewRoutes(ops);
+  ops.get('/api/metrics', metricsRoute);
   opsOpenApiRoutes(ops);
   consoleRoutes(ops);
   return ops;
