@@ -21,28 +21,14 @@
  * Table: edge_counters(metric TEXT, labels TEXT (JSON, keys sorted), value INTEGER) PK (metric, labels)
  */
 import { DurableObject } from 'cloudflare:workers';
+import type { EdgeCounterIncrement, EdgeCounterRow } from './edge-metrics-contract.ts';
 
-export const edgeMetricsShards = 16;
+export { edgeMetricsShardName, edgeMetricsShards, type EdgeCounterIncrement, type EdgeCounterRow } from './edge-metrics-contract.ts';
+
 /** Events in one record() call (one request records one or two). */
 export const edgeEventsPerCallMax = 64;
 /** Label sets one shard answers in counts(): the closed label sets make far fewer. */
 export const edgeCounterRowsMax = 10_000;
-
-export function edgeMetricsShardName(shard: number): string {
-  return `edge-metrics|${shard}`;
-}
-
-export interface EdgeCounterIncrement {
-  metric: string;
-  labels: Record<string, string>;
-  by: number;
-}
-
-export interface EdgeCounterRow {
-  metric: string;
-  labels: Record<string, string>;
-  value: number;
-}
 
 const metricNamePattern = /^meridian_edge_[a-z_]+_total$/;
 const labelPattern = /^[a-z_]{1,32}$/;

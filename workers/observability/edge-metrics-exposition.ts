@@ -19,32 +19,17 @@
 import { corridorWindowName } from '../../core/corridor-window-contract.ts';
 import { coordinatorShard } from '../../core/netting-window.ts';
 import { controlObjectName } from '../../durable-objects/env.ts';
-import { edgeMetricsShardName, edgeMetricsShards, type EdgeCounterRow } from '../../durable-objects/edge-metrics/edge-metrics.ts';
+import { edgeMetricsShardName, edgeMetricsShards, type EdgeCounterRow } from '../../durable-objects/edge-metrics/edge-metrics-contract.ts';
 import { durableObjectFor } from '../../durable-objects/jurisdiction.ts';
 import type { Env } from '../env.ts';
 import { mapBounded } from '../ops/views/bounded-work.ts';
-import { downgradeEventsMetric, paymentsAdmittedMetric, paymentsRefusedMetric } from './record-edge-event.ts';
+import { metricDefinitions } from './edge-metric-names.ts';
 
 export const prometheusContentType = 'text/plain; version=0.0.4; charset=utf-8';
 /** Windows read per coordinator and intake rows per shard: in-flight windows are the newest. */
 export const metricsWindowsDescribedMax = 200;
 const corridorsConcurrencyMax = 4;
 const shardsConcurrencyMax = 8;
-
-type MetricType = 'counter' | 'gauge';
-const metricDefinitions: ReadonlyArray<{ name: string; type: MetricType; help: string }> = [
-  { name: paymentsAdmittedMetric, type: 'counter', help: 'New payment admissions at the edge, by status (accepted, held).' },
-  { name: paymentsRefusedMetric, type: 'counter', help: 'POST /v1/payments answered with a problem, by problem slug.' },
-  { name: downgradeEventsMetric, type: 'counter', help: 'Downgrade refusals (downgrade-detected, pq-required), by slug and route.' },
-  { name: 'meridian_edge_window_open_payments', type: 'gauge', help: 'Payments in netting window parts still open, per corridor and jurisdiction.' },
-  { name: 'meridian_edge_window_last_legs', type: 'gauge', help: 'Legs of the newest sealed or settled netting window, per corridor and jurisdiction.' },
-  { name: 'meridian_edge_outbox_depth', type: 'gauge', help: 'Sealed settlement batches not yet settled, per corridor and jurisdiction.' },
-  { name: 'meridian_edge_outbox_oldest_seconds', type: 'gauge', help: 'Seconds since the oldest unsettled sealed batch was due, per corridor and jurisdiction.' },
-  { name: 'meridian_edge_scrape_errors', type: 'gauge', help: 'Objects that did not answer this scrape, by source.' },
-];
-
-/** Every metric name GET /ops/api/metrics can serve (infra/observability's rules are checked against it). */
-export const edgeMetricNames: readonly string[] = metricDefinitions.map((definition) => definition.name);
 
 interface Sample {
   name: string;

@@ -14,13 +14,11 @@
  */
 import type { Context } from 'hono';
 import { problemSlugOf } from '../../core/problem.ts';
-import { edgeMetricsShardName, edgeMetricsShards, type EdgeCounterIncrement } from '../../durable-objects/edge-metrics/edge-metrics.ts';
+import { edgeMetricsShardName, edgeMetricsShards, type EdgeCounterIncrement } from '../../durable-objects/edge-metrics/edge-metrics-contract.ts';
 import type { Env } from '../env.ts';
 import { edgeLog } from './edge-log.ts';
+import { downgradeEventsMetric, paymentsAdmittedMetric, paymentsRefusedMetric } from './edge-metric-names.ts';
 
-export const paymentsAdmittedMetric = 'meridian_edge_payments_admitted_total';
-export const paymentsRefusedMetric = 'meridian_edge_payments_refused_total';
-export const downgradeEventsMetric = 'meridian_edge_downgrade_events_total';
 
 const downgradeSlugs: ReadonlySet<string> = new Set(['downgrade-detected', 'pq-required']);
 const downgradeRoutes: Readonly<Record<string, string>> = { '/v1/payments': 'payments', '/v1/sessions': 'sessions' };
