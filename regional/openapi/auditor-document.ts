@@ -6,7 +6,8 @@
  * parsed against a real backend in test/regional/openapi.test.ts) and problem+json
  * (core/api-problems.ts). The limits are the constants the routes enforce, imported.
  */
-import { OpenAPIHono, z, type RouteConfig } from '@hono/zod-openapi';
+import { z, type RouteConfig } from '@hono/zod-openapi';
+import { documentBytes, generateOpenApiDocument, type ApiSurface, type OpenApiRegistry } from '../../core/api-document.ts';
 import { allowHeader, freshSchema, problemBodySchema, problemResponses, retryAfterHeader } from '../../core/api-problems.ts';
 import { consistencyProofSchema, evidenceBundleSchema, inclusionProofSchema, publishedKeysSchema, regionalHealthSchema, settlementReceiptSchema, storedSettlementSchema, witnessInfoSchema } from '../../core/auditor-api-responses.ts';
 import { problemTypePrefix, type ProblemSlug } from '../../core/problem.ts';
@@ -54,7 +55,7 @@ function text(description: string, mediaType = 'text/plain') {
   return { description, content: { [mediaType]: { schema: z.string() } } };
 }
 
-function auditorOperations(registry: OpenAPIHono['openAPIRegistry']): RouteConfig[] {
+function auditorOperations(registry: OpenApiRegistry): RouteConfig[] {
   const problems = (slugs: readonly AuditorProblemSlug[]) => problemResponses(registry, auditorProblems, [...slugs, ...always], { 405: allowHeader, 503: retryAfterHeader.partial() });
   const reads = (slugs: readonly AuditorProblemSlug[]) => problems([...slugs, 'unavailable']);
   const inconsistent = registry.register(`problem-${inconsistentCheckpointSlug}`, freshSchema(problemBodySchema.extend({ type: z.literal(problemTypePrefix + inconsistentCheckpointSlug), status: z.literal(422) }), {
@@ -119,33 +120,30 @@ function auditorOperations(registry: OpenAPIHono['openAPIRegistry']): RouteConfi
   ];
 }
 
-let generated: string | undefined;
+const auditorApi: ApiSurface = {
+  info: {
+    title: 'Meridian regional backend: auditor API',
+    version: '1.0.0',
+    description: "Each regional backend serves its jurisdiction's settlements and transparency log (RFC 6962, C2SP checkpoints) to anyone, so auditors verify offline with nothing but these endpoints (`npm run meridian -- audit <backend>…`). Every read answers only for the backend's own jurisdiction and runs on its own small pool behind a limit (503 with Retry-After past it). Every failure is RFC 9457 application/problem+json.",
+  },
+  servers: [{ url: 'http://127.0.0.1:8701', description: 'local eu-1 (`npm start`)' }],
+  tags: [
+    { name: 'auditor', description: 'Settlements, keys, the log and its proofs, evidence.' },
+    { name: 'edge', description: 'The settlement call of the edge gateway.' },
+    { name: 'witness', description: "Cosigning other jurisdictions' checkpoints." },
+    { name: 'operations', description: 'Health and metrics.' },
+  ],
+  securitySchemes: {
+    [edgeTokenScheme]: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: `A token the edge mints per call (EdDSA, \`aud\` = the region, at most ${edgeTokenLifetimeSecondsMax} s, single-use \`jti\`, bound to the batch digest), verified against the edge's /.well-known/settlement-token-jwks.json.` },
+  },
+  // The auditor API is public and unauthenticated by design; only the edge's settlement call carries a token.
+  security: [],
+  operations: auditorOperations,
+};
 
-export function auditorOpenApiJson(): string {
-  generated ??= JSON.stringify(generateAuditorDocument());
-  return generated;
-}
+/** The document's bytes, generated on first use and then the same for the life of the process. */
+export const auditorOpenApiJson = documentBytes(auditorApi);
 
 export function generateAuditorDocument() {
-  const documents = new OpenAPIHono();
-  const registry = documents.openAPIRegistry;
-  registry.registerComponent('securitySchemes', edgeTokenScheme, { type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: `A token the edge mints per call (EdDSA, \`aud\` = the region, at most ${edgeTokenLifetimeSecondsMax} s, single-use \`jti\`, bound to the batch digest), verified against the edge's /.well-known/settlement-token-jwks.json.` });
-  // The auditor API is public and unauthenticated by design: `security: []`; only the edge's call carries a token.
-  for (const operation of auditorOperations(registry)) registry.registerPath({ security: [], ...operation });
-  return documents.getOpenAPI31Document({
-    openapi: '3.1.0',
-    info: {
-      title: 'Meridian regional backend: auditor API',
-      version: '1.0.0',
-      description: "Each regional backend serves its jurisdiction's settlements and transparency log (RFC 6962, C2SP checkpoints) to anyone, so auditors verify offline with nothing but these endpoints (`npm run meridian -- audit <backend>…`). Every read answers only for the backend's own jurisdiction and runs on its own small pool behind a limit (503 with Retry-After past it). Every failure is RFC 9457 application/problem+json.",
-      license: { name: 'Proprietary', identifier: 'LicenseRef-Meridian-Proprietary' } as { name: string },
-    },
-    servers: [{ url: 'http://127.0.0.1:8701', description: 'local eu-1 (`npm start`)' }],
-    tags: [
-      { name: 'auditor', description: 'Settlements, keys, the log and its proofs, evidence.' },
-      { name: 'edge', description: 'The settlement call of the edge gateway.' },
-      { name: 'witness', description: "Cosigning other jurisdictions' checkpoints." },
-      { name: 'operations', description: 'Health and metrics.' },
-    ],
-  });
+  return generateOpenApiDocument(auditorApi);
 }

@@ -14,12 +14,25 @@ const snapshots = {
   ops: '../../workers/ops/openapi/ops-openapi.snapshot.json',
 };
 
+/** Warnings that stay, each with why; anything else fails. */
+const justifiedWarnings: Record<string, Array<{ ruleId: string; where: string; why: string }>> = {
+  partner: [],
+  ops: [{
+    ruleId: 'operation-2xx-response',
+    where: '#/paths/~1ops~1dev-sign-in/post/responses',
+    why: 'the dev sign-in form POST answers 303 See Other to /ops (post/redirect/get, RFC 9110 §15.4.4); a 2xx would leave the browser on a POST result',
+  }],
+};
+
 describe('the gateway OpenAPI documents validate', () => {
   for (const [surface, path] of Object.entries(snapshots)) {
-    it(`${surface}: no errors and no warnings under Redocly recommended`, async () => {
+    it(`${surface}: no errors, and only the justified warnings, under Redocly recommended`, async () => {
       const document = JSON.parse(readFileSync(new URL(path, import.meta.url), 'utf8')) as { openapi: string };
       expect(document.openapi).toBe('3.1.0');
-      expect(await lintOpenApi(document)).toEqual([]);
+      const findings = await lintOpenApi(document);
+      expect(findings.filter((finding) => finding.severity === 'error'), 'errors').toEqual([]);
+      const justified = justifiedWarnings[surface]!;
+      expect(findings.map(({ ruleId, where }) => ({ ruleId, where: where[0] })), 'warnings').toEqual(justified.map(({ ruleId, where }) => ({ ruleId, where })));
     });
   }
 

@@ -11,7 +11,8 @@
  *
  * Generated once per isolate, on first use, and served as the same bytes every time.
  */
-import { OpenAPIHono, z, type RouteConfig } from '@hono/zod-openapi';
+import { z, type RouteConfig } from '@hono/zod-openapi';
+import { documentBytes, generateOpenApiDocument, operationRoutes, type ApiSurface, type OpenApiRegistry } from '../../core/api-document.ts';
 import { allowHeader, freshSchema, problemResponses, retryAfterHeader } from '../../core/api-problems.ts';
 import { discoverySchema, gatewayHealthSchema, jwksSchema, paymentAnswerSchema, paymentStatusRecordSchema, sessionAnswerSchema } from '../../core/api-responses.ts';
 import { signatureHeaderBytesMax } from '../../core/message-signature.ts';
@@ -59,7 +60,7 @@ function json(schema: z.ZodType, description: string) {
 }
 
 /** Every operation of the partner API: what openapi-routes.ts serves the document of and answers 405 from. */
-function partnerOperations(registry: OpenAPIHono['openAPIRegistry']): RouteConfig[] {
+function partnerOperations(registry: OpenApiRegistry): RouteConfig[] {
   const problems = (slugs: readonly PartnerProblemSlug[]) =>
     problemResponses(registry, partnerProblems, [...slugs, ...alwaysPossible], { 405: allowHeader, 429: retryAfterHeader, 503: retryAfterHeader.partial() });
   const health = registry.register('Health', freshSchema(gatewayHealthSchema));
@@ -152,36 +153,30 @@ const signatureSchemeDescription = [
   `Each header is at most ${signatureHeaderBytesMax} bytes.`,
 ].join('\n');
 
-let generated: string | undefined;
+export const partnerApi: ApiSurface = {
+  info: { title: 'Meridian partner API', version: '1.0.0', description },
+  servers: [
+    { url: 'https://gateway.meridian.example', description: 'production (placeholder)' },
+    { url: 'http://127.0.0.1:8787', description: 'local `npm start`' },
+  ],
+  tags: [
+    { name: 'payments', description: 'Submitting payment instructions and reading their status.' },
+    { name: 'sessions', description: 'Post-quantum sessions that seal instruction bodies.' },
+    { name: 'discovery', description: 'Unsigned, public metadata.' },
+  ],
+  securitySchemes: { [messageSignatureScheme]: { type: 'apiKey', in: 'header', name: 'Signature', description: signatureSchemeDescription } },
+  // Discovery is public; the signed operations carry their own `security`.
+  security: [],
+  operations: partnerOperations,
+};
 
 /** The document's bytes, generated on first use and then the same for the life of the isolate. */
-export function partnerOpenApiJson(): string {
-  generated ??= JSON.stringify(generatePartnerDocument());
-  return generated;
-}
+export const partnerOpenApiJson = documentBytes(partnerApi);
 
 export function generatePartnerDocument() {
-  const documents = new OpenAPIHono();
-  const registry = documents.openAPIRegistry;
-  registry.registerComponent('securitySchemes', messageSignatureScheme, { type: 'apiKey', in: 'header', name: 'Signature', description: signatureSchemeDescription });
-  // Discovery is public: `security: []` says so; the signed operations carry their own.
-  for (const operation of partnerOperations(registry)) registry.registerPath({ security: [], ...operation });
-  return documents.getOpenAPI31Document({
-    openapi: '3.1.0',
-    info: { title: 'Meridian partner API', version: '1.0.0', description, license: { name: 'Proprietary', identifier: 'LicenseRef-Meridian-Proprietary' } as { name: string } },
-    servers: [
-      { url: 'https://gateway.meridian.example', description: 'production (placeholder)' },
-      { url: 'http://127.0.0.1:8787', description: 'local `npm start`' },
-    ],
-    tags: [
-      { name: 'payments', description: 'Submitting payment instructions and reading their status.' },
-      { name: 'sessions', description: 'Post-quantum sessions that seal instruction bodies.' },
-      { name: 'discovery', description: 'Unsigned, public metadata.' },
-    ],
-  });
+  return generateOpenApiDocument(partnerApi);
 }
 
-/** The operations' methods and path templates, without generating the document (the 405 table needs only these). */
 export function partnerRoutes(): Array<{ method: string; path: string }> {
-  return partnerOperations(new OpenAPIHono().openAPIRegistry).map(({ method, path }) => ({ method, path }));
+  return operationRoutes(partnerApi);
 }

@@ -6,7 +6,8 @@
  * (core/api-problems.ts). test/workers/openapi-ops.test.ts fails when a served /ops route is
  * missing here or a documented one is not served.
  */
-import { OpenAPIHono, z, type RouteConfig } from '@hono/zod-openapi';
+import { z, type RouteConfig } from '@hono/zod-openapi';
+import { documentBytes, generateOpenApiDocument, type ApiSurface, type OpenApiRegistry } from '../../../core/api-document.ts';
 import { freshSchema, problemResponses } from '../../../core/api-problems.ts';
 import { auditListSchema, changeListSchema, changeViewSchema, corridorDirectorySchema, opsViewSchema, residencyExceptionListSchema } from '../../../core/ops-api-responses.ts';
 import { changeBodyBytesMax, changeProposalSchema, changeReasonCharsMax, proposalTtlMs, residencyExceptionDurationMaxMs } from '../../../core/ops-changes.ts';
@@ -60,7 +61,7 @@ function json(schema: z.ZodType, description: string) {
   return { description, content: { 'application/json': { schema } } };
 }
 
-function opsOperations(registry: OpenAPIHono['openAPIRegistry']): RouteConfig[] {
+function opsOperations(registry: OpenApiRegistry): RouteConfig[] {
   const problems = (slugs: readonly OpsProblemSlug[]) => problemResponses(registry, opsProblems, [...slugs, ...gated]);
   const change = registry.register('Change', freshSchema(changeViewSchema));
   const changes = registry.register('ChangeList', freshSchema(changeListSchema));
@@ -120,6 +121,7 @@ function opsOperations(registry: OpenAPIHono['openAPIRegistry']): RouteConfig[] 
       request: { query: partnerRange(screeningResultsPageMax) },
       responses: { 200: json(view('ScreeningResults', { partner_id: z.string(), results: list, next_after_id: z.number().int().nullable() }, 'Screening results in [from, to), paged by after_id.'), 'A page.'), ...problems(['invalid-request', 'not-found']) },
     }),
+    api('get', '/ops/api/metrics', 'getEdgeMetrics', "The edge's metrics (Prometheus text)", { tags: tags.views, description: 'Counters and window gauges in Prometheus text exposition format 0.0.4; a scraper authenticates with an Access service token.', responses: { 200: { description: 'The exposition.', content: { 'text/plain': { schema: z.string() } } }, ...problems([]) } }),
     api('get', '/ops/api/holds', 'getHoldsView', 'Payments held by sanctions screening', { responses: { 200: json(view('HoldsView', { holds: list }, `Payments that screening held and that still read \`held\`, newest first across partners (each partner lists at most ${holdsListMax}).`), 'The view.'), ...problems([]) } }),
     api('get', '/ops/api/instructions', 'listInstructions', 'Accepted instructions with receipts (evidence export)', {
       request: { query: z.object({ ...timeRange, cursor: z.string().optional().meta({ param: { description: 'The `next_cursor` of the previous page.' } }) }) },
@@ -128,33 +130,30 @@ function opsOperations(registry: OpenAPIHono['openAPIRegistry']): RouteConfig[] 
   ];
 }
 
-let generated: string | undefined;
+const opsApi: ApiSurface = {
+  info: {
+    title: 'Meridian ops API',
+    version: '1.0.0',
+    description: 'Operators steer corridors and partner keys under two-person control (one proposes, a different one approves) and read netting, security, backend and key views. Everything under /ops sits behind Cloudflare Access; there is no other way in.',
+  },
+  servers: [{ url: 'https://gateway.meridian.example', description: 'production (placeholder), behind Access' }, { url: 'http://127.0.0.1:8787', description: 'local `npm start` (dev Access issuer)' }],
+  tags: [
+    { name: 'changes', description: 'Two-person control: propose, approve, reject; the audit chain.' },
+    { name: 'views', description: 'Read-only views.' },
+    { name: 'console', description: 'The browser console and this document.' },
+  ],
+  securitySchemes: {
+    [accessHeaderScheme]: { type: 'apiKey', in: 'header', name: accessHeaderName, description: 'The Cloudflare Access JWT that Access adds at the edge (RS256, verified against the team JWKS, issuer, the application AUD and expiry).' },
+    [accessCookieScheme]: { type: 'apiKey', in: 'cookie', name: accessCookieName, description: 'The same token as the browser carries it after Access sign-in.' },
+  },
+  // Every /ops route sits behind Access: either form of the token.
+  security: [{ [accessHeaderScheme]: [] }, { [accessCookieScheme]: [] }],
+  operations: opsOperations,
+};
 
 /** The document's bytes, generated on first use and then the same for the life of the isolate. */
-export function opsOpenApiJson(): string {
-  generated ??= JSON.stringify(generateOpsDocument());
-  return generated;
-}
+export const opsOpenApiJson = documentBytes(opsApi);
 
 export function generateOpsDocument() {
-  const documents = new OpenAPIHono();
-  const registry = documents.openAPIRegistry;
-  registry.registerComponent('securitySchemes', accessHeaderScheme, { type: 'apiKey', in: 'header', name: accessHeaderName, description: 'The Cloudflare Access JWT that Access adds at the edge (RS256, verified against the team JWKS, issuer, the application AUD and expiry).' });
-  registry.registerComponent('securitySchemes', accessCookieScheme, { type: 'apiKey', in: 'cookie', name: accessCookieName, description: 'The same token as the browser carries it after Access sign-in.' });
-  for (const operation of opsOperations(registry)) registry.registerPath({ security: [{ [accessHeaderScheme]: [] }, { [accessCookieScheme]: [] }], ...operation });
-  return documents.getOpenAPI31Document({
-    openapi: '3.1.0',
-    info: {
-      title: 'Meridian ops API',
-      version: '1.0.0',
-      description: 'Operators steer corridors and partner keys under two-person control (one proposes, a different one approves) and read netting, security, backend and key views. Everything under /ops sits behind Cloudflare Access; there is no other way in.',
-      license: { name: 'Proprietary' },
-    },
-    servers: [{ url: 'https://gateway.meridian.example', description: 'production (placeholder), behind Access' }, { url: 'http://127.0.0.1:8787', description: 'local `npm start` (dev Access issuer)' }],
-    tags: [
-      { name: 'changes', description: 'Two-person control: propose, approve, reject; the audit chain.' },
-      { name: 'views', description: 'Read-only views.' },
-      { name: 'console', description: 'The browser console and this document.' },
-    ],
-  });
+  return generateOpenApiDocument(opsApi);
 }
