@@ -2,7 +2,9 @@
  * `npm run demo`: submits a few hundred payments from the dev partners across five corridors to a
  * running `npm start`, waits for every one to settle, then checks the evidence like an auditor:
  * acceptance receipts against the gateway's JWKS, settlement receipts against each backend's
- * /v1/keys, and net positions recomputed independently from the committed legs.
+ * /v1/keys, and net positions recomputed independently from the committed legs. Then one payment
+ * to a listed name shows sanctions screening: it is held, and settles only once one operator
+ * proposes its release and a second approves it (`demoHeldRelease`).
  * Exits non-zero if anything it submitted did not settle or did not verify.
  */
 import { compactVerify, createLocalJWKSet, decodeProtectedHeader, importJWK, type JSONWebKeySet } from 'jose';
@@ -14,6 +16,7 @@ import { buildInstruction } from './sdk/instruction-builder.ts';
 import { PartnerClient } from './sdk/partner-client.ts';
 import { gatewayUrl, regionalBackends } from './dev/launcher.ts';
 import { auditBackends } from './audit.ts';
+import { devAccessToken } from './ops-commands.ts';
 
 /** MERIDIAN_DEMO_PAYMENTS_PER_FLOW shrinks the demo (the end-to-end test uses a few). */
 const paymentsPerFlow = Number(process.env.MERIDIAN_DEMO_PAYMENTS_PER_FLOW ?? '60');
@@ -233,6 +236,33 @@ async function auditLogs(): Promise<{ ok: boolean; lines: string[] }> {
   return { ok: report.ok, lines };
 }
 
+/** A payment whose debtor is on the dev OFAC list: held at admission, released under two-person control. */
+async function demoHeldRelease(partner: DevPartner): Promise<boolean> {
+  const base = buildInstruction({ debtorBic: partner.bic, debtorCountry: 'DE', creditorBic: 'BRAVFRPPXXX', creditorCountry: 'FR', amount: '250.00', currency: 'EUR', targetCurrency: 'EUR' });
+  const instruction = { ...base, debtor: { ...base.debtor, name: 'Usama bin Laden' } };
+  const client = new PartnerClient(partner, gatewayUrl);
+  const answer = await client.submitPayment(instruction);
+  console.log(`\n  sanctions screening: a payment for "Usama bin Laden" is ${String(answer.body.status)} (HTTP ${answer.status}); the partner sees only that`);
+  const ops = async (operator: string, path: string, body?: unknown) => {
+    const response = await fetch(`${gatewayUrl}/ops/api${path}`, {
+      method: 'POST', headers: { 'cf-access-jwt-assertion': await devAccessToken(operator), 'content-type': 'application/json' }, body: JSON.stringify(body ?? {}),
+    });
+    return { status: response.status, body: (await response.json()) as Record<string, unknown> };
+  };
+  const proposed = await ops('ana@meridian.example', '/changes', { kind: 'hold-decision', uetr: instruction.uetr, decision: 'release', reason: 'demo: a namesake, identity checked' });
+  const approved = await ops('ben@meridian.example', `/changes/${String(proposed.body.id)}/approve`);
+  console.log(`  hold-decision: release proposed by ana (${proposed.status}), approved by ben (${approved.status}: ${String(approved.body.status)})`);
+  for (const deadline = Date.now() + settleTimeoutMs; Date.now() < deadline; await new Promise((resolve) => setTimeout(resolve, pollIntervalMs))) {
+    const status = (await client.paymentStatus(instruction.uetr)).body.status;
+    if (status === 'settled') {
+      console.log('  the released payment settled');
+      return true;
+    }
+  }
+  console.error('  FAILED: the released payment did not settle');
+  return false;
+}
+
 export async function runDemo(): Promise<number> {
   const health = await fetch(`${gatewayUrl}/healthz`).catch(() => undefined);
   if (health?.ok !== true) {
@@ -254,6 +284,7 @@ export async function runDemo(): Promise<number> {
   console.log('\n  transparency logs (checkpoint signatures, leaf DSSE signatures, inclusion and consistency proofs)');
   for (const line of audit.lines) console.log(line);
   if (!audit.ok) failures.push('transparency-log audit failed');
+  if (!(await demoHeldRelease(partners.get('alpha-bank')!))) failures.push('the held payment was not released and settled');
   const unsettled = submitted.length - settled.size;
   const ok = refused.length === 0 && unsettled === 0 && failures.length === 0 && acceptanceVerified === submitted.length;
   console.log(ok ? `demo: all ${submitted.length} payments settled and verified` : `demo: FAILED — ${refused.length} refused, ${unsettled} not settled, ${failures.length} verification failures`);

@@ -21,12 +21,14 @@
 import { Hono, type Context } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { ProblemError } from '../../core/problem.ts';
+import { err, ok, type Result } from '../../core/result.ts';
+import type { PaymentAnswer } from '../../durable-objects/partner-state/partner-state.ts';
 import type { Env } from '../env.ts';
 import { enforceTransportPosture, type TransportVariables } from '../downgrade/enforce-transport-posture.ts';
 import { verifyMessageSignature } from '../message-signature/verify-message-signature.ts';
 import { decidePaymentPolicy } from '../policy/decide-payment-policy.ts';
-import { admit, priorAnswer } from './admit.ts';
-import { openInstruction } from './open-instruction.ts';
+import { admit, priorAnswer, type Prior } from './admit.ts';
+import { openInstruction, type OpenedInstruction } from './open-instruction.ts';
 import { screenPayment } from '../screening/screen-payment.ts';
 import { checkVelocity } from '../velocity/check-velocity.ts';
 import type { VelocityRefusal } from '../velocity/velocity-problem.ts';
@@ -78,24 +80,53 @@ async function submitPayment(c: PaymentsContext): Promise<Response> {
   const prior = await priorAnswer(c.env, partner, opened.value);
   if (!prior.ok) throw refusalProblem(prior.reason);
   if (prior.value.kind === 'answered') return c.json(prior.value.answer, 202);
-  const route = await routeToCorridor(c.env, partner, opened.value.corridor, opened.value.instruction.uetr);
-  if (!route.ok) throw refusalProblem(route.reason);
-  const policy = await decidePaymentPolicy(c.env, {
-    partner, opened: opened.value, route: route.value, residencyExceptions: prior.value.residencyExceptions, tls: c.var.tls, nowMs: Date.now(),
-  });
-  if (!policy.ok) throw refusalProblem(policy.reason);
-  // Only new admissions reach screening and velocity: priorAnswer answered every repeat above.
-  const { instruction } = opened.value;
-  const screening = screeningEvidence(instruction.uetr, instruction, await screenPayment(c.env, instruction));
-  const velocity = await checkVelocity(c.env, partner, {
-    uetr: instruction.uetr, corridor: opened.value.corridor, amount_minor: opened.value.amountMinor, source_currency: instruction.amount.currency,
-    debtor_account: instruction.debtor.account, creditor_account: instruction.creditor.account,
-  });
-  if (!velocity.ok) throw refusalProblem(velocityRefusal(velocity.reason));
-  const admitted = await admit(c.env, partner, opened.value, route.value, policy.value, screening, traceparentOf(c));
+  const none = prior.value;
+  const admitted = await coalesced(`${partner.partner_id}|${opened.value.instruction.uetr}|${opened.value.instructionSha256}`, () => admitNew(c, opened.value, none));
   if (!admitted.ok) throw refusalProblem(admitted.reason);
   recordAdmission(c, admitted.value);
   return c.json(admitted.value.answer, 202);
+}
+
+type Admitted = Result<{ answer: PaymentAnswer; repeat: boolean }, PaymentRefusal>;
+
+/**
+ * Identical submissions in flight in this isolate (a partner's client retrying on a timeout, a
+ * burst of the same request) run the new-admission stages once and share the answer: one
+ * screening, one velocity script, one admission. Across isolates PartnerState's own in-flight
+ * dedup and velocity's per-UETR marker keep them exactly-once; this only spares the work.
+ */
+const admissionsInFlight = new Map<string, Promise<Admitted>>();
+
+async function coalesced(key: string, run: () => Promise<Admitted>): Promise<Admitted> {
+  const inflight = admissionsInFlight.get(key);
+  if (inflight !== undefined) {
+    const shared = await inflight;
+    return shared.ok ? ok({ answer: shared.value.answer, repeat: true }) : shared;
+  }
+  const admission = run();
+  admissionsInFlight.set(key, admission);
+  try {
+    return await admission;
+  } finally {
+    admissionsInFlight.delete(key);
+  }
+}
+
+/** routeToCorridor → policy → screening → velocity → admit: only new admissions reach these (priorAnswer answered every repeat). */
+async function admitNew(c: PaymentsContext, opened: OpenedInstruction, prior: Extract<Prior, { kind: 'none' }>): Promise<Admitted> {
+  const partner = c.var.partner;
+  const { instruction } = opened;
+  const route = await routeToCorridor(c.env, partner, opened.corridor, instruction.uetr);
+  if (!route.ok) return route;
+  const policy = await decidePaymentPolicy(c.env, { partner, opened, route: route.value, residencyExceptions: prior.residencyExceptions, tls: c.var.tls, nowMs: Date.now() });
+  if (!policy.ok) return policy;
+  const screening = screeningEvidence(instruction.uetr, instruction, await screenPayment(c.env, instruction));
+  const velocity = await checkVelocity(c.env, partner, {
+    uetr: instruction.uetr, corridor: opened.corridor, amount_minor: opened.amountMinor, source_currency: instruction.amount.currency,
+    debtor_account: instruction.debtor.account, creditor_account: instruction.creditor.account,
+  });
+  if (!velocity.ok) return err(velocityRefusal(velocity.reason));
+  return admit(c.env, partner, opened, route.value, policy.value, screening, traceparentOf(c));
 }
 
 function velocityRefusal(refusal: VelocityRefusal): PaymentRefusal {
