@@ -22,6 +22,10 @@
  *                               prints `meridian: <region> restarted, ready at … pid N` for each
  *   MERIDIAN_REGIONAL_ENV       JSON {"<region>": {"NAME": "value", …}}: extra env for a backend
  *                               (a KMS signer, a database URL through a fault proxy, a clock skew)
+ *   MERIDIAN_GATEWAY_VARS       JSON {"NAME": "value", …}: extra gateway vars, passed as
+ *                               `wrangler dev --var` (a sanctions provider behind a fault proxy);
+ *                               not .dev.vars, which the workerd test suites read too. They show
+ *                               in `ps`: test values only, never a real secret
  *   MERIDIAN_STOP_ON_STDIN_END=1  stop everything when stdin closes (the parent that spawned the
  *                               launcher died), so a crashed drill never leaves the ports taken
  */
@@ -157,21 +161,37 @@ async function reviveRegionalBackends(): Promise<void> {
 
 /** MERIDIAN_REGIONAL_ENV: extra env per regional backend; a malformed value stops the start with a message naming it. */
 function regionalEnvOverrides(): Record<string, Record<string, string>> {
-  const source = process.env.MERIDIAN_REGIONAL_ENV;
+  const parsed = jsonObjectFromEnv('MERIDIAN_REGIONAL_ENV', '{"<region>": {"NAME": "value"}}');
+  const known = new Set<string>(regionalBackends.map((backend) => backend.region));
+  for (const [region, env] of Object.entries(parsed)) {
+    if (!known.has(region)) throw new Error(`MERIDIAN_REGIONAL_ENV names ${region}, which is not one of ${[...known].join(', ')}`);
+    if (!isStringMap(env)) throw new Error(`MERIDIAN_REGIONAL_ENV.${region} must map names to string values`);
+  }
+  return parsed as Record<string, Record<string, string>>;
+}
+
+/** MERIDIAN_GATEWAY_VARS: extra gateway vars for `wrangler dev --var`. */
+function gatewayVarOverrides(): Record<string, string> {
+  const parsed = jsonObjectFromEnv('MERIDIAN_GATEWAY_VARS', '{"NAME": "value"}');
+  if (!isStringMap(parsed)) throw new Error('MERIDIAN_GATEWAY_VARS must map names to string values');
+  return parsed;
+}
+
+function jsonObjectFromEnv(name: string, shape: string): Record<string, unknown> {
+  const source = process.env[name];
   if (source === undefined || source === '') return {};
   let parsed: unknown;
   try {
     parsed = JSON.parse(source);
   } catch (cause) {
-    throw new Error(`MERIDIAN_REGIONAL_ENV is not JSON: ${(cause as Error).message}`);
+    throw new Error(`${name} is not JSON: ${(cause as Error).message}`);
   }
-  const known = new Set<string>(regionalBackends.map((backend) => backend.region));
-  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new Error('MERIDIAN_REGIONAL_ENV must be {"<region>": {"NAME": "value"}}');
-  for (const [region, env] of Object.entries(parsed)) {
-    if (!known.has(region)) throw new Error(`MERIDIAN_REGIONAL_ENV names ${region}, which is not one of ${[...known].join(', ')}`);
-    if (typeof env !== 'object' || env === null || Array.isArray(env) || !Object.values(env).every((value) => typeof value === 'string')) throw new Error(`MERIDIAN_REGIONAL_ENV.${region} must map names to string values`);
-  }
-  return parsed as Record<string, Record<string, string>>;
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new Error(`${name} must be ${shape}`);
+  return parsed as Record<string, unknown>;
+}
+
+function isStringMap(value: unknown): value is Record<string, string> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value) && Object.values(value).every((entry) => typeof entry === 'string');
 }
 
 /** Signals a child's whole process group; a group that is already gone is fine. */
@@ -311,8 +331,10 @@ export async function startMeridian(): Promise<void> {
     process.stdin.resume();
   }
   let regionalEnv: Record<string, Record<string, string>>;
+  let gatewayVars: Record<string, string>;
   try {
     regionalEnv = regionalEnvOverrides();
+    gatewayVars = gatewayVarOverrides();
   } catch (cause) {
     console.error(`meridian: ${(cause as Error).message}`);
     process.exit(1);
@@ -351,7 +373,7 @@ export async function startMeridian(): Promise<void> {
   startChild({
     name: 'gateway',
     command: 'node_modules/.bin/wrangler',
-    args: ['dev', '--ip', '127.0.0.1', '--port', '8787', '--persist-to', join(dataDirectory, 'wrangler'), '--show-interactive-dev-session=false', '--log-level', 'log'],
+    args: ['dev', '--ip', '127.0.0.1', '--port', '8787', '--persist-to', join(dataDirectory, 'wrangler'), '--show-interactive-dev-session=false', '--log-level', 'log', ...Object.entries(gatewayVars).flatMap(([name, value]) => ['--var', `${name}:${value}`])],
     env: { WRANGLER_SEND_METRICS: 'false' },
     healthUrl: gatewayUrl,
   });

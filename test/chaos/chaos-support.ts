@@ -20,6 +20,7 @@ import { loadDevPartners, type DevPartner } from '../../dev/fixtures.ts';
 import { buildInstruction } from '../../cli/sdk/instruction-builder.ts';
 import { PartnerClient } from '../../cli/sdk/partner-client.ts';
 import { startKmsLocalServer, type KmsLocalServer } from '../support/kms-local-server.ts';
+import { worldCheckTestCredentials } from '../support/world-check-server.ts';
 import { startTcpGate, type TcpGate } from './tcp-gate.ts';
 import type { ExpectStatic } from 'vitest';
 
@@ -71,6 +72,8 @@ export interface FaultHooks {
   kms: KmsLocalServer;
   /** Steps eu-1's wall clock by `skewMs` (0 puts it back); clock-skew-preload.ts reads it. */
   skewClock(region: 'eu-1', skewMs: number): void;
+  /** Between the gateway and its sanctions provider (SANCTIONS_PROVIDER=world-check, the local World-Check server). */
+  sanctionsProvider: TcpGate;
 }
 
 export interface TopologyOptions {
@@ -181,15 +184,45 @@ async function startShared(): Promise<Shared> {
     'eu-2': { DATABASE_URL: euDatabaseUrl },
     'us-1': { SIGNER: 'kms', KMS_KEY_ID: usKey.keyId, AWS_REGION: kms.region, KMS_ENDPOINT: kms.endpoint, AWS_ACCESS_KEY_ID: kms.credentials.accessKeyId, AWS_SECRET_ACCESS_KEY: kms.credentials.secretAccessKey },
   };
-  const topology = await startTopology({ dataDirectory, env: { MERIDIAN_REGIONAL_ENV: JSON.stringify(regionalEnv) } });
+  const sanctionsProvider = await startTcpGate(await startWorldCheckProcess());
+  const gatewayVars = {
+    SANCTIONS_PROVIDER: 'world-check',
+    WORLD_CHECK_URL: `http://127.0.0.1:${sanctionsProvider.port}/v2`,
+    WORLD_CHECK_API_KEY: worldCheckTestCredentials.apiKey,
+    WORLD_CHECK_API_SECRET: worldCheckTestCredentials.apiSecret,
+    WORLD_CHECK_GROUP_ID: worldCheckTestCredentials.groupId,
+    // screeningTimeoutMsMax (workers/screening/screen-payment.ts, which imports the bundled CSV list
+    // and so does not load under Node): under the drills' load a call must not time out (and hold) by itself.
+    SANCTIONS_SCREENING_TIMEOUT_MS: '10000',
+  };
+  const topology = await startTopology({ dataDirectory, env: { MERIDIAN_REGIONAL_ENV: JSON.stringify(regionalEnv), MERIDIAN_GATEWAY_VARS: JSON.stringify(gatewayVars) } });
   return {
     topology,
     faults: {
       euDatabase,
       kms,
       skewClock: (region, skewMs) => writeFileSync(skewFile(region), String(skewMs)),
+      sanctionsProvider,
     },
   };
+}
+
+/**
+ * The local World-Check One server in a process of its own (its event loop is not the drill's,
+ * which is busy signing submissions); stopped when this process exits. Resolves with its port.
+ */
+async function startWorldCheckProcess(): Promise<number> {
+  const server = spawn(process.execPath, [resolve('test/support/world-check-server.ts'), '0'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  process.once('exit', () => server.kill());
+  let output = '';
+  return new Promise<number>((resolvePort, reject) => {
+    server.stdout?.on('data', (chunk: Buffer) => {
+      output += chunk.toString();
+      const ready = /world-check-server: ready (\d+)/.exec(output);
+      if (ready !== null) resolvePort(Number(ready[1]));
+    });
+    server.once('exit', (code) => reject(new Error(`world-check-server exited (${code}) before it was ready: ${output}`)));
+  });
 }
 
 /** The eu PGlite port under `meridian start` (cli/dev/launcher.ts). */
