@@ -16,7 +16,9 @@
  *                    that window's rate; a held payment is stored `held` and enqueued nowhere
  *   receipt          the gateway-signed acceptance receipt in the 202
  *
- * Each stage returns a Result; `refusalProblem` maps every refusal to the wire in one place.
+ * Each stage returns a Result; `refusalProblem` maps every refusal to the wire in one place. The
+ * stages from routeToCorridor to admit run once per identical submission in flight in an isolate
+ * (`coalesced`); concurrent copies share the answer.
  */
 import { Hono, type Context } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
