@@ -1,0 +1,86 @@
+/**
+ * Held payments in the ops console, in Debian's Chromium against `meridian start` (fixed ports: run
+ * only under `flock /tmp/meridian-ports.lock`, one file at a time like every browser suite): a
+ * payment for a listed name is held; ana sees it with the matched entry, score, algorithm and list
+ * version, presses Release and gives a reason with the keyboard only; ben approves it under Pending
+ * changes; the row leaves the list and the payment settles.
+ */
+import type { Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildInstruction } from '../../cli/sdk/instruction-builder.ts';
+import { PartnerClient } from '../../cli/sdk/partner-client.ts';
+import { loadDevPartners } from '../../dev/fixtures.ts';
+import {
+  ana, ben, gatewayUrl, operatorBrowser, pendingRow, readyTimeoutMs, refreshedWithinMs, startConsoleTopology, stopConsoleTopology, tabTo,
+  type ConsoleTopology,
+} from './console-support.ts';
+
+const alphaBank = loadDevPartners().find((partner) => partner.partner_id === 'alpha-bank')!;
+const settledWithinMs = 30_000;
+
+let topology: ConsoleTopology | undefined;
+let anaPage: Page;
+let benPage: Page;
+
+function heldRow(page: Page, uetr: string) {
+  return page.locator(`#hold-rows tr[data-uetr="${uetr}"]`);
+}
+
+async function submitHeld(): Promise<string> {
+  const base = buildInstruction({ debtorBic: alphaBank.bic, debtorCountry: 'DE', creditorBic: 'BRAVFRPPXXX', creditorCountry: 'FR', amount: '480.00', currency: 'EUR', targetCurrency: 'EUR' });
+  const instruction = { ...base, debtor: { ...base.debtor, name: 'Usama bin Laden' } };
+  const answer = await new PartnerClient(alphaBank, gatewayUrl).submitPayment(instruction);
+  expect(answer.status, JSON.stringify(answer.body)).toBe(202);
+  expect(answer.body.status).toBe('held');
+  return instruction.uetr;
+}
+
+async function paymentStatus(uetr: string): Promise<unknown> {
+  return (await new PartnerClient(alphaBank, gatewayUrl).paymentStatus(uetr)).body.status;
+}
+
+beforeAll(async () => {
+  topology = await startConsoleTopology();
+  anaPage = await operatorBrowser(topology, ana);
+  benPage = await operatorBrowser(topology, ben);
+}, readyTimeoutMs + 30_000);
+
+afterAll(async () => {
+  await stopConsoleTopology(topology);
+}, 60_000);
+
+describe('held payments in the ops console', () => {
+  it('shows a held payment with its matched entry, score, algorithm and list version; Release with a reason; a second operator approves; the row leaves the list', async () => {
+    const uetr = await submitHeld();
+    await anaPage.goto(`${gatewayUrl}/ops`);
+    expect(await anaPage.getByRole('heading', { name: 'Held payments', exact: true }).count()).toBe(1);
+    const row = heldRow(anaPage, uetr);
+    await expect.poll(() => row.count(), { timeout: refreshedWithinMs }).toBe(1);
+    const cells = await row.locator('th, td').allTextContents();
+    expect(cells.slice(1, 5)).toEqual(['alpha-bank', 'EUR-EUR', '480.00 EUR', 'Usama bin Laden → Beneficiary Ltd']);
+    expect(cells[5]).toMatch(/BIN LADIN, Usama .*\(ofac-sdn:6365\)/);
+    expect(cells[6]).toBe('1');
+    expect(cells[7]).toMatch(/^meridian-jw-dmetaphone\/3 ≥ 0\.85$/);
+    expect(cells[8]).toMatch(/^[0-9a-f]{12} \(/);
+
+    // Release first, with the reason empty: the console asks for it and moves focus there.
+    await tabTo(anaPage, row.getByRole('button', { name: 'Release', exact: true }));
+    await anaPage.keyboard.press('Enter');
+    const reason = anaPage.getByRole('textbox', { name: 'Hold reason', exact: true });
+    expect(await reason.evaluate((element) => element === document.activeElement)).toBe(true);
+    await anaPage.keyboard.type('False positive: a namesake, identity documents checked');
+    await anaPage.keyboard.press('Enter');
+    await expect.poll(() => anaPage.getByRole('status').textContent()).toMatch(/^Proposed to release payment [0-9a-f]{8} of alpha-bank \(change [0-9a-f]{8}\)/);
+    await expect.poll(() => row.locator('td').nth(8).textContent(), { timeout: refreshedWithinMs }).toBe(`release by ${ana}`);
+    expect(await paymentStatus(uetr)).toBe('held');
+
+    const what = `release held payment ${uetr} of alpha-bank`;
+    await benPage.goto(`${gatewayUrl}/ops`);
+    await expect.poll(() => pendingRow(benPage, what).count(), { timeout: refreshedWithinMs }).toBe(1);
+    await tabTo(benPage, pendingRow(benPage, what).getByRole('button', { name: 'Approve', exact: true }));
+    await benPage.keyboard.press('Enter');
+    await expect.poll(() => benPage.getByRole('status').textContent()).toMatch(/: applied\.$/);
+    for (const page of [benPage, anaPage]) await expect.poll(() => heldRow(page, uetr).count(), { timeout: refreshedWithinMs }).toBe(0);
+    await expect.poll(() => paymentStatus(uetr), { timeout: settledWithinMs, interval: 500 }).toBe('settled');
+  }, refreshedWithinMs * 6 + settledWithinMs);
+});
