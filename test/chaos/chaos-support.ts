@@ -20,7 +20,7 @@ import { loadDevPartners, type DevPartner } from '../../dev/fixtures.ts';
 import { buildInstruction } from '../../cli/sdk/instruction-builder.ts';
 import { PartnerClient } from '../../cli/sdk/partner-client.ts';
 import { startKmsLocalServer, type KmsLocalServer } from '../support/kms-local-server.ts';
-import { worldCheckTestCredentials } from '../support/world-check-server.ts';
+import { startWorldCheckServer, worldCheckTestCredentials } from '../support/world-check-server.ts';
 import { startTcpGate, type TcpGate } from './tcp-gate.ts';
 import type { ExpectStatic } from 'vitest';
 
@@ -184,7 +184,7 @@ async function startShared(): Promise<Shared> {
     'eu-2': { DATABASE_URL: euDatabaseUrl },
     'us-1': { SIGNER: 'kms', KMS_KEY_ID: usKey.keyId, AWS_REGION: kms.region, KMS_ENDPOINT: kms.endpoint, AWS_ACCESS_KEY_ID: kms.credentials.accessKeyId, AWS_SECRET_ACCESS_KEY: kms.credentials.secretAccessKey },
   };
-  const sanctionsProvider = await startTcpGate(await startWorldCheckProcess());
+  const sanctionsProvider = await startTcpGate(await worldCheckPort());
   const gatewayVars = {
     SANCTIONS_PROVIDER: 'world-check',
     WORLD_CHECK_URL: `http://127.0.0.1:${sanctionsProvider.port}/v2`,
@@ -208,21 +208,14 @@ async function startShared(): Promise<Shared> {
 }
 
 /**
- * The local World-Check One server in a process of its own (its event loop is not the drill's,
- * which is busy signing submissions); stopped when this process exits. Resolves with its port.
+ * The local World-Check One server's port: the one global-setup.ts started in vitest's main process
+ * (MERIDIAN_CHAOS_WORLD_CHECK_PORT: an event loop that is not the drill's, which is busy signing
+ * submissions), else one started here.
  */
-async function startWorldCheckProcess(): Promise<number> {
-  const server = spawn(process.execPath, [resolve('test/support/world-check-server.ts'), '0'], { stdio: ['ignore', 'pipe', 'inherit'] });
-  process.once('exit', () => server.kill());
-  let output = '';
-  return new Promise<number>((resolvePort, reject) => {
-    server.stdout?.on('data', (chunk: Buffer) => {
-      output += chunk.toString();
-      const ready = /world-check-server: ready (\d+)/.exec(output);
-      if (ready !== null) resolvePort(Number(ready[1]));
-    });
-    server.once('exit', (code) => reject(new Error(`world-check-server exited (${code}) before it was ready: ${output}`)));
-  });
+async function worldCheckPort(): Promise<number> {
+  const port = Number(process.env.MERIDIAN_CHAOS_WORLD_CHECK_PORT ?? '0');
+  if (Number.isInteger(port) && port > 0) return port;
+  return (await startWorldCheckServer()).port;
 }
 
 /** The eu PGlite port under `meridian start` (cli/dev/launcher.ts). */

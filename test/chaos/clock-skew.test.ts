@@ -8,7 +8,7 @@
  * and nothing settles twice.
  */
 import { expect } from 'vitest';
-import { settlementTokenTtlSeconds } from '../../durable-objects/corridor-window/deliver-batch.ts';
+import { settlementTokenTtlSeconds } from '../../core/settlement-batch.ts';
 import { clockToleranceSeconds } from '../../regional/edge-token.ts';
 import { assertReconciled, drillFlows, runDrill, sleep, timeToSettle } from './chaos-support.ts';
 import { drillSuite } from './drill-suite.ts';
