@@ -37,6 +37,12 @@ export interface SettlementBatch {
 }
 
 /** The regional backend's answer: a JWS (EdDSA, kid = signer key id) over `SettlementReceiptClaims`. */
+/**
+ * Lifetime of the per-call settlement token the edge mints for POST /v1/settlements (exp = iat + this).
+ * Shared by the edge that mints it and the drills that skew clocks against it.
+ */
+export const settlementTokenTtlSeconds = 30;
+
 export interface SettlementReceiptClaims {
   batch_id: string;
   /** Lowercase hex SHA-256 of the batch's canonical JSON bytes. */

@@ -29,7 +29,7 @@ import { base64Decode, base64urlDecode, utf8 } from '../../core/digest.ts';
 import { gatewaySigningKeys, isLocalDev, isMisconfiguredError, MisconfiguredError } from '../../core/gateway-key.ts';
 import { verifyMlDsa65 } from '../../core/ml-dsa.ts';
 import { err, ok, type Result } from '../../core/result.ts';
-import type { SettlementReceiptClaims, SettlementResponse } from '../../core/settlement-batch.ts';
+import { settlementTokenTtlSeconds, type SettlementReceiptClaims, type SettlementResponse } from '../../core/settlement-batch.ts';
 import { parseStrictJson } from '../../core/strict-json.ts';
 import { paymentTraceIdsHeader } from '../../core/trace-context.ts';
 import type { DurableObjectsEnv } from '../env.ts';
@@ -42,7 +42,6 @@ import type { DeliveryReport } from './backend-health-object.ts';
  */
 type Env = DurableObjectsEnv & { GATEWAY_SETTLEMENT_TOKEN_JWK?: string; MERIDIAN_POSTURE?: string };
 
-export const settlementTokenTtlSeconds = 30;
 export const deliveryTimeoutMs = 15_000;
 export const backendKeysFetchTimeoutMs = 5_000;
 /** How long a backend's published keys are trusted before they are fetched again. */
