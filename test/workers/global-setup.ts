@@ -12,7 +12,8 @@ import type { TestProject } from 'vitest/node';
 import { devUpstashToken } from '../../dev/fixtures.ts';
 import { workersTestBridgePort, workersTestRegionalPort } from '../../vitest.config.ts';
 
-const readyTimeoutMs = 60_000;
+// Generous: on a loaded 2-core machine the regional fixture (PGlite + migrations) has taken over 60 s.
+const readyTimeoutMs = 180_000;
 
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   const fixture = spawn(process.execPath, ['test/support/regional-fixture.ts', String(workersTestRegionalPort)], { stdio: ['ignore', 'pipe', 'pipe'] });
