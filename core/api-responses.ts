@@ -17,7 +17,7 @@ const uetr = z.string().regex(uuidV4Pattern).meta({ format: 'uuid', description:
 export const paymentAnswerSchema = z.strictObject({
   uetr,
   status: z.enum(['accepted', 'held']).meta({ description: '`held`: admitted but stopped for review (a possible sanctions match); it settles only once released.' }),
-  window: z.string().meta({ description: 'The netting window: `<corridor>.<jurisdiction>.<shard>.<start ms>`; also the settlement batch id.' }),
+  window: z.string().nullable().meta({ description: 'The netting window: `<corridor>.<jurisdiction>.<shard>.<start ms>`; also the settlement batch id. `null` while the payment is held: a held payment is in no window until two operators release it.' }),
   receipt: z.string().regex(compactJwsPattern).meta({
     description: 'Acceptance receipt: compact JWS by the gateway (typ `meridian-acceptance+jws`, verify with /.well-known/jwks.json) over {gateway, partner_id, uetr, instruction_sha256, status, window, accepted_at}; instruction_sha256 is the SHA-256 of the exact JWS bytes.',
   }),

@@ -24,6 +24,13 @@ import {
 } from './console-support.ts';
 
 const corridorId = 'EUR-USD';
+/**
+ * The console screenshots: under .data/screenshots/ on every run, so `npm test` never rewrites tracked
+ * files; `MERIDIAN_UPDATE_DOCS_SCREENSHOTS=1` writes the README's images in docs/ instead.
+ */
+const screenshotDirectory = process.env.MERIDIAN_UPDATE_DOCS_SCREENSHOTS === '1' ? 'docs' : '.data/screenshots';
+mkdirSync(screenshotDirectory, { recursive: true });
+const screenshotPath = (name: string) => `${screenshotDirectory}/${name}`;
 /** The edge caches Control's corridor directory this long (workers/payments/route-to-corridor.ts corridorDirectoryTtlMs). */
 const corridorDirectoryTtlMs = 2_000;
 
@@ -102,7 +109,7 @@ describe('ops console in Chromium', () => {
     await tabTo(anaPage, pendingRow(anaPage, 'EUR-USD → paused').getByRole('button', { name: 'Approve', exact: true }));
     await anaPage.keyboard.press('Enter');
     await expect.poll(() => anaPage.getByRole('status').textContent()).toMatch(/^four-eyes-required: /);
-    await anaPage.screenshot({ path: 'docs/ops-console-four-eyes.png', fullPage: true });
+    await anaPage.screenshot({ path: screenshotPath('ops-console-four-eyes.png'), fullPage: true });
     expect(await corridorState()).toBe('open');
   });
 
@@ -132,8 +139,7 @@ describe('ops console in Chromium', () => {
     expect(audited).toContain(ben);
     expect(await rows.first().locator('code').last().textContent()).toMatch(/^[0-9a-f]{12}$/);
     expect(await benPage.locator('#audit-chain').textContent()).toMatch(/^Chain verified in this browser through seq \d+/);
-    mkdirSync('docs', { recursive: true });
-    await benPage.screenshot({ path: 'docs/ops-console.png', fullPage: true });
+    await benPage.screenshot({ path: screenshotPath('ops-console.png'), fullPage: true });
   });
 
   it('has the gateway refuse a payment to the paused corridor with 409 corridor-closed', async () => {

@@ -27,7 +27,8 @@ label { font-weight: 600; margin-right: 0.5rem; }
 [data-state] { font-weight: 600; }
 [data-state="paused"], [data-state="draining"] { color: #9a6700; }
 .alert { color: #cf222e; font-weight: 600; }
-#residency-proposal fieldset { display: grid; grid-template-columns: max-content minmax(0, 32rem); gap: 0.35rem 0.5rem; align-items: center; border: 1px solid #d0d7de; border-radius: 4px; margin: 0.5rem 0 0.75rem; background: #fff; }
+#residency-proposal fieldset { display: grid; grid-template-columns: 10rem minmax(12rem, 32rem); gap: 0.35rem 0.5rem; align-items: center; border: 1px solid #d0d7de; border-radius: 4px; margin: 0.5rem 0 0.75rem; background: #fff; }
 #residency-proposal legend { font-weight: 600; }
+#residency-proposal input[type="text"] { width: 100%; box-sizing: border-box; }
 #residency-proposal button, #residency-proposal p { grid-column: 1 / -1; justify-self: start; margin: 0.25rem 0 0; }
 `;
