@@ -90,7 +90,9 @@ function importsOnlyTypes(clause: ts.ImportClause): boolean {
 
 /** A relative specifier to the repo-relative file it names (as written, or with the extensions TypeScript would try). */
 function resolveRelative(from: string, specifier: string, isFile: (file: string) => boolean): string | null {
-  const base = path.posix.normalize(path.posix.join(path.posix.dirname(from), specifier));
+  // A bundler query (`.wasm?module`, `?raw`) names how the file is loaded, not another file.
+  const withoutQuery = specifier.replace(/\?[a-z]+$/, '');
+  const base = path.posix.normalize(path.posix.join(path.posix.dirname(from), withoutQuery));
   const candidates = [base, `${base}.ts`, `${base}/index.ts`];
   if (base.endsWith('.js')) candidates.push(`${base.slice(0, -'.js'.length)}.ts`);
   return candidates.find((candidate) => !candidate.startsWith('../') && isFile(candidate)) ?? null;
