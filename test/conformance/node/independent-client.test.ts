@@ -18,7 +18,8 @@ import { readFileSync } from 'node:fs';
 import { ml_kem768_x25519 as xwing } from '@noble/post-quantum/hybrid.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestHarness, type TestHarness } from 'wrangler';
-import { gatewayDevBindings, loadDevPartners, type DevPartner } from '../../../dev/fixtures.ts';
+import { startRedisBridge, type RedisBridge } from '../../../cli/dev/redis-bridge.ts';
+import { devUpstashToken, gatewayDevBindings, loadDevPartners, type DevPartner } from '../../../dev/fixtures.ts';
 
 const partners = new Map(loadDevPartners().map((partner) => [partner.partner_id, partner]));
 const partner = (id: string): DevPartner => partners.get(id) as DevPartner;
@@ -154,15 +155,20 @@ const regionalNowhere = JSON.stringify({
 
 let server: TestHarness;
 let gateway: URL;
+let velocityStore: RedisBridge;
 
 beforeAll(async () => {
-  // Accepted payments never settle here: their windows deliver to a closed port, never to a running `npm start`.
-  server = createTestHarness({ workers: [{ configPath: 'wrangler.toml', secrets: gatewayDevBindings(), vars: { REGIONAL_BACKENDS: regionalNowhere } }] });
+  // Accepted payments never settle here: their windows deliver to a closed port, never to a running
+  // `npm start`; and the velocity stage counts in this suite's own embedded store, not in whatever
+  // bridge may be listening on :8079.
+  velocityStore = await startRedisBridge({ port: 0, token: devUpstashToken, log: () => {} });
+  server = createTestHarness({ workers: [{ configPath: 'wrangler.toml', secrets: gatewayDevBindings(), vars: { REGIONAL_BACKENDS: regionalNowhere, UPSTASH_REDIS_REST_URL: velocityStore.url } }] });
   gateway = (await server.listen()).url;
 }, 120_000);
 
 afterAll(async () => {
   await server?.close();
+  await velocityStore?.stop();
 });
 
 function instructionFrom(devPartner: DevPartner, creditorBic: string, currency: string, target: string, debtorCountry: string, creditorCountry: string) {
