@@ -14,6 +14,7 @@
  * refusals cannot grow its object without bound. The evidence export reads them within that time.
  */
 import type { JsonValue } from './partner-state.ts';
+import { pruneEvidenceRows } from './evidence-rows.ts';
 
 /** How long a decision record stays: beyond the idempotency horizon, for the evidence export. */
 export const policyDecisionRetentionMs = 90 * 24 * 60 * 60 * 1000;
@@ -107,9 +108,7 @@ export function selectPolicyDecisions(sql: SqlStorage, query: PolicyDecisionQuer
 
 /** Deletes up to `batchRowsMax` records older than the retention; returns how many. */
 export function pruneOldPolicyDecisions(sql: SqlStorage, nowMs: number, batchRowsMax: number): number {
-  return sql.exec(
-    `DELETE FROM policy_decisions WHERE id IN (SELECT id FROM policy_decisions WHERE at_ms < ? ORDER BY id LIMIT ?)`, nowMs - policyDecisionRetentionMs, batchRowsMax,
-  ).rowsWritten;
+  return pruneEvidenceRows(sql, 'policy_decisions', nowMs - policyDecisionRetentionMs, batchRowsMax);
 }
 
 function fromRow(row: PolicyDecisionRow): PolicyDecision {

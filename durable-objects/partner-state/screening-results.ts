@@ -14,6 +14,7 @@
  * evidence export only, never by the partner (no tipping-off).
  */
 import { policyDecisionRetentionMs } from './policy-decisions.ts';
+import { pruneEvidenceRows } from './evidence-rows.ts';
 
 export const screeningResultsMax = 200_000;
 export const screeningResultsPageMax = 500;
@@ -117,9 +118,7 @@ export function screeningResultFor(sql: SqlStorage, uetr: string): ScreeningResu
 }
 
 export function pruneOldScreeningResults(sql: SqlStorage, nowMs: number, batchRowsMax: number): number {
-  return sql.exec(
-    `DELETE FROM screening_results WHERE id IN (SELECT id FROM screening_results WHERE at_ms < ? ORDER BY id LIMIT ?)`, nowMs - policyDecisionRetentionMs, batchRowsMax,
-  ).rowsWritten;
+  return pruneEvidenceRows(sql, 'screening_results', nowMs - policyDecisionRetentionMs, batchRowsMax);
 }
 
 function screeningResultOf(row: ScreeningRow): ScreeningResult {
