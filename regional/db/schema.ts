@@ -217,5 +217,8 @@ export const signingKeys = pgTable(
 
 export const regionalSchema = { settlementBatches, settlementLegs, journalEntries, netPositions, logLeaves, consumedTokens, signingKeys };
 
-/** The witness's latest cosigned checkpoint per log (regional/witness/schema.ts). */
-export { witnessCheckpoints } from '../witness/schema.ts';
+/**
+ * The witness's latest cosigned checkpoint per log, and the cosignatures this jurisdiction's log
+ * collected (regional/witness/schema.ts).
+ */
+export { checkpointCosignatures, witnessCheckpoints } from '../witness/schema.ts';

@@ -9,7 +9,7 @@
  * composite primary key, no sequences; rows are never deleted.
  */
 import { sql } from 'drizzle-orm';
-import { bigint, check, pgTable, primaryKey, text, timestamp, varchar } from 'drizzle-orm/pg-core';
+import { bigint, char, check, pgTable, primaryKey, text, timestamp, varchar } from 'drizzle-orm/pg-core';
 
 /** A note key name (e.g. meridian.example/witness/eu-1) and a log origin line. */
 const noteNameCharsMax = 256;
@@ -30,5 +30,42 @@ export const witnessCheckpoints = pgTable(
   (table) => [
     primaryKey({ name: 'witness_checkpoints_pkey', columns: [table.witness, table.origin] }),
     check('witness_checkpoints_tree_size_nonnegative', sql`${table.treeSize} >= 0`),
+  ],
+);
+
+/** Hex of a cosignature/v1 key id (4 bytes). */
+const keyIdHexChars = 8;
+/** "— <name> <base64 of 76 bytes>": 2 + 256 + 1 + 104, with headroom. */
+const cosignatureLineCharsMax = 512;
+/** A checkpoint note with the log's signature lines (eu-1 and eu-2 sign the same text). */
+const checkpointNoteCharsMax = 4096;
+
+/**
+ * The log's side (./cosigning.ts): every cosignature a witness returned for one of this
+ * jurisdiction's checkpoints, verified under that witness's published key before it is written.
+ * Keyed by (origin, tree_size, root_hash, witness): the cosignature/v1 message covers the
+ * checkpoint text, not the log's signature, so a cosignature collected by eu-1 also cosigns eu-2's
+ * checkpoint of the same size and root (one shared database), and a restart loses none of them.
+ * `note` is the checkpoint as submitted (the submitting backend's signature line): what
+ * GET /v1/log/witnessed-checkpoint serves for an older size, which this backend signs no more.
+ * Inserted with ON CONFLICT DO NOTHING (a witness's repeat cosignature of the same checkpoint
+ * changes nothing), never updated; rows are kept as evidence.
+ */
+export const checkpointCosignatures = pgTable(
+  'checkpoint_cosignatures',
+  {
+    origin: varchar('origin', { length: noteNameCharsMax }).notNull(),
+    treeSize: bigint('tree_size', { mode: 'number' }).notNull(),
+    rootHash: varchar('root_hash', { length: rootHashBase64Chars }).notNull(),
+    witness: varchar('witness', { length: noteNameCharsMax }).notNull(),
+    keyId: char('key_id', { length: keyIdHexChars }).notNull(),
+    /** The signature line without its newline, exactly as the witness returned it. */
+    cosignature: varchar('cosignature', { length: cosignatureLineCharsMax }).notNull(),
+    note: varchar('note', { length: checkpointNoteCharsMax }).notNull(),
+    recordedAt: timestamp('recorded_at', { withTimezone: true, mode: 'date' }).notNull(),
+  },
+  (table) => [
+    primaryKey({ name: 'checkpoint_cosignatures_pkey', columns: [table.origin, table.treeSize, table.rootHash, table.witness] }),
+    check('checkpoint_cosignatures_tree_size_nonnegative', sql`${table.treeSize} >= 0`),
   ],
 );

@@ -19,12 +19,12 @@ describe.each(testDatabaseKinds())('migrations on %s', (kind) => {
   it('can run again without changing anything', async () => {
     await migrateDatabase(database.url);
     const applied = await sql`select count(*)::int as migrations from drizzle.__drizzle_migrations`;
-    expect(applied[0]!.migrations).toBe(4);
+    expect(applied[0]!.migrations).toBe(5);
   });
 
   it('creates the ledger tables with UUID keys defaulting to gen_random_uuid() and no sequences', async () => {
     const tables = await sql`select table_name from information_schema.tables where table_schema = 'public' order by table_name`;
-    expect(tables.map((row) => row.table_name)).toEqual(['consumed_tokens', 'journal_entries', 'log_leaves', 'net_positions', 'settlement_batches', 'settlement_legs', 'signing_keys', 'witness_checkpoints']);
+    expect(tables.map((row) => row.table_name)).toEqual(['checkpoint_cosignatures', 'consumed_tokens', 'journal_entries', 'log_leaves', 'net_positions', 'settlement_batches', 'settlement_legs', 'signing_keys', 'witness_checkpoints']);
     const ids = await sql`select table_name, data_type, column_default from information_schema.columns where table_schema = 'public' and column_name = 'id' order by table_name`;
     expect(ids.map((row) => ({ ...row }))).toEqual(
       ['journal_entries', 'net_positions', 'settlement_batches', 'settlement_legs'].map((table_name) => ({ table_name, data_type: 'uuid', column_default: 'gen_random_uuid()' })),
