@@ -7,8 +7,8 @@
  * offer: the session is abandoned, never used.
  */
 import { CompactEncrypt } from 'jose';
-import { base64urlDecode, base64urlEncode, utf8 } from '../../core/digest.ts';
-import { exportSessionKeys, hpkeSessionSuite, sessionConfirm, sessionInfo, sessionSuite } from '../../core/pq-session.ts';
+import { base64urlDecode, base64urlEncode, utf8 } from '../../../core/digest.ts';
+import { exportSessionKeys, hpkeSessionSuite, sessionConfirm, sessionInfo, sessionSuite } from '../../../core/pq-session.ts';
 import { isHybrid, signedRequest, type PartnerCredentials } from './request-signing.ts';
 
 export interface GatewayDiscovery {

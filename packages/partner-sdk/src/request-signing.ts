@@ -5,10 +5,10 @@
  * ML-DSA-65 for hybrid partners).
  */
 import { CompactSign, importJWK, type JWK } from 'jose';
-import { serializeSignatureParams, signatureBase } from '../../core/message-signature.ts';
-import { base64Encode, base64urlDecode, base64urlEncode, sha256, utf8 } from '../../core/digest.ts';
-import { jwsSigningInput } from '../../core/hybrid-jws.ts';
-import { mlDsa65KeyPairFromSeed, signMlDsa65 } from '../../core/ml-dsa.ts';
+import { serializeSignatureParams, signatureBase } from '../../../core/message-signature.ts';
+import { base64Encode, base64urlDecode, base64urlEncode, sha256, utf8 } from '../../../core/digest.ts';
+import { jwsSigningInput } from '../../../core/hybrid-jws.ts';
+import { mlDsa65KeyPairFromSeed, signMlDsa65 } from '../../../core/ml-dsa.ts';
 
 export interface PartnerCredentials {
   partner_id: string;

@@ -1,0 +1,2 @@
+export * from './partner-client.ts';
+export * from './instruction-builder.ts';
