@@ -1,32 +1,72 @@
 /**
- * CPU time per admitted payment at the edge: the partner-trust work a payment costs before it is
- * handed to its PartnerState Durable Object, on three paths — Ed25519 (compact JWS), sealed (the
- * same JWS inside a PQ-session JWE), hybrid (sig1 + ML-DSA-65 sig2, JWS JSON with EdDSA +
- * ML-DSA-65) — and the cost of one session handshake (POST /v1/sessions: HPKE X-Wing
- * decapsulation, exports, ticket). Runs under Node, in-process, with the gateway's own modules
- * (the real verifyMessageSignature() middleware, seal opening, instruction JWS, schema, and the
- * real sessionRoutes() for the handshake). The
- * JavaScript is the same code workerd runs (jose, @noble, zod, structured-headers, Hono, all on
- * V8); the native crypto differs — WebCrypto is OpenSSL in Node and BoringSSL in workerd — so
- * treat Ed25519/AES figures as close, not identical. Storage and network (nonce claim,
- * admission, window enqueue, receipt signing in the Durable Object) are stubbed and not counted.
+ * CPU time per admitted payment at the edge: every stage of the payment pipeline's own code
+ * (workers/payments/payment-routes.ts) a new payment costs, on three paths — Ed25519 (compact
+ * JWS), sealed (the same JWS inside a PQ-session JWE), hybrid (sig1 + ML-DSA-65 sig2, JWS JSON with
+ * EdDSA + ML-DSA-65) — and the cost of one session handshake (POST /v1/sessions: HPKE X-Wing
+ * decapsulation, exports, ticket). Runs under Node, in-process, with the gateway's own modules:
+ *
+ *   message signature   the real verifyMessageSignature() middleware (RFC 9421 + Content-Digest)
+ *   instruction         openInstruction(): seal, JWS, schema, debtor agent
+ *   policy              decidePaymentPolicy(): Cedar (the web build of @cedar-policy/cedar-wasm, as
+ *                       in workerd), facts, request construction, the decision record
+ *   screening           screenPayment() with the in-process provider on the bundled list, and the
+ *                       evidence PartnerState records (screeningEvidence)
+ *   velocity            checkVelocity(): counters, account digests, the Upstash client's request and
+ *                       the reply parse. The Redis round trip and the script's evaluation inside
+ *                       Redis are I/O, not the isolate's CPU: the client's fetch is answered
+ *                       in-process with the script's `counted` reply (bench/velocity.bench.ts
+ *                       measures the store)
+ *   receipt             signAcceptanceReceipt() with the gateway's key (EdDSA compact JWS)
+ *
+ * "total per payment" runs all of them in order in one Hono route, as the gateway mounts them.
+ * Not counted: the Durable Object round trips and storage writes (nonce claim, prior answer,
+ * admission, enqueue: bench/ingest-wrangler.ts measures those under workerd); the routing stage's
+ * Control read is a per-isolate cache and is replaced by its pure part (corridorRoute()).
+ *
+ * The JavaScript is the same code workerd runs (jose, @noble, zod, structured-headers, Hono,
+ * Cedar's wasm, all on V8); the native crypto differs — WebCrypto is OpenSSL in Node and BoringSSL
+ * in workerd — so treat Ed25519/AES/ML-DSA figures as close, not identical.
  *
  *   node_modules/.bin/node bench/admission.bench.ts [iterations per round, default 1000]
  *
  * Prints one table and appends one JSON line to bench/results/admission.jsonl.
  */
 import { execFileSync } from 'node:child_process';
-import { appendFileSync, mkdirSync } from 'node:fs';
+import { appendFileSync, mkdirSync, readFileSync } from 'node:fs';
+import { registerHooks } from 'node:module';
 import { availableParallelism, loadavg } from 'node:os';
-import { Hono, type MiddlewareHandler } from 'hono';
+import { fileURLToPath } from 'node:url';
+import { Hono, type Context, type MiddlewareHandler } from 'hono';
 import { openPqSession, sealInstruction, signedRequest, signHybridInstruction, signInstruction, type GatewayDiscovery } from '../cli/sdk/partner-client.ts';
 import { buildInstruction } from '../cli/sdk/instruction-builder.ts';
-import { parsePaymentInstruction } from '../core/instruction.ts';
+import { signAcceptanceReceipt } from '../core/acceptance-receipt.ts';
+import { corridorFile } from '../core/corridor-config.ts';
+import { gatewayKey } from '../core/gateway-key.ts';
+import { parsePaymentInstruction, type PaymentInstruction } from '../core/instruction.ts';
 import { xwingPublicKeyFromSeed } from '../core/pq-session.ts';
 import { base64urlDecode, base64urlEncode } from '../core/digest.ts';
 import { gatewayDevBindings, loadDevGateway, loadDevPartners, type DevPartner } from '../dev/fixtures.ts';
-import { parsePartnerProfiles } from '../core/partner-profile.ts';
+import { parsePartnerProfiles, type PartnerProfile } from '../core/partner-profile.ts';
+import { corridorRoute, type CorridorRoute } from '../durable-objects/control/corridor-route.ts';
 import { partnerRegistry } from '../workers/config/partners.ts';
+
+/*
+ * What wrangler's module rules do for the Worker bundle (wrangler.toml `[[rules]]`), done for Node
+ * before the first workers/ module loads: Cedar's `.wasm?module` is a compiled WebAssembly.Module,
+ * policy files and the sanctions CSVs are text, and a JSON import is its value.
+ */
+const textModule = /\.(cedar|cedarschema|csv)$/;
+registerHooks({
+  load(url, context, nextLoad) {
+    if (url.endsWith('.wasm?module')) {
+      const wasmUrl = JSON.stringify(url.slice(0, -'?module'.length));
+      return { format: 'module', shortCircuit: true, source: `import { readFileSync } from 'node:fs'; export default new WebAssembly.Module(readFileSync(new URL(${wasmUrl})));` };
+    }
+    if (textModule.test(url)) return { format: 'module', shortCircuit: true, source: `export default ${JSON.stringify(readFileSync(fileURLToPath(url), 'utf8'))};` };
+    if (url.endsWith('.json') && context.importAttributes.type !== 'json') return { format: 'module', shortCircuit: true, source: `export default ${readFileSync(fileURLToPath(url), 'utf8')};` };
+    return nextLoad(url, context);
+  },
+});
 
 /*
  * workers/ modules are typed against @cloudflare/workers-types, which the Node type check
@@ -34,19 +74,29 @@ import { partnerRegistry } from '../workers/config/partners.ts';
  * this file type-checked under Node without dragging the Worker's types in; the shapes used here
  * are declared below and the Worker code stays type-checked by tsconfig.workers.json.
  */
-type Env = Record<string, unknown> & { PARTNERS: string };
+type Env = Record<string, unknown> & { PARTNERS: string; CORRIDORS: string; GATEWAY_SIGNING_JWK: string };
 type InstructionJws = { form: 'compact' | 'json'; text: string };
+type StageResult<T> = { ok: true; value: T } | { ok: false; reason: unknown };
+type OpenedInstruction = { instruction: PaymentInstruction; amountMinor: bigint; corridor: string; jws: string; instructionSha256: string };
+type PipelineContext = Context<{ Bindings: Env; Variables: { partner: PartnerProfile; tls: unknown } }>;
 const workersModule = (path: string): Promise<Record<string, unknown>> => import(new URL(`../workers/${path}`, import.meta.url).href);
 const { verifyMessageSignature } = (await workersModule('message-signature/verify-message-signature.ts')) as { verifyMessageSignature: () => MiddlewareHandler<{ Bindings: Env }> };
+const { enforceTransportPosture } = (await workersModule('downgrade/enforce-transport-posture.ts')) as { enforceTransportPosture: () => MiddlewareHandler<{ Bindings: Env }> };
 const { verifyInstructionJws } = (await workersModule('payments/instruction-jws.ts')) as { verifyInstructionJws: (jws: InstructionJws, partner: unknown) => Promise<unknown> };
+const { openInstruction } = (await workersModule('payments/open-instruction.ts')) as { openInstruction: (c: unknown, mediaType: string) => Promise<StageResult<OpenedInstruction>> };
 const { openSealedInstruction } = (await workersModule('sessions/sealed-body.ts')) as { openSealedInstruction: (c: unknown, jwe: string, nowMs: number) => Promise<string> };
 const { sessionRoutes } = (await workersModule('sessions/session-routes.ts')) as { sessionRoutes: () => Hono<{ Bindings: Env }> };
+const { decidePaymentPolicy } = (await workersModule('policy/decide-payment-policy.ts')) as { decidePaymentPolicy: (env: Env, input: unknown) => Promise<StageResult<unknown>> };
+const { screenPayment } = (await workersModule('screening/screen-payment.ts')) as { screenPayment: (env: Env, payment: PaymentInstruction) => Promise<{ kind: 'clear' | 'hold' }> };
+const { screeningEvidence } = (await workersModule('payments/screening-evidence.ts')) as { screeningEvidence: (uetr: string, instruction: PaymentInstruction, outcome: unknown) => unknown };
+const { checkVelocity } = (await workersModule('velocity/check-velocity.ts')) as { checkVelocity: (env: Env, partner: PartnerProfile, payment: unknown) => Promise<StageResult<null>> };
 
 const iterations = Number(process.argv[2] ?? 1_000);
 const rounds = 5;
 const warmupIterations = 200;
 const gatewayUrl = 'https://gateway.meridian.test';
 const paymentsUrl = `${gatewayUrl}/v1/payments`;
+const upstashUrl = 'https://upstash.bench.invalid';
 const resultsFile = new URL('./results/admission.jsonl', import.meta.url);
 
 interface Figure {
@@ -107,10 +157,10 @@ function round1(value: number): number {
   return Math.round(value * 10) / 10;
 }
 
-/** The gateway's bindings as the Worker sees them, with the PartnerState nonce claim stubbed (always fresh). */
 /**
- * The two Durable Objects the verification path calls, answered in-process: this bench measures the
- * verification code's CPU, not the RPCs (bench/ingest-wrangler.ts measures those under workerd).
+ * The gateway's bindings as the Worker sees them, with the Durable Object calls of the verification
+ * path (the nonce claim, always fresh; Control's partner directory) answered in-process: this bench
+ * measures the pipeline's code, not the RPCs (bench/ingest-wrangler.ts measures those under workerd).
  */
 function benchEnv(): Env {
   const bindings = gatewayDevBindings();
@@ -118,15 +168,78 @@ function benchEnv(): Env {
   const control = { partnerDirectory: async () => parsePartnerProfiles(bindings.PARTNERS!) };
   return {
     ...bindings,
+    UPSTASH_REDIS_REST_URL: upstashUrl,
     PARTNER_STATE: { idFromName: (name: string) => name, get: () => partnerState },
     CONTROL: { idFromName: (name: string) => name, get: () => control },
   } as unknown as Env;
 }
 
-/** verifyMessageSignature() as mounted in the gateway, on a route that ends right after it. */
-function messageSignatureApp(): Hono<{ Bindings: Env }> {
+/**
+ * The velocity script's Redis round trip, answered in-process: `[1, 0]` is its `counted` reply
+ * (workers/velocity/velocity-script.ts). Everything before and after the fetch is the client's
+ * work and is counted; any other fetch is a bench bug.
+ */
+function answerUpstashInProcess(): void {
+  const counted = JSON.stringify({ result: [1, 0] });
+  globalThis.fetch = async (input: string | URL | Request) => {
+    const url = typeof input === 'string' ? input : input instanceof URL ? input.href : input.url;
+    if (!url.startsWith(upstashUrl)) throw new Error(`admission bench: unexpected fetch of ${url}`);
+    return new Response(counted, { headers: { 'content-type': 'application/json' } });
+  };
+}
+
+function mediaTypeOf(contentType: string): string {
+  return contentType.split(';')[0]!.trim().toLowerCase();
+}
+
+/** Throws on a refusal: every payment of this bench must be admitted, or the figure measures the wrong path. */
+function admitted<T>(stage: string, result: StageResult<T>): T {
+  if (!result.ok) throw new Error(`admission bench: ${stage} refused the payment: ${JSON.stringify(result.reason, (_, value: unknown) => (typeof value === 'bigint' ? value.toString() : value))}`);
+  return result.value;
+}
+
+/** The stages after verifyRequest, as payment-routes.ts runs them for a new payment (the Durable Object calls left out). */
+interface AdmissionStages {
+  route: (opened: OpenedInstruction, partner: PartnerProfile) => CorridorRoute;
+  policy: (env: Env, partner: PartnerProfile, opened: OpenedInstruction, route: CorridorRoute, tls: unknown) => Promise<unknown>;
+  screening: (env: Env, opened: OpenedInstruction) => Promise<unknown>;
+  velocity: (env: Env, partner: PartnerProfile, opened: OpenedInstruction) => Promise<unknown>;
+  receipt: (env: Env, partner: PartnerProfile, opened: OpenedInstruction, route: CorridorRoute) => Promise<string>;
+}
+
+function admissionStages(env: Env): AdmissionStages {
+  const corridors = corridorFile(env.CORRIDORS);
+  return {
+    route: (opened, partner) => {
+      const config = corridors.corridors.find((candidate) => candidate.id === opened.corridor);
+      if (config === undefined || config.state !== 'open' || !config.jurisdictions.includes(partner.jurisdiction)) throw new Error(`admission bench: corridor ${opened.corridor} does not take ${partner.partner_id}`);
+      return corridorRoute(config, partner.jurisdiction, opened.instruction.uetr, corridors.fx_rate_scale);
+    },
+    policy: async (stageEnv, partner, opened, route, tls) =>
+      admitted('policy', await decidePaymentPolicy(stageEnv, { partner, opened, route, residencyExceptions: [], tls, nowMs: Date.now() })),
+    screening: async (stageEnv, { instruction }) => {
+      const outcome = await screenPayment(stageEnv, instruction);
+      if (outcome.kind !== 'clear') throw new Error(`admission bench: screening held the bench payment (${JSON.stringify(outcome)})`);
+      return screeningEvidence(instruction.uetr, instruction, outcome);
+    },
+    velocity: async (stageEnv, partner, { instruction, corridor, amountMinor }) =>
+      admitted('velocity', await checkVelocity(stageEnv, partner, {
+        uetr: instruction.uetr, corridor, amount_minor: amountMinor, source_currency: instruction.amount.currency,
+        debtor_account: instruction.debtor.account, creditor_account: instruction.creditor.account,
+      })),
+    receipt: async (stageEnv, partner, opened, route) =>
+      signAcceptanceReceipt(await gatewayKey(stageEnv.GATEWAY_SIGNING_JWK), {
+        gateway: 'gateway.meridian.test', partner_id: partner.partner_id, uetr: opened.instruction.uetr, instruction_sha256: opened.instructionSha256,
+        status: 'accepted', window: route.windowName, accepted_at: new Date().toISOString(),
+      }),
+  };
+}
+
+/** A route that ends right after `middlewares`, as the gateway mounts them, with `handler` (204 by default) last. */
+function pipelineApp(middlewares: MiddlewareHandler<{ Bindings: Env }>[], handler: (c: PipelineContext) => Promise<Response> = async (c) => c.body(null, 204)) {
   const app = new Hono<{ Bindings: Env }>();
-  app.post('/v1/payments', verifyMessageSignature(), (c) => c.body(null, 204));
+  for (const middleware of middlewares) app.use('/v1/payments', middleware);
+  app.post('/v1/payments', (c) => handler(c as unknown as PipelineContext));
   app.onError((error) => {
     throw error;
   });
@@ -146,34 +259,57 @@ interface PaymentPath {
 }
 
 /**
- * One path: the message signature alone, the body-opening stage alone, the schema alone, and the
- * three together per payment (what the edge spends before admission).
+ * One path: each stage alone (the message signature, the body opening, the schema, policy,
+ * screening, velocity, receipt), then every stage together per payment in one route.
  */
 async function measurePath(env: Env, path: PaymentPath): Promise<Figure[]> {
   const signed = await signedRequest(path.signer, { method: 'POST', url: paymentsUrl, body: path.body, contentType: path.contentType });
   const headers = new Headers(signed.headers);
   // Requests are built before timing: a body can be read once, and building them is the client's cost.
   const requests = () => Array.from({ length: operationsPerMeasurement(path.plan) }, () => new Request(paymentsUrl, { method: 'POST', headers, body: path.body }));
-  const app = messageSignatureApp();
-  const verifySignature = async (request: Request) => {
+  const respondsNoContent = (app: Hono<{ Bindings: Env }>) => async (request: Request) => {
     const response = await app.request(request, undefined, env);
-    if (response.status !== 204) throw new Error(`${path.path}: message signature refused: ${response.status} ${await response.text()}`);
+    if (response.status !== 204) throw new Error(`${path.path}: refused: ${response.status} ${await response.text()}`);
   };
+  const figures: Figure[] = [];
+  const timed = async (stage: string, operation: (index: number) => Promise<unknown>) => figures.push(await measure(path.path, stage, operation, path.plan));
+
+  const verifySignature = respondsNoContent(pipelineApp([verifyMessageSignature()]));
   const signatureRequests = requests();
-  const signature = await measure(path.path, 'message signature (RFC 9421 + Content-Digest)', (index) => verifySignature(signatureRequests[index]!), path.plan);
+  await timed('message signature (RFC 9421 + Content-Digest)', (index) => verifySignature(signatureRequests[index]!));
   const openRequest = signatureRequests[0]!;
-  const opening = await measure(path.path, path.openStage, () => path.openBody(openRequest), path.plan);
+  await timed(path.openStage, () => path.openBody(openRequest));
   const decoded = await path.openBody(openRequest);
-  const schema = await measure(path.path, 'instruction schema', async () => {
-    if (!parsePaymentInstruction(decoded).ok) throw new Error(`${path.path}: schema refused the bench instruction`);
-  }, path.plan);
+  await timed('instruction schema', async () => admitted('schema', parsePaymentInstruction(decoded)));
+
+  const stages = admissionStages(env);
+  let opened: OpenedInstruction | undefined;
+  let tls: unknown;
+  const capture = respondsNoContent(pipelineApp([verifyMessageSignature(), enforceTransportPosture()], async (c) => {
+    opened = admitted('openInstruction', await openInstruction(c, mediaTypeOf(path.contentType)));
+    tls = c.var.tls;
+    return c.body(null, 204);
+  }));
+  await capture(requests()[0]!);
+  const partner = partnerRegistry(env.PARTNERS).byKeyId(path.signer.keyid)!.partner;
+  const route = stages.route(opened!, partner);
+  await timed('policy (Cedar decision + record)', () => stages.policy(env, partner, opened!, route, tls));
+  await timed('sanctions screening (bundled list)', () => stages.screening(env, opened!));
+  await timed('velocity (client side; Redis round trip not counted)', () => stages.velocity(env, partner, opened!));
+  await timed('acceptance receipt signing', () => stages.receipt(env, partner, opened!, route));
+
+  const everyStage = respondsNoContent(pipelineApp([verifyMessageSignature(), enforceTransportPosture()], async (c) => {
+    const payment = admitted('openInstruction', await openInstruction(c, mediaTypeOf(path.contentType)));
+    const paymentRoute = stages.route(payment, c.var.partner);
+    await stages.policy(c.env, c.var.partner, payment, paymentRoute, c.var.tls);
+    await stages.screening(c.env, payment);
+    await stages.velocity(c.env, c.var.partner, payment);
+    await stages.receipt(c.env, c.var.partner, payment, paymentRoute);
+    return c.body(null, 204);
+  }));
   const totalRequests = requests();
-  const total = await measure(path.path, 'total per payment', async (index) => {
-    const request = totalRequests[index]!;
-    await verifySignature(request);
-    if (!parsePaymentInstruction(await path.openBody(request)).ok) throw new Error(`${path.path}: schema refused the bench instruction`);
-  }, path.plan);
-  return [signature, opening, schema, total];
+  await timed('total per payment', (index) => everyStage(totalRequests[index]!));
+  return figures;
 }
 
 function instructionFrom(partner: DevPartner, counterparty: { bic: string; country: string }, currency: string, targetCurrency: string, debtorCountry: string) {
@@ -281,6 +417,7 @@ async function main(): Promise<void> {
   const partnerNamed = (id: string) => partners.find((partner) => partner.partner_id === id)!;
   const [alpha, bravo, delta, echo] = [partnerNamed('alpha-bank'), partnerNamed('banque-bravo'), partnerNamed('delta-sg'), partnerNamed('echo-jp')];
   const env = benchEnv();
+  answerUpstashInProcess();
   const eurPayment = instructionFrom(alpha, { bic: bravo.bic, country: 'FR' }, 'EUR', 'EUR', 'DE');
   const sgdPayment = instructionFrom(delta, { bic: echo.bic, country: 'JP' }, 'SGD', 'JPY', 'SG');
   const { figure: handshake, sessionFor } = await sessionHandshake(env, alpha);
