@@ -49,6 +49,7 @@ import { auditorOpenApiRoutes } from './openapi/openapi-routes.ts';
 import { settlementRoutes } from './routes/settlements.ts';
 import type { Signer } from './signer/signer.ts';
 import { timedSigner } from './signer/timed-signer.ts';
+import { cosignatureStore } from './witness/cosignature-store.ts';
 import { createCosigning, type Cosigning } from './witness/cosigning.ts';
 import { witnessRoutes } from './witness/witness-routes.ts';
 import { setUpWitness, type WitnessOptions } from './witness/witness-setup.ts';
@@ -161,23 +162,26 @@ export function createRegionalApp(config: RegionalAppConfig): Hono {
   };
   const cosigning = config.witnessing === undefined || config.witnessing.witnessUrls.length === 0 ? undefined : createCosigning({
     witnessUrls: config.witnessing.witnessUrls,
+    origin,
     checkpoints: ownCheckpoints,
     tree: logTree,
+    store: cosignatureStore(config.database.orm),
     logger,
+    now,
     ...(config.witnessing.fetch === undefined ? {} : { fetch: config.witnessing.fetch }),
   });
   if (cosigning !== undefined) {
     config.witnessing?.onCosigning?.(cosigning);
     if (config.witnessing?.signal !== undefined) cosigning.run(config.witnessing.signal, config.witnessing.intervalMs);
   }
-  // Served with the cosignatures collected so far for its size.
+  // Served with the cosignatures recorded so far for its size and root.
   const checkpoints: CheckpointSource = {
     async latest() {
       const signed = await ownCheckpoints.latest();
-      return cosigning === undefined ? signed : cosigning.attach(signed);
+      return cosigning === undefined ? signed : await cosigning.attach(signed);
     },
   };
-  app.route('/', logRoutes({ store: logStore, tree: logTree, checkpoints, witnessed: () => cosigning?.witnessed(), logger, limitReads }));
+  app.route('/', logRoutes({ store: logStore, tree: logTree, checkpoints, witnessed: async () => cosigning?.witnessed(), logger, limitReads }));
   if (witness !== undefined) app.route('/', witnessRoutes(witness));
   app.route('/', keys.routes);
   app.route('/', evidenceRoutes({

@@ -32,7 +32,7 @@ export interface LogRoutesConfig {
   tree: LogTree;
   checkpoints: CheckpointSource;
   /** The newest checkpoint with a quorum of witness cosignatures (../witness/cosigning.ts), if any. */
-  witnessed?: () => SignedCheckpoint | undefined;
+  witnessed?: () => Promise<SignedCheckpoint | undefined>;
   logger: RegionalLogger;
   /** The auditor read limit, in front of every route here. */
   limitReads: MiddlewareHandler;
@@ -57,8 +57,8 @@ export function logRoutes(config: LogRoutesConfig): Hono {
   });
 
   // The newest checkpoint that gathered a quorum of witness cosignatures; 404 until one has.
-  routes.get('/v1/log/witnessed-checkpoint', (c) => {
-    const witnessed = config.witnessed?.();
+  routes.get('/v1/log/witnessed-checkpoint', async (c) => {
+    const witnessed = await config.witnessed?.();
     if (witnessed === undefined) throw new ProblemError('not-found', `no checkpoint of log ${store.jurisdiction} has a quorum of witness cosignatures yet`);
     return c.body(witnessed.note, 200, { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store' });
   });

@@ -8,24 +8,28 @@
  * that is down, slow or refusing costs nothing but its cosignature. A loop (`run`) collects every
  * cosignIntervalMs; each round asks only the witnesses that have not cosigned the current size,
  * so a failed one is retried next round. Per witness the protocol's 409 tells the size it holds
- * (after a restart this backend knows none): one retry with a proof from there.
+ * (a sibling backend may have advanced it): one retry with a proof from there.
  *
- * A cosignature is attached only after it verifies under the witness's published key
+ * A cosignature is recorded only after it verifies under the witness's published key
  * (GET <witness>/v1/witness): the served checkpoint never carries a line nobody can verify.
- * `witnessed()` is the newest checkpoint that gathered a quorum (a majority of the witnesses):
- * what an evidence export prefers, since the newest one may still be collecting.
+ * Collected cosignatures live in the database (./cosignature-store.ts), not in the process: a
+ * restarted backend serves them at once, a sibling backend of the jurisdiction (eu-1, eu-2) serves
+ * the ones the other collected for the same checkpoint text, and a round skips a witness whose
+ * cosignature is already recorded. `witnessed()` is the newest checkpoint that gathered a quorum
+ * (a majority of the witnesses): what an evidence export prefers, since the newest one may still
+ * be collecting.
  */
 import { base64Encode } from '../../core/digest.ts';
+import { parseCheckpoint } from '../../core/signed-note.ts';
 import type { CheckpointSource, SignedCheckpoint } from '../log/checkpoint.ts';
 import type { LogTree } from '../log/tree.ts';
 import type { RegionalLogger } from '../logger.ts';
 import { parseCosignerVerifier, splitNote, verifyCosignatures, type CosignerKey } from './cosignature.ts';
+import type { CosignatureStore, CosignedCheckpoint } from './cosignature-store.ts';
 import { tlogSizeMediaType, witnessPathPrefix } from './witness-routes.ts';
 
 export const cosignIntervalMs = 1_000;
 export const witnessRequestTimeoutMs = 5_000;
-/** Tree sizes whose cosignatures are kept in memory (the newest ones). */
-export const cosignedSizesMax = 16;
 const witnessAnswerBytesMax = 16 * 1024;
 /** After a 409 the request is repeated once from the witness's size; more means a racing sibling. */
 const conflictRetriesMax = 2;
@@ -33,9 +37,13 @@ const conflictRetriesMax = 2;
 export interface CosigningConfig {
   /** Base URLs of the witnesses. */
   witnessUrls: readonly string[];
+  /** The log's origin line (e.g. meridian.example/log/eu). */
+  origin: string;
   checkpoints: CheckpointSource;
   tree: LogTree;
+  store: CosignatureStore;
   logger: RegionalLogger;
+  now: () => Date;
   fetch?: typeof fetch;
 }
 
@@ -46,10 +54,10 @@ export interface CollectRound {
 }
 
 export interface Cosigning {
-  /** The checkpoint with the cosignatures collected for its tree size appended. */
-  attach(signed: SignedCheckpoint): SignedCheckpoint;
+  /** The checkpoint with the cosignatures recorded for it appended. */
+  attach(signed: SignedCheckpoint): Promise<SignedCheckpoint>;
   /** The newest checkpoint with a quorum of cosignatures. */
-  witnessed(): SignedCheckpoint | undefined;
+  witnessed(): Promise<SignedCheckpoint | undefined>;
   /** A majority of the configured witnesses. */
   readonly quorum: number;
   /** One round: ask every witness that has not cosigned the latest checkpoint. */
@@ -61,8 +69,20 @@ export interface Cosigning {
 interface WitnessPeer {
   url: string;
   key?: CosignerKey;
-  /** The size this witness last cosigned, as far as this backend knows. */
+  /** The size this witness last cosigned, as far as this backend knows (from the database at first). */
   knownSize: number;
+}
+
+/** The signature lines appended to the note, each with its newline. */
+function withCosignatures(note: string, lines: readonly string[]): string {
+  return `${note}${lines.map((line) => `${line}\n`).join('')}`;
+}
+
+function cosignedCheckpoint(signed: SignedCheckpoint): CosignedCheckpoint & { text: string } {
+  const parts = splitNote(signed.note);
+  const parsed = parts === undefined ? undefined : parseCheckpoint(parts.text);
+  if (parts === undefined || parsed === undefined || !parsed.ok) throw new Error('cosigning: the log checkpoint is not a signed checkpoint note');
+  return { origin: parsed.value.origin, treeSize: parsed.value.treeSize, rootHash: base64Encode(parsed.value.rootHash), note: signed.note, text: parts.text };
 }
 
 function witnessUrl(base: string, path: string): string {
@@ -73,24 +93,24 @@ export function createCosigning(config: CosigningConfig): Cosigning {
   const fetcher = config.fetch ?? fetch;
   const peers: WitnessPeer[] = config.witnessUrls.map((url) => ({ url, knownSize: 0 }));
   const quorum = Math.floor(peers.length / 2) + 1;
-  /** tree size → (root, witness name → cosignature line) */
-  const bySize = new Map<number, { note: string; lines: Map<string, string> }>();
-  let newestWitnessed: SignedCheckpoint | undefined;
+  const { store } = config;
   let collecting: Promise<CollectRound> | undefined;
 
-  async function peerKey(peer: WitnessPeer): Promise<CosignerKey> {
+  async function peerKey(peer: WitnessPeer, origin: string): Promise<CosignerKey> {
     if (peer.key !== undefined) return peer.key;
     const response = await fetcher(witnessUrl(peer.url, witnessPathPrefix.slice(1)), { signal: AbortSignal.timeout(witnessRequestTimeoutMs) });
     if (response.status !== 200) throw new Error(`GET ${witnessPathPrefix}: HTTP ${response.status}`);
     const body = (await response.json()) as { verifier?: unknown };
     const parsed = typeof body.verifier === 'string' ? parseCosignerVerifier(body.verifier) : undefined;
     if (parsed === undefined || !parsed.ok) throw new Error(`GET ${witnessPathPrefix}: no usable cosigner key`);
+    peer.knownSize = await store.largestCosigned(origin, parsed.value.name);
     peer.key = parsed.value;
     return parsed.value;
   }
 
-  async function submit(peer: WitnessPeer, signed: SignedCheckpoint, text: string): Promise<{ name: string; line: string }> {
-    const key = await peerKey(peer);
+  async function submit(peer: WitnessPeer, signed: SignedCheckpoint, checkpoint: CosignedCheckpoint & { text: string }): Promise<void> {
+    const { text } = checkpoint;
+    const key = await peerKey(peer, checkpoint.origin);
     for (let attempt = 0; attempt <= conflictRetriesMax; attempt++) {
       const oldSize = peer.knownSize;
       if (oldSize > signed.treeSize) throw new Error(`witness holds ${oldSize} leaves, beyond this checkpoint's ${signed.treeSize}; waiting for the log to catch up`);
@@ -114,43 +134,44 @@ export function createCosigning(config: CosigningConfig): Cosigning {
       const verified = verifyCosignatures(text, lines, [key]);
       if (!verified.ok || verified.value.length === 0) throw new Error(`add-checkpoint: no verifiable cosignature by ${key.name} in the answer`);
       peer.knownSize = signed.treeSize;
-      return { name: key.name, line: lines.find((line) => line.startsWith(`\u2014 ${key.name} `))! };
+      const line = lines.find((candidate) => candidate.startsWith(`\u2014 ${key.name} `))!;
+      await store.record(checkpoint, { witness: key.name, keyIdHex: key.keyIdHex, line }, config.now());
+      return;
     }
     throw new Error(`add-checkpoint: still 409 after ${conflictRetriesMax} retries`);
   }
 
   async function collectOnce(): Promise<CollectRound> {
     const signed = await config.checkpoints.latest();
-    const parts = splitNote(signed.note);
-    if (parts === undefined) throw new Error('cosigning: the log checkpoint is not a signed note');
-    let entry = bySize.get(signed.treeSize);
-    if (entry === undefined) {
-      entry = { note: signed.note, lines: new Map() };
-      bySize.set(signed.treeSize, entry);
-      for (const size of [...bySize.keys()].sort((a, b) => a - b).slice(0, Math.max(0, bySize.size - cosignedSizesMax))) bySize.delete(size);
-    }
+    const checkpoint = cosignedCheckpoint(signed);
+    const recorded = async () => new Set((await store.forCheckpoint(checkpoint.origin, checkpoint.treeSize, checkpoint.rootHash)).map((entry) => entry.witness));
+    const before = await recorded();
     const round: CollectRound = { treeSize: signed.treeSize, cosignedBy: [], failed: [] };
-    const pending = peers.filter((peer) => peer.key === undefined || !entry.lines.has(peer.key.name));
+    const pending = peers.filter((peer) => peer.key === undefined || !before.has(peer.key.name));
     await Promise.all(
       pending.map(async (peer) => {
         try {
-          const { name, line } = await submit(peer, signed, parts.text);
-          entry.lines.set(name, line);
+          await submit(peer, signed, checkpoint);
         } catch (error) {
           round.failed.push({ witness: peer.url, error: (error as Error).message });
         }
       }),
     );
-    round.cosignedBy = [...entry.lines.keys()];
-    if (entry.lines.size >= quorum && (newestWitnessed === undefined || newestWitnessed.treeSize <= signed.treeSize)) newestWitnessed = attach(signed);
+    round.cosignedBy = [...(await recorded())].sort();
     for (const failure of round.failed) config.logger.info('witness did not cosign', { tree_size: signed.treeSize, ...failure });
     return round;
   }
 
-  function attach(signed: SignedCheckpoint): SignedCheckpoint {
-    const entry = bySize.get(signed.treeSize);
-    if (entry === undefined || entry.note !== signed.note || entry.lines.size === 0) return signed;
-    return { treeSize: signed.treeSize, note: `${signed.note}${[...entry.lines.values()].map((line) => `${line}\n`).join('')}` };
+  async function attach(signed: SignedCheckpoint): Promise<SignedCheckpoint> {
+    const checkpoint = cosignedCheckpoint(signed);
+    const cosignatures = await store.forCheckpoint(checkpoint.origin, checkpoint.treeSize, checkpoint.rootHash);
+    return { treeSize: signed.treeSize, note: withCosignatures(signed.note, cosignatures.map((entry) => entry.line)) };
+  }
+
+  async function witnessed(): Promise<SignedCheckpoint | undefined> {
+    const newest = await store.newestWitnessed(config.origin, quorum);
+    if (newest === undefined) return undefined;
+    return { treeSize: newest.checkpoint.treeSize, note: withCosignatures(newest.checkpoint.note, newest.cosignatures.map((entry) => entry.line)) };
   }
 
   function collect(): Promise<CollectRound> {
@@ -162,7 +183,7 @@ export function createCosigning(config: CosigningConfig): Cosigning {
   return {
     attach,
     quorum,
-    witnessed: () => newestWitnessed,
+    witnessed,
     collect,
     run(signal, intervalMs = cosignIntervalMs) {
       const tick = () => {

@@ -3,9 +3,11 @@
  * backend collects cosignatures from the backends of two other jurisdictions; each witness
  * verifies the log's signature and a consistency proof from what it cosigned last, persists that
  * in witness_checkpoints, and refuses a forked checkpoint (422 inconsistent, 409 at equal size),
- * also after a restart. A witness that is down never blocks a settlement, and a checkpoint without
- * a quorum of cosignatures does not pass the quorum check. Real apps, real PGlite (and PostgreSQL
- * with DATABASE_URL), requests routed between the apps in-process.
+ * also after a restart; the log keeps the cosignatures it collected in checkpoint_cosignatures, so
+ * a restarted backend, or its sibling on the shared log, serves them without asking again. A
+ * witness that is down never blocks a settlement, and a checkpoint without a quorum of
+ * cosignatures does not pass the quorum check. Real apps, real PGlite (and PostgreSQL with
+ * DATABASE_URL), requests routed between the apps in-process.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -166,6 +168,20 @@ describe.each(testDatabaseKinds())('witnessed checkpoints on %s', (kind) => {
     expect((await addCheckpoint(restarted, `old 5\n${proofFiveToSix}\n\n${await forged(6)}`)).status).toBe(422);
     const fresh = await addCheckpoint(restarted, `old 0\n\n${atFive.note}`);
     expect([fresh.status, await fresh.text()]).toEqual([409, '5\n']);
+
+    // So are the cosignatures the log collected: a restarted log backend (a new app on the same
+    // database that has collected nothing) and its sibling sharing the log (eu-2, its own key)
+    // serve the checkpoint of 5 with both witnesses' cosignatures, witnessed, before any round.
+    for (const region of ['eu-1', 'eu-2']) {
+      const backend = await startTestbed(database, { edge, region, jurisdiction: logJurisdiction, witnessing: { witnessUrls: ['http://us-1.test', 'http://ap-1.test'], fetch: route } });
+      testbeds.push(backend);
+      const served = await checkpointOf(backend);
+      expect(served.note.match(/^\u2014 meridian\.example\/witness\//gm)).toHaveLength(2);
+      expect(verifyWitnessQuorum(served.note, witnesses, 2)).toMatchObject({ ok: true });
+      const witnessedAfterRestart = await checkpointOf(backend, '/v1/log/witnessed-checkpoint');
+      expect(witnessedAfterRestart.status).toBe(200);
+      expect(witnessedAfterRestart.note).toBe(atFive.note);
+    }
 
     // ap-1 goes down: settlement goes on, ap-1's cosignature is missing, the quorum check fails.
     down.add('ap-1.test');
