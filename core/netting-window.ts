@@ -1,5 +1,6 @@
 import { addExactMinor, exactMinorAtScale, type ExactMinor } from './fx.ts';
 import { paymentSettlement, type CorridorFx, type PaymentForLegs, type PaymentLegsRejection } from './payment-legs.ts';
+import { problemSlugOf, problemStatus, type ProblemSlug } from './problem.ts';
 import { sealSettlementBatch, type SealedSettlementBatch } from './settlement-batch.ts';
 import type { SettlementLeg } from './settlement-leg.ts';
 
@@ -168,4 +169,90 @@ export interface FxResidueBooking {
 export function fxResidueBooking(fxProvider: string, targetCurrency: string, residue: ExactMinor): FxResidueBooking {
   const { units, scale } = exactMinorAtScale(residue);
   return { account: 'fx-rounding-residue', participant: fxProvider, currency: targetCurrency, units, scale };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Window states, and what a regional backend's refusal means for one
+
+/**
+ * A coordinator's netting window: collecting (parts arrive) → sealed (bytes stored, the outbox
+ * delivers) → settled (a verified receipt) | refused (the jurisdiction's backends refused the
+ * batch for its content and proved it is not committed: its payments are rejected); or collecting
+ * → empty (every payment was rejected at close). settled, refused and empty are final.
+ */
+export type NettingWindowState = 'collecting' | 'sealed' | 'settled' | 'empty' | 'refused';
+
+/**
+ * A backend's problem answer to POST /v1/settlements, classified by what it says about the batch
+ * (regional/routes/settlements.ts and regional/commit.ts are the other side of this table):
+ *
+ *   403 residency-denied                  content: a leg's debtor may not be processed in this
+ *                                         jurisdiction; the re-check runs before any write
+ *   422 batch-rejected with `reason`      content, as the backend sees it (malformed-batch,
+ *       (not digest-mismatch)             positions-mismatch, not-canonical-order, not-zero-sum);
+ *                                         the caller must re-check the bytes itself (see below)
+ *   422 batch-rejected without `reason`   the batch id is already committed under another digest
+ *   409, whatever its body                "already there": may be committed (settled only on a
+ *                                         read-back with a verified receipt)
+ *   everything else                       transient or configuration: 5xx, 429, 401 unauthorized
+ *                                         and 403 forbidden (an unknown gateway key, a stale JWKS:
+ *                                         the operator's problem, never the partners'), 413/415
+ *                                         (edge and backend limits disagree), 400, digest-mismatch
+ *                                         (the edge computed token and bytes from the same stored
+ *                                         batch, so the body changed on the way), and any body that
+ *                                         is not our problem+json with the status its slug has
+ *
+ * Only `content` can make a window final, and only with more proof (deliver-batch.ts): a read-back
+ * showing the batch is not committed, and a sibling that agrees. A `content` batch-rejected whose
+ * bytes pass the edge's own verifySettlementBatch is the two sides running different rules (a
+ * release skew): it is retried, because the batch will commit once the rules agree.
+ */
+export type SettlementRefusalClass =
+  | { kind: 'content'; slug: 'residency-denied' | 'batch-rejected'; reason: string | null; detail: string }
+  | { kind: 'maybe-committed'; slug: string; detail: string }
+  | { kind: 'transient'; detail: string };
+
+const contentBatchRejections: ReadonlySet<string> = new Set(['malformed-batch', 'positions-mismatch', 'not-canonical-order', 'not-zero-sum']);
+/** Characters of a backend's problem detail kept for logs and the ops view (never for partners: it names other partners' legs). */
+export const refusalDetailCharsMax = 500;
+const refusalReasonCharsMax = 64;
+
+export function classifySettlementRefusal(status: number, body: string): SettlementRefusalClass {
+  const problem = problemOf(body);
+  const detail = `HTTP ${status} ${problem === null ? body.slice(0, 300) : `${problem.slug}${problem.reason === null ? '' : ` (${problem.reason})`}: ${problem.detail}`}`.slice(0, refusalDetailCharsMax);
+  if (status === 409) return { kind: 'maybe-committed', slug: problem?.slug ?? 'conflict', detail };
+  // Our problem+json, with the status its slug has: anything else did not come from a backend's route (a proxy, a bug).
+  if (problem === null || problemStatus[problem.slug] !== status) return { kind: 'transient', detail };
+  if (status === 403 && problem.slug === 'residency-denied') return { kind: 'content', slug: 'residency-denied', reason: problem.reason, detail };
+  if (status === 422 && problem.slug === 'batch-rejected') {
+    if (problem.reason === null) return { kind: 'maybe-committed', slug: problem.slug, detail };
+    if (contentBatchRejections.has(problem.reason)) return { kind: 'content', slug: 'batch-rejected', reason: problem.reason, detail };
+  }
+  return { kind: 'transient', detail };
+}
+
+/** Our problem+json (`internal` stands for a type that is not ours), or null for a body that is no problem at all. */
+function problemOf(body: string): { slug: ProblemSlug; reason: string | null; detail: string } | null {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(body);
+  } catch {
+    return null;
+  }
+  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) return null;
+  const { type, reason, detail } = parsed as Record<string, unknown>;
+  if (typeof type !== 'string') return null;
+  return { slug: problemSlugOf(type), reason: typeof reason === 'string' ? reason.slice(0, refusalReasonCharsMax) : null, detail: typeof detail === 'string' ? detail : '' };
+}
+
+/** The edge counter of windows refused for good, by jurisdiction and slug (GET /ops/api/metrics). */
+export const settlementRefusalsMetric = 'meridian_edge_settlement_refusals_total';
+
+/**
+ * What a partner reads as `reason` for a payment of a refused window: the backend's slug only.
+ * The backend's detail names legs of the whole batch — other partners' payments — so it goes to
+ * the ops view and the logs, never to a partner.
+ */
+export function settlementRefusedReason(slug: string): string {
+  return `settlement-refused: ${slug}`;
 }

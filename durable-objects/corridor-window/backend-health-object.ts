@@ -40,7 +40,12 @@ export interface HealthBackend {
   url: string;
 }
 
-export type DeliveryReport = { kind: 'settled' } | { kind: 'failed'; detail: string };
+/**
+ * `refused`: the backend answered a content refusal (deliver-batch.ts). It is up and judging
+ * batches, so for its breaker that is an answer like a settled delivery, never a failure: a
+ * batch nobody will take must not move every other window of the jurisdiction off a good backend.
+ */
+export type DeliveryReport = { kind: 'settled' } | { kind: 'refused'; detail: string } | { kind: 'failed'; detail: string };
 
 export class BackendHealth extends DurableObject<Env> {
   private readonly sql: SqlStorage;
@@ -63,12 +68,12 @@ export class BackendHealth extends DurableObject<Env> {
     return backends.map((backend) => this.breaker(backend, nowMs));
   }
 
-  /** A delivery to `backend` settled or failed (passive health: a failure opens the breaker at once). */
+  /** A delivery to `backend` settled, was refused or failed (passive health: a failure opens the breaker at once). */
   async report(backend: HealthBackend, outcome: DeliveryReport): Promise<BackendBreaker> {
     assertBackends([backend]);
     const nowMs = Date.now();
     const current = this.breaker(backend, nowMs);
-    const next = outcome.kind === 'settled' ? recordSuccess(current, nowMs) : recordFailure(current, outcome.detail, nowMs);
+    const next = outcome.kind === 'failed' ? recordFailure(current, outcome.detail, nowMs) : recordSuccess(current, nowMs);
     this.store(next, current);
     if (next.state === 'open') await this.armProbes(nowMs + probeIntervalMs);
     return next;

@@ -7,7 +7,8 @@
  *     up to breakerCoolDownMaxMs)
  *   open ──cool-down over and a /healthz probe answers ok──▶ half-open (the next delivery tries it
  *     in its preference place again: a recovered backend is preferred again)
- *   half-open ──that delivery settles──▶ closed      half-open ──it fails──▶ open (longer cool-down)
+ *   half-open ──that delivery settles (or is refused for content: the backend answered)──▶ closed
+ *   half-open ──it fails──▶ open (longer cool-down)
  *
  * The order never leaves the jurisdiction: it is a permutation of the backends the caller passed
  * (REGIONAL_BACKENDS of one jurisdiction), nothing is added. An open backend is not dropped
@@ -78,7 +79,7 @@ export function recordFailure(breaker: BackendBreaker, detail: string, nowMs: nu
   };
 }
 
-/** A delivery settled (its receipt verified): the backend is good again. */
+/** A delivery settled (its receipt verified) or was refused for its content: the backend answers, it is good again. */
 export function recordSuccess(breaker: BackendBreaker, nowMs: number): BackendBreaker {
   return { ...breaker, state: 'closed', failures: 0, retry_at_ms: null, last_success_at_ms: nowMs, changed_at_ms: breaker.state === 'closed' ? breaker.changed_at_ms : nowMs, probe_strikes: 0 };
 }

@@ -14,6 +14,8 @@
  *     (collectPart closes it on its shard, empty or not) ──all parts stored──▶ sealed batch (bytes
  *     persisted) ──deliver, fail over, retry──▶ settled (receipt verified and recorded) ──▶ partners
  *     notified ──retention──▶ pruned (a watermark refuses the slice for good)
+ *   sealed ──the backends refuse its content and prove it uncommitted (deliver-batch.ts)──▶ refused
+ *     ──▶ every payment marked rejected with the backend's slug ──retention──▶ pruned
  *
  * Guarantees: a payment lands in exactly one window ((partner, UETR) is the intake primary key, and a window
  * part that has closed takes no more payments: late arrivals go to the next slice); the coordinator
@@ -25,9 +27,9 @@
 import { DurableObject } from 'cloudflare:workers';
 import { calleeSpan, writeLog } from '../../core/log-line.ts';
 import { corridorWindowName, assertWindowCorridor, type EnqueueOutcome, type WindowCorridor, type WindowPart, type WindowPayment } from '../../core/corridor-window-contract.ts';
-import { coordinatorShard, lateSlicesMax, nettingWindowBatchId } from '../../core/netting-window.ts';
+import { coordinatorShard, lateSlicesMax, nettingWindowBatchId, settlementRefusedReason } from '../../core/netting-window.ts';
 import type { DurableObjectsEnv as Env } from '../env.ts';
-import { deliverSettlementBatch } from './deliver-batch.ts';
+import { announceSettlementRefusal, deliverSettlementBatch } from './deliver-batch.ts';
 import { IntakeStore, type IntakeWindowRow } from './intake-store.ts';
 import { NettingStore, type NettingWindowRow, type NettingWindowSummary } from './netting-store.ts';
 import { batchDeliveryTrace } from './batch-trace.ts';
@@ -283,6 +285,12 @@ export class CorridorWindow extends DurableObject<Env> {
         await this.notifyPartners(corridor, this.netting.window(window.start_ms)!);
         return;
       }
+      if (outcome.kind === 'refused') {
+        this.netting.markRefused(window.start_ms, outcome.refusal, Date.now());
+        await announceSettlementRefusal(this.env, corridor.jurisdiction, window.batch_id!, outcome.refusal, this.netting.paymentCount(window.start_ms));
+        await this.notifyPartners(corridor, this.netting.window(window.start_ms)!);
+        return;
+      }
       errors = outcome.errors;
     } catch (cause) {
       errors = [errorText(cause)];
@@ -292,16 +300,18 @@ export class CorridorWindow extends DurableObject<Env> {
     this.netting.markDeliveryFailed(window.start_ms, errors.join('; '), nextAttemptMs);
   }
 
+  /** A final window's payments: settled with the receipt's facts, or (refused) rejected with the backend's slug. */
   private async notifyPartners(corridor: WindowCorridor, window: NettingWindowRow): Promise<void> {
-    if (window.partners_notified === 1 || window.state !== 'settled') return;
+    if (window.partners_notified === 1 || (window.state !== 'settled' && window.state !== 'refused')) return;
     try {
       for (const [partnerId, uetrs] of this.netting.paymentsByPartner(window.start_ms)) {
         const partner = durableObjectFor(this.env, this.env.PARTNER_STATE, corridor.jurisdiction, partnerId);
-        await partner.markSettled({ uetrs, batchId: window.batch_id!, jurisdiction: corridor.jurisdiction, region: window.region!, logIndex: window.log_index! });
+        if (window.state === 'refused') await partner.markRejected({ payments: uetrs.map((uetr) => ({ uetr, reason: settlementRefusedReason(window.refusal_slug!) })) });
+        else await partner.markSettled({ uetrs, batchId: window.batch_id!, jurisdiction: corridor.jurisdiction, region: window.region!, logIndex: window.log_index! });
       }
       this.netting.markPartnersNotified(window.start_ms);
     } catch (cause) {
-      // markSettled is idempotent: the next alarm notifies everyone again.
+      // markSettled and markRejected are idempotent: the next alarm notifies everyone again.
       console.warn(JSON.stringify({ event: 'settlement-notification-failed', batch_id: window.batch_id, error: errorText(cause) }));
     }
   }

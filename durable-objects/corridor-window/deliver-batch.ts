@@ -21,6 +21,26 @@
  *
  * Outside MERIDIAN_POSTURE=local-dev a backend URL must be https: (and not loopback); the token
  * and every receipt would otherwise cross the network in the clear.
+ *
+ * Refusals. A backend's problem answer is classified by core classifySettlementRefusal (its header
+ * has the table). Most are a failed delivery: fail over, retry with backoff, forever — an outage,
+ * a token or key the backend does not trust, a limit the two sides disagree on are an operator's to
+ * fix, and the payments settle once it is fixed. A content refusal (residency-denied; an invalid
+ * batch that the edge's own verifySettlementBatch also finds invalid) ends the window `refused`
+ * and its payments `rejected`, but only with proof that the batch is not committed and will not be:
+ *   1. read-back: GET /v1/settlements/{batch_id} at the refusing backend answers 404. A batch that a
+ *      lost answer left committed, then refused on a replay (the re-check runs before the digest
+ *      lookup, so a residency map changed in between refuses a committed batch), reads back with
+ *      its receipt: verified, it is settled, never rejected. Any other read-back is a failure.
+ *   2. a sibling agrees: `refusalConfirmationsMin` distinct backends (or every backend, when the
+ *      jurisdiction has fewer) refuse in the same delivery. Siblings run the same rules on the same
+ *      bytes, so content is refused by all; one backend alone refusing is a stale deploy or a
+ *      misconfigured map, and its sibling then commits the batch. A sibling that cannot be reached
+ *      confirms nothing: the window retries (last_error names the refusal) until it can.
+ * A 409 or a batch-id conflict (422 batch-rejected without reason) reads back too: the same digest
+ * with a verified receipt is settled; another digest under our batch id is an integrity alarm that
+ * is retried and logged, never a refusal (the other batch may hold these very payments).
+ * A refusal tells the jurisdiction's health that the backend answered: it is no breaker failure.
  */
 import { p256 } from '@noble/curves/nist.js';
 import { SignJWT } from 'jose';
@@ -29,20 +49,28 @@ import { base64Decode, base64urlDecode, utf8 } from '../../core/digest.ts';
 import { gatewaySigningKeys, isLocalDev, isMisconfiguredError, MisconfiguredError } from '../../core/gateway-key.ts';
 import { verifyMlDsa65 } from '../../core/ml-dsa.ts';
 import { err, ok, type Result } from '../../core/result.ts';
-import { settlementTokenTtlSeconds, type SettlementReceiptClaims, type SettlementResponse } from '../../core/settlement-batch.ts';
+import { classifySettlementRefusal, settlementRefusalsMetric, type SettlementRefusalClass } from '../../core/netting-window.ts';
+import { settlementTokenTtlSeconds, verifySettlementBatch, type SettlementReceiptClaims, type SettlementResponse } from '../../core/settlement-batch.ts';
+import { problemSlugOf } from '../../core/problem.ts';
 import { parseStrictJson } from '../../core/strict-json.ts';
 import { paymentTraceIdsHeader } from '../../core/trace-context.ts';
+import { edgeMetricsShardName, edgeMetricsShards } from '../edge-metrics/edge-metrics-contract.ts';
+import type { EdgeMetrics } from '../edge-metrics/edge-metrics.ts';
 import type { DurableObjectsEnv } from '../env.ts';
 import { breakerKey, deliveryOrder, type BackendBreaker } from './backend-health.ts';
 import type { DeliveryReport } from './backend-health-object.ts';
+import type { SettlementRefusal } from './netting-store.ts';
 
 /**
  * Until durable-objects/env.ts declares them (see the edge-trust report): the settlement-token key
  * and the deployment posture. Read through this type, never assumed present.
  */
-type Env = DurableObjectsEnv & { GATEWAY_SETTLEMENT_TOKEN_JWK?: string; MERIDIAN_POSTURE?: string };
+type Env = DurableObjectsEnv & { GATEWAY_SETTLEMENT_TOKEN_JWK?: string; MERIDIAN_POSTURE?: string; EDGE_METRICS?: DurableObjectNamespace<EdgeMetrics> };
 
 export const deliveryTimeoutMs = 15_000;
+export const readBackTimeoutMs = 5_000;
+/** Distinct backends that must refuse a batch in one delivery before it is final (fewer when the jurisdiction has fewer). */
+export const refusalConfirmationsMin = 2;
 export const backendKeysFetchTimeoutMs = 5_000;
 /** How long a backend's published keys are trusted before they are fetched again. */
 export const backendKeysTtlMs = 5 * 60_000;
@@ -52,6 +80,7 @@ const receiptBytesMax = 16 * 1024;
 const keysResponseBytesMax = 256 * 1024;
 
 const backendsSchema = z.record(z.string(), z.array(z.strictObject({ region: z.string().min(1), url: z.url() })).min(1));
+const committedSettlementSchema = z.object({ batch_id: z.string(), digest: z.string(), log_index: z.number().int().nonnegative(), receipt: z.string().max(receiptBytesMax) });
 const settlementResponseSchema = z.object({
   batch_id: z.string(),
   digest: z.string(),
@@ -79,7 +108,13 @@ export interface RegionalBackend {
   url: string;
 }
 
-export type DeliveryOutcome = { kind: 'settled'; response: SettlementResponse } | { kind: 'failed'; errors: string[] };
+export type DeliveryOutcome =
+  | { kind: 'settled'; response: SettlementResponse }
+  | { kind: 'refused'; refusal: SettlementRefusal; errors: string[] }
+  | { kind: 'failed'; errors: string[] };
+
+/** One attempt at one backend that did not settle: a failure to retry, or a content refusal proven uncommitted. */
+type AttemptFailure = { kind: 'delivery-failed'; detail: string } | { kind: 'refused'; slug: string; reason: string | null; detail: string };
 
 /**
  * The jurisdiction's backends in failover order. Throws MisconfiguredError (REGIONAL_BACKENDS) on
@@ -130,22 +165,35 @@ export async function deliverSettlementBatch(env: Env, jurisdiction: string, can
   const backends = regionalBackends(env, jurisdiction);
   const startedMs = Date.now();
   const health = await jurisdictionHealth(env, jurisdiction, backends);
+  const refusals: Array<{ region: string; slug: string; reason: string | null; detail: string }> = [];
   for (const backend of deliveryOrder(backends, health.breakers)) {
-    const failure = await deliverTo(env, backends, backend, canonical, digest, delivered, trace);
-    if (failure.ok) {
-      if (health.breakers.get(breakerKey(backend))?.state !== 'closed') await health.report(backend, { kind: 'settled' });
+    const attempt = await deliverTo(env, backends, backend, canonical, digest, delivered, trace);
+    const answered = health.breakers.get(breakerKey(backend))?.state === 'closed';
+    if (attempt.ok) {
+      if (!answered) await health.report(backend, { kind: 'settled' });
       // One line per settled delivery: how long it took and what it failed over from (drills read it).
       console.log(JSON.stringify({ event: 'settlement-delivered', batch_id: delivered.batch_id, region: backend.region, delivery_ms: Date.now() - startedMs, failed_over_from: errors.map((error) => error.split(':')[0]) }));
-      return { kind: 'settled', response: failure.value };
+      return { kind: 'settled', response: attempt.value };
     }
-    errors.push(`${backend.region}: ${failure.reason.detail}`);
-    await health.report(backend, { kind: 'failed', detail: failure.reason.detail });
+    errors.push(`${backend.region}: ${attempt.reason.detail}`);
+    if (attempt.reason.kind === 'refused') {
+      // On to the next backend all the same: it confirms the refusal, or commits the batch.
+      refusals.push({ region: backend.region, slug: attempt.reason.slug, reason: attempt.reason.reason, detail: attempt.reason.detail });
+      if (!answered) await health.report(backend, { kind: 'refused', detail: attempt.reason.detail });
+    } else {
+      await health.report(backend, { kind: 'failed', detail: attempt.reason.detail });
+    }
   }
+  const [first] = refusals;
+  if (first !== undefined && refusals.length >= Math.min(refusalConfirmationsMin, backends.length)) {
+    return { kind: 'refused', refusal: { slug: first.slug, reason: first.reason, detail: first.detail, regions: refusals.map((refusal) => refusal.region) }, errors };
+  }
+  if (first !== undefined) errors.push(`refusal by ${refusals.map((refusal) => refusal.region).join(', ')} not final: ${Math.min(refusalConfirmationsMin, backends.length)} backends must refuse, so it is retried`);
   return { kind: 'failed', errors };
 }
 
-/** One delivery attempt: POST, parse, verify the receipt. Every operating error is a value; a misconfiguration throws. */
-async function deliverTo(env: Env, backends: RegionalBackend[], backend: RegionalBackend, canonical: string, digest: string, delivered: DeliveredBatch, trace?: DeliveryTrace): Promise<Result<SettlementResponse, { kind: 'delivery-failed'; detail: string }>> {
+/** One delivery attempt: POST, parse, verify the receipt (or judge the refusal). Every operating error is a value; a misconfiguration throws. */
+async function deliverTo(env: Env, backends: RegionalBackend[], backend: RegionalBackend, canonical: string, digest: string, delivered: DeliveredBatch, trace?: DeliveryTrace): Promise<Result<SettlementResponse, AttemptFailure>> {
   try {
     const token = await mintSettlementToken(env, backend.region, digest);
     const response = await fetch(new URL('/v1/settlements', backend.url), {
@@ -160,7 +208,7 @@ async function deliverTo(env: Env, backends: RegionalBackend[], backend: Regiona
       signal: AbortSignal.timeout(deliveryTimeoutMs),
     });
     const text = await response.text();
-    if (!response.ok) return err({ kind: 'delivery-failed', detail: `HTTP ${response.status} ${text.slice(0, 300)}` });
+    if (!response.ok) return await judgeRefusal(backends, backend, canonical, delivered, classifySettlementRefusal(response.status, text));
     const settled = settlementResponseSchema.parse(JSON.parse(text));
     const verified = await verifySettlementReceipt(backends, backend, settled, delivered);
     if (!verified.ok) return err({ kind: 'delivery-failed', detail: `settlement receipt refused: ${verified.reason.kind}: ${verified.reason.detail}` });
@@ -168,6 +216,97 @@ async function deliverTo(env: Env, backends: RegionalBackend[], backend: Regiona
   } catch (cause) {
     if (isMisconfiguredError(cause)) throw cause;
     return err({ kind: 'delivery-failed', detail: (cause as Error).message });
+  }
+}
+
+/**
+ * A window's batch was refused for good: the error line operators alert on (event
+ * `settlement-refused`, with the backend's detail) and one count of settlementRefusalsMetric.
+ * Best effort after the fact: the window is already `refused`, which the ops view shows whatever
+ * happens here; a lost count is logged, and never retried (a retry could count twice).
+ */
+export async function announceSettlementRefusal(env: Env, jurisdiction: string, batchId: string, refusal: SettlementRefusal, paymentCount: number): Promise<void> {
+  console.error(JSON.stringify({ event: 'settlement-refused', batch_id: batchId, jurisdiction, slug: refusal.slug, reason: refusal.reason, regions: refusal.regions, payments: paymentCount, detail: refusal.detail }));
+  const metrics = env.EDGE_METRICS;
+  if (metrics === undefined) return;
+  const shard = Math.floor(Math.random() * edgeMetricsShards);
+  try {
+    await metrics.get(metrics.idFromName(edgeMetricsShardName(shard))).record([{ metric: settlementRefusalsMetric, labels: { jurisdiction, slug: refusal.slug }, by: 1 }]);
+  } catch (cause) {
+    console.warn(JSON.stringify({ event: 'edge-metrics-write-failed', shard, batch_id: batchId, error: (cause as Error).message }));
+  }
+}
+
+/** A backend answered a problem: what it proves about the batch (see the header's Refusals). */
+async function judgeRefusal(backends: RegionalBackend[], backend: RegionalBackend, canonical: string, delivered: DeliveredBatch, refusal: SettlementRefusalClass): Promise<Result<SettlementResponse, AttemptFailure>> {
+  if (refusal.kind === 'transient') return err({ kind: 'delivery-failed', detail: refusal.detail });
+  if (refusal.kind === 'content' && refusal.slug === 'batch-rejected' && verifySettlementBatch(JSON.parse(canonical), delivered.digest).ok) {
+    console.error(JSON.stringify({ event: 'settlement-rules-disagree', batch_id: delivered.batch_id, region: backend.region, refusal: refusal.detail }));
+    return err({ kind: 'delivery-failed', detail: `${refusal.detail}; the edge's own check of these bytes passes, so the backend runs other batch rules (a release skew): retried, not refused` });
+  }
+  const stored = await readBack(backends, backend, delivered);
+  switch (stored.kind) {
+    case 'committed':
+      console.warn(JSON.stringify({ event: 'settlement-read-back-committed', batch_id: delivered.batch_id, region: backend.region, answer: refusal.detail }));
+      return ok(stored.response);
+    case 'absent':
+      if (refusal.kind === 'content') return err({ kind: 'refused', slug: refusal.slug, reason: refusal.reason, detail: refusal.detail });
+      return err({ kind: 'delivery-failed', detail: `${refusal.detail}; read-back: not committed` });
+    case 'conflict':
+      console.error(JSON.stringify({ event: 'settlement-batch-id-conflict', batch_id: delivered.batch_id, digest: delivered.digest, region: backend.region, detail: stored.detail }));
+      return err({ kind: 'delivery-failed', detail: `${refusal.detail}; read-back: ${stored.detail}` });
+    case 'unknown':
+      return err({ kind: 'delivery-failed', detail: `${refusal.detail}; read-back could not prove the batch uncommitted: ${stored.detail}` });
+  }
+}
+
+type ReadBack =
+  | { kind: 'committed'; response: SettlementResponse }
+  | { kind: 'absent' }
+  | { kind: 'conflict'; detail: string }
+  | { kind: 'unknown'; detail: string };
+
+/**
+ * GET /v1/settlements/{batch_id} at `backend`: committed (our digest, with a receipt that verifies
+ * as on a delivery), absent (the backend's 404 problem), a conflict (another digest holds the batch
+ * id), or unknown (anything else: it proves nothing, so the caller retries).
+ */
+async function readBack(backends: RegionalBackend[], backend: RegionalBackend, delivered: DeliveredBatch): Promise<ReadBack> {
+  let status: number;
+  let text: string;
+  try {
+    const response = await fetch(new URL(`/v1/settlements/${encodeURIComponent(delivered.batch_id)}`, backend.url), { headers: { accept: 'application/json' }, signal: AbortSignal.timeout(readBackTimeoutMs) });
+    status = response.status;
+    text = (await response.text()).slice(0, keysResponseBytesMax);
+  } catch (cause) {
+    return { kind: 'unknown', detail: `GET /v1/settlements: ${(cause as Error).message}` };
+  }
+  if (status === 404) {
+    const absent = problemSlugIn(text) === 'not-found';
+    return absent ? { kind: 'absent' } : { kind: 'unknown', detail: `GET /v1/settlements answered 404 without a not-found problem` };
+  }
+  if (status !== 200) return { kind: 'unknown', detail: `GET /v1/settlements answered HTTP ${status}` };
+  let stored;
+  try {
+    stored = committedSettlementSchema.parse(JSON.parse(text));
+  } catch {
+    return { kind: 'unknown', detail: 'GET /v1/settlements is not {batch_id, digest, log_index, receipt}' };
+  }
+  if (stored.batch_id !== delivered.batch_id) return { kind: 'unknown', detail: `GET /v1/settlements answered batch ${stored.batch_id.slice(0, 120)}` };
+  if (stored.digest !== delivered.digest) return { kind: 'conflict', detail: `batch id ${delivered.batch_id} is committed with digest ${stored.digest.slice(0, 64)}, not ${delivered.digest}` };
+  // The auditor shape has no region: the receipt names it, and verification checks it is a sibling's.
+  const parsed = parseCompactReceipt(stored.receipt);
+  if (!parsed.ok) return { kind: 'unknown', detail: `stored receipt: ${parsed.reason.detail}` };
+  const response: SettlementResponse = { batch_id: stored.batch_id, digest: stored.digest, region: parsed.value.claims.region, log_index: stored.log_index, receipt: stored.receipt };
+  const verified = await verifySettlementReceipt(backends, backend, response, delivered);
+  return verified.ok ? { kind: 'committed', response } : { kind: 'unknown', detail: `stored receipt refused: ${verified.reason.kind}: ${verified.reason.detail}` };
+}
+
+function problemSlugIn(text: string): string {
+  try {
+    return problemSlugOf((JSON.parse(text) as { type?: unknown }).type);
+  } catch {
+    return 'internal';
   }
 }
 

@@ -6,7 +6,8 @@
  *   netting_windows(start_ms PK, end_ms, shards, state, close_requested, next_collect_ms, collect_attempts,
  *                   batch_id, digest, leg_count, chunk_count, fx_provider, fx_residue_currency,
  *                   fx_residue_numerator, fx_residue_denominator, attempts, next_attempt_ms, last_error,
- *                   region, log_index, receipt, settled_at_ms, partners_notified)
+ *                   region, log_index, receipt, settled_at_ms, partners_notified,
+ *                   refused_at_ms, refusal_slug, refusal_reason, refusal_detail, refused_by)
  *   netting_parts(start_ms, shard, part_digest, leg_count, fx_rate_scaled, fx_residue_numerator,
  *                 fx_residue_denominator, close_reason, received_at_ms)              PK (start_ms, shard)
  *   netting_window_part_legs(start_ms, shard, uetr, instructing_agent, payer, payee, currency, amount_minor,
@@ -18,12 +19,15 @@
  * States: collecting (shards join it with their shard count before they take its first payment;
  * parts arrive, pushed by shards or pulled from them) → sealed (all `shards` parts stored; the
  * canonical batch bytes are written in chunks before the first delivery) → settled (the regional
- * receipt is recorded). A window whose parts hold no leg at all (every payment rejected at close)
- * goes from collecting to empty: there is nothing to deliver. A payment is (partner, UETR): the
+ * receipt is recorded) | refused (the jurisdiction's backends refused the batch for its content and
+ * a read-back proved it uncommitted: deliver-batch.ts; `partners_notified` then means every payment
+ * was marked rejected with the backend's slug). A window whose parts hold no leg at all (every payment rejected at close)
+ * goes from collecting to empty: there is nothing to deliver. settled, refused and empty are final:
+ * no state leads out of them, so a refused batch is never delivered again (nor settled twice). A payment is (partner, UETR): the
  * v1 `netting_payments` table keyed on the UETR alone is left unread. A part is stored once; a repeated hand-off must
  * carry the same digest.
  *
- * Retention: a window that is settled with its partners told, or empty, is kept
+ * Retention: a window that is settled or refused with its partners told, or empty, is kept
  * `finishedWindowRetentionMs` after it finished (the regional ledger holds the batch for good), then
  * pruned with its parts, payments and batch bytes; the `retired_before_ms` watermark (netting_meta)
  * then refuses a part or a join for any slice before it, so a pruned window can never be rebuilt
@@ -31,11 +35,23 @@
  * most 2 MB and a window may hold up to 200,000 legs.
  */
 import type { ExactMinor } from '../../core/fx.ts';
-import { fxResidueBooking, sealNettingWindow, type FxResidueBooking, type NettingWindowPart } from '../../core/netting-window.ts';
+import { fxResidueBooking, refusalDetailCharsMax, sealNettingWindow, type FxResidueBooking, type NettingWindowPart, type NettingWindowState } from '../../core/netting-window.ts';
 import type { SettlementLeg, SettlementResponse } from '../../core/settlement-batch.ts';
 import type { WindowCorridor, WindowPart } from '../../core/corridor-window-contract.ts';
 
-export type NettingState = 'collecting' | 'sealed' | 'settled' | 'empty';
+export type NettingState = NettingWindowState;
+
+/** Why the backends refused a window's batch (deliver-batch.ts decides that a refusal is final). */
+export interface SettlementRefusal {
+  /** The backend's problem slug: residency-denied or batch-rejected. */
+  slug: string;
+  /** The problem's `reason` extension (e.g. debtor-country-outside), when it has one. */
+  reason: string | null;
+  /** The first refusing backend's answer, bounded: for operators only (it names other partners' legs). */
+  detail: string;
+  /** The regions that refused it, in the order they answered. */
+  regions: string[];
+}
 
 export type NettingWindowRow = {
   start_ms: number;
@@ -61,15 +77,23 @@ export type NettingWindowRow = {
   receipt: string | null;
   settled_at_ms: number | null;
   partners_notified: number;
+  refused_at_ms: number | null;
+  refusal_slug: string | null;
+  refusal_reason: string | null;
+  refusal_detail: string | null;
+  /** JSON array of the regions that refused the batch. */
+  refused_by: string | null;
 };
 
-export interface NettingWindowSummary extends Omit<NettingWindowRow, 'receipt' | 'fx_residue_numerator' | 'fx_residue_denominator' | 'fx_residue_currency'> {
+export interface NettingWindowSummary extends Omit<NettingWindowRow, 'receipt' | 'fx_residue_numerator' | 'fx_residue_denominator' | 'fx_residue_currency' | 'refused_by'> {
+  /** The regions that refused the batch (state refused), else null. */
+  refused_by: string[] | null;
   parts_received: number;
   /** The window's FX rounding residue booked to the provider's explicit account, or null (same currency, or not sealed yet). */
   fx_residue: (FxResidueBooking & { numerator: string; denominator: string }) | null;
 }
 
-/** How long a finished (settled and notified, or empty) window stays with its coordinator. */
+/** How long a finished (settled or refused and notified, or empty) window stays with its coordinator. */
 export const finishedWindowRetentionMs = 24 * 60 * 60 * 1000;
 /** Windows one prune removes. */
 export const nettingPruneWindowsMax = 50;
@@ -98,6 +122,7 @@ export class NettingStore {
       start_ms INTEGER NOT NULL, shard INTEGER NOT NULL, uetr TEXT NOT NULL, instructing_agent TEXT NOT NULL, payer TEXT NOT NULL, payee TEXT NOT NULL,
       currency TEXT NOT NULL, amount_minor TEXT NOT NULL, debtor_country TEXT NOT NULL DEFAULT '', residency_exception TEXT)`);
     addPartLegResidencyColumns(this.sql);
+    addRefusalColumns(this.sql);
     this.sql.exec(`CREATE INDEX IF NOT EXISTS netting_window_part_legs_by_window ON netting_window_part_legs (start_ms, shard)`);
     this.sql.exec(`CREATE TABLE IF NOT EXISTS netting_window_payments (
       start_ms INTEGER NOT NULL, partner_id TEXT NOT NULL, uetr TEXT NOT NULL, shard INTEGER NOT NULL, PRIMARY KEY (start_ms, partner_id, uetr))`);
@@ -258,8 +283,25 @@ export class NettingStore {
     return this.window(startMs)?.attempts ?? 0;
   }
 
+  /**
+   * The backends refused the batch for good (deliver-batch.ts): the window leaves the outbox and
+   * its payments are to be rejected. Only from sealed: a settled window is never refused after.
+   */
+  markRefused(startMs: number, refusal: SettlementRefusal, nowMs: number): void {
+    this.sql.exec(
+      `UPDATE netting_windows SET state = 'refused', refused_at_ms = ?, refusal_slug = ?, refusal_reason = ?, refusal_detail = ?, refused_by = ?, attempts = attempts + 1,
+         next_attempt_ms = NULL, last_error = NULL WHERE start_ms = ? AND state = 'sealed'`,
+      nowMs, refusal.slug, refusal.reason, refusal.detail.slice(0, refusalDetailCharsMax), JSON.stringify(refusal.regions), startMs,
+    );
+  }
+
+  /** Final windows whose partners are still to be told: settled (markSettled) or refused (markRejected). */
   notificationsDue(): NettingWindowRow[] {
-    return this.sql.exec<NettingWindowRow>(`SELECT * FROM netting_windows WHERE state = 'settled' AND partners_notified = 0 ORDER BY start_ms`).toArray();
+    return this.sql.exec<NettingWindowRow>(`SELECT * FROM netting_windows WHERE state IN ('settled', 'refused') AND partners_notified = 0 ORDER BY start_ms`).toArray();
+  }
+
+  paymentCount(startMs: number): number {
+    return this.sql.exec<{ count: number }>(`SELECT count(*) AS count FROM netting_window_payments WHERE start_ms = ?`, startMs).one().count;
   }
 
   /** UETRs of a window by the partner that submitted them. */
@@ -281,8 +323,9 @@ export class NettingStore {
   prune(nowMs: number): number {
     const due = this.sql
       .exec<{ start_ms: number }>(
-        `SELECT start_ms FROM netting_windows WHERE ((state = 'settled' AND partners_notified = 1 AND settled_at_ms < ?) OR (state = 'empty' AND end_ms < ?)) ORDER BY start_ms LIMIT ?`,
-        nowMs - finishedWindowRetentionMs, nowMs - finishedWindowRetentionMs, nettingPruneWindowsMax,
+        `SELECT start_ms FROM netting_windows WHERE ((state = 'settled' AND partners_notified = 1 AND settled_at_ms < ?) OR (state = 'refused' AND partners_notified = 1 AND refused_at_ms < ?)
+           OR (state = 'empty' AND end_ms < ?)) ORDER BY start_ms LIMIT ?`,
+        nowMs - finishedWindowRetentionMs, nowMs - finishedWindowRetentionMs, nowMs - finishedWindowRetentionMs, nettingPruneWindowsMax,
       )
       .toArray();
     if (due.length === 0) return 0;
@@ -293,7 +336,7 @@ export class NettingStore {
         }
       }
       // Never past a window still in flight: its missing parts must still be accepted.
-      const unfinished = this.sql.exec<{ at: number | null }>(`SELECT min(start_ms) AS at FROM netting_windows WHERE state IN ('collecting', 'sealed') OR (state = 'settled' AND partners_notified = 0)`).one().at;
+      const unfinished = this.sql.exec<{ at: number | null }>(`SELECT min(start_ms) AS at FROM netting_windows WHERE state IN ('collecting', 'sealed') OR (state IN ('settled', 'refused') AND partners_notified = 0)`).one().at;
       const watermark = Math.max(this.retiredBeforeMs(), Math.min(due[due.length - 1]!.start_ms + 1, unfinished ?? Number.MAX_SAFE_INTEGER));
       this.sql.exec(`INSERT INTO netting_meta (key, value) VALUES ('retired_before_ms', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value`, String(watermark));
     });
@@ -303,7 +346,7 @@ export class NettingStore {
   /** When the oldest finished window becomes due for pruning, or null when none is kept. */
   nextPruneMs(): number | null {
     const oldest = this.sql
-      .exec<{ at: number | null }>(`SELECT min(coalesce(settled_at_ms, end_ms)) AS at FROM netting_windows WHERE (state = 'settled' AND partners_notified = 1) OR state = 'empty'`)
+      .exec<{ at: number | null }>(`SELECT min(coalesce(settled_at_ms, refused_at_ms, end_ms)) AS at FROM netting_windows WHERE (state IN ('settled', 'refused') AND partners_notified = 1) OR state = 'empty'`)
       .one().at;
     return oldest === null ? null : oldest + finishedWindowRetentionMs;
   }
@@ -318,14 +361,14 @@ export class NettingStore {
 
   summaries(limit: number): NettingWindowSummary[] {
     return this.sql.exec<NettingWindowRow>(`SELECT * FROM netting_windows ORDER BY start_ms DESC LIMIT ?`, limit).toArray().map((row) => {
-      const { receipt: _receipt, fx_residue_numerator, fx_residue_denominator, fx_residue_currency, ...summary } = row;
+      const { receipt: _receipt, fx_residue_numerator, fx_residue_denominator, fx_residue_currency, refused_by, ...summary } = row;
       const partsReceived = this.sql.exec<{ count: number }>(`SELECT count(*) AS count FROM netting_parts WHERE start_ms = ?`, row.start_ms).one().count;
       let fxResidue: NettingWindowSummary['fx_residue'] = null;
       if (fx_residue_numerator !== null && fx_residue_denominator !== null && fx_residue_currency !== null && row.fx_provider !== null) {
         const exact: ExactMinor = { numerator: BigInt(fx_residue_numerator), denominator: BigInt(fx_residue_denominator) };
         fxResidue = { ...fxResidueBooking(row.fx_provider, fx_residue_currency, exact), numerator: fx_residue_numerator, denominator: fx_residue_denominator };
       }
-      return { ...summary, parts_received: partsReceived, fx_residue: fxResidue };
+      return { ...summary, refused_by: refused_by === null ? null : (JSON.parse(refused_by) as string[]), parts_received: partsReceived, fx_residue: fxResidue };
     });
   }
 
@@ -336,7 +379,7 @@ export class NettingStore {
         `SELECT min(at) AS at FROM (
            SELECT coalesce(next_collect_ms, 0) AS at FROM netting_windows WHERE state = 'collecting'
            UNION ALL SELECT coalesce(next_attempt_ms, 0) FROM netting_windows WHERE state = 'sealed'
-           UNION ALL SELECT ? FROM netting_windows WHERE state = 'settled' AND partners_notified = 0)`,
+           UNION ALL SELECT ? FROM netting_windows WHERE state IN ('settled', 'refused') AND partners_notified = 0)`,
         nowMs + notifyRetryMs,
       )
       .one().at;
@@ -364,6 +407,14 @@ export class NettingStore {
         : { numerator: BigInt(header.fx_residue_numerator), denominator: BigInt(header.fx_residue_denominator) };
       return { shard: header.shard, legs, fxResidue };
     });
+  }
+}
+
+/** Storage from before windows could be refused gains the refusal columns once. */
+function addRefusalColumns(sql: SqlStorage): void {
+  const columns = new Set(sql.exec<{ name: string }>(`SELECT name FROM pragma_table_info('netting_windows')`).toArray().map((column) => column.name));
+  for (const column of ['refused_at_ms INTEGER', 'refusal_slug TEXT', 'refusal_reason TEXT', 'refusal_detail TEXT', 'refused_by TEXT']) {
+    if (!columns.has(column.split(' ')[0]!)) sql.exec(`ALTER TABLE netting_windows ADD COLUMN ${column}`);
   }
 }
 
