@@ -9,7 +9,7 @@
  * another level, message or trace. No runtime imports: `console` is the one sink both runtimes
  * share (Workers Logs and Logpush collect it at the edge; stdout/stderr in Node).
  */
-import { childTraceContext, parseTraceparent, type TraceContext } from './trace-context.ts';
+import { childTraceContext, parsePaymentTraceIds, parseTraceparent, type TraceContext } from './trace-context.ts';
 
 export type LogLevel = 'info' | 'warn' | 'error';
 
@@ -45,4 +45,15 @@ export function calleeSpan(traceparent: string | undefined): { context: TraceCon
   if (!parsed.ok) return undefined;
   const context = childTraceContext(parsed.value);
   return { context, ids: { trace_id: context.traceId, span_id: context.spanId, parent_span_id: parsed.value.spanId } };
+}
+
+/**
+ * The log ids of the writer's own span, given the `traceparent` it sends on (a settlement
+ * delivery's batch span), and the payments' trace ids it carries: the line that records the
+ * regional receipt then names the same traces as the request that fetched it. Empty when absent.
+ */
+export function senderSpanIds(traceparent: string | undefined, paymentTraceIds?: string | null): { ids: LogIds; paymentTraceIds: string[] } {
+  const parsed = traceparent === undefined ? undefined : parseTraceparent(traceparent);
+  const ids: LogIds = parsed === undefined || !parsed.ok ? {} : { trace_id: parsed.value.traceId, span_id: parsed.value.spanId };
+  return { ids, paymentTraceIds: parsePaymentTraceIds(paymentTraceIds) };
 }

@@ -47,6 +47,7 @@ import { SignJWT } from 'jose';
 import { z } from 'zod';
 import { base64Decode, base64urlDecode, utf8 } from '../../core/digest.ts';
 import { gatewaySigningKeys, isLocalDev, isMisconfiguredError, MisconfiguredError } from '../../core/gateway-key.ts';
+import { senderSpanIds, writeLog } from '../../core/log-line.ts';
 import { verifyMlDsa65 } from '../../core/ml-dsa.ts';
 import { err, ok, type Result } from '../../core/result.ts';
 import { classifySettlementRefusal, settlementRefusalsMetric, type SettlementRefusalClass } from '../../core/netting-window.ts';
@@ -171,8 +172,13 @@ export async function deliverSettlementBatch(env: Env, jurisdiction: string, can
     const answered = health.breakers.get(breakerKey(backend))?.state === 'closed';
     if (attempt.ok) {
       if (!answered) await health.report(backend, { kind: 'settled' });
-      // One line per settled delivery: how long it took and what it failed over from (drills read it).
-      console.log(JSON.stringify({ event: 'settlement-delivered', batch_id: delivered.batch_id, region: backend.region, delivery_ms: Date.now() - startedMs, failed_over_from: errors.map((error) => error.split(':')[0]) }));
+      // One line per settled delivery: how long it took and what it failed over from (drills read
+      // it), under the batch's trace and naming its payments' traces: the receipt's log line.
+      const span = senderSpanIds(trace?.traceparent, trace?.paymentTraceIds);
+      writeLog('info', 'settlement delivered', 'corridor-window', span.ids, {
+        event: 'settlement-delivered', batch_id: delivered.batch_id, region: backend.region, log_index: attempt.value.log_index, delivery_ms: Date.now() - startedMs,
+        failed_over_from: errors.map((error) => error.split(':')[0]), payment_trace_ids: span.paymentTraceIds,
+      });
       return { kind: 'settled', response: attempt.value };
     }
     errors.push(`${backend.region}: ${attempt.reason.detail}`);
