@@ -35,6 +35,7 @@ import { NettingStore, type NettingWindowRow, type NettingWindowSummary } from '
 import { batchDeliveryTrace } from './batch-trace.ts';
 import { PaymentTraceStore } from './payment-traces.ts';
 import { durableObjectFor } from '../jurisdiction.ts';
+import { byPartnerStateShard, partnerStateShard } from '../partner-state/partner-shards.ts';
 
 export type { WindowCorridor, WindowPart, WindowPayment } from '../../core/corridor-window-contract.ts';
 
@@ -220,7 +221,7 @@ export class CorridorWindow extends DurableObject<Env> {
         const byPartner = new Map<string, Array<{ uetr: string; reason: string }>>();
         for (const rejection of due.rejections) byPartner.set(rejection.partner_id, [...(byPartner.get(rejection.partner_id) ?? []), { uetr: rejection.uetr, reason: rejection.reason }]);
         for (const [partnerId, payments] of byPartner) {
-          await durableObjectFor(this.env, this.env.PARTNER_STATE, corridor.jurisdiction, partnerId).markRejected({ payments });
+          for (const [shard, held] of byPartnerStateShard(payments, (payment) => payment.uetr)) await partnerStateShard(this.env, corridor.jurisdiction, partnerId, shard).markRejected({ payments: held });
         }
         this.intake.markRejectionsNotified(due.start_ms);
       } catch (cause) {
@@ -304,10 +305,13 @@ export class CorridorWindow extends DurableObject<Env> {
   private async notifyPartners(corridor: WindowCorridor, window: NettingWindowRow): Promise<void> {
     if (window.partners_notified === 1 || (window.state !== 'settled' && window.state !== 'refused')) return;
     try {
-      for (const [partnerId, uetrs] of this.netting.paymentsByPartner(window.start_ms)) {
-        const partner = durableObjectFor(this.env, this.env.PARTNER_STATE, corridor.jurisdiction, partnerId);
-        if (window.state === 'refused') await partner.markRejected({ payments: uetrs.map((uetr) => ({ uetr, reason: settlementRefusedReason(window.refusal_slug!) })) });
-        else await partner.markSettled({ uetrs, batchId: window.batch_id!, jurisdiction: corridor.jurisdiction, region: window.region!, logIndex: window.log_index! });
+      for (const [partnerId, all] of this.netting.paymentsByPartner(window.start_ms)) {
+        // One notice per PartnerState shard that holds some of them (partner-shards.ts).
+        for (const [shard, uetrs] of byPartnerStateShard(all, (uetr) => uetr)) {
+          const partner = partnerStateShard(this.env, corridor.jurisdiction, partnerId, shard);
+          if (window.state === 'refused') await partner.markRejected({ payments: uetrs.map((uetr) => ({ uetr, reason: settlementRefusedReason(window.refusal_slug!) })) });
+          else await partner.markSettled({ uetrs, batchId: window.batch_id!, jurisdiction: corridor.jurisdiction, region: window.region!, logIndex: window.log_index! });
+        }
       }
       this.netting.markPartnersNotified(window.start_ms);
     } catch (cause) {

@@ -1,0 +1,91 @@
+/**
+ * A partner's PartnerState is `partnerStateShards` objects, so one partner's traffic is not capped
+ * by one object's write rate (roughly 500–1,000 writes/s). Which object holds what:
+ *
+ *   shard of a payment        partnerStateShardOf(uetr): its nonce claims, idempotency record,
+ *                             status, policy decision, screening result and hold
+ *   home (shard 0, named by   security events and their counters; the nonce claims of signed
+ *   the bare partner id)      requests that name no payment (sessions) or whose instruction does
+ *                             not open; policy refusals recorded before a UETR is trusted
+ *   every shard               partner-level facts each shard must decide on alone, pushed to all
+ *                             of them by Control (durable-objects/control/propagation.ts): revoked
+ *                             keys, residency exceptions
+ *
+ * Why exactly-once admission and replay protection stay exact:
+ *
+ * - One UETR, one object, ever: the shard is a pure function of the UETR alone, so every
+ *   submission of a UETR (a retry, a concurrent copy, a replay) and every status read, settlement
+ *   and rejection notice and hold decision for it reaches the same object, which serialises
+ *   admission on it as a single PartnerState did. The shard count is a constant of the deployment,
+ *   not of the request, for the same reason: changing it re-maps UETRs, so it is a migration
+ *   (docs/capacity.md), never a setting flipped live.
+ * - A replay lands where the original was claimed: the shard is derived from signature-covered
+ *   content only. For a payment, the UETR is inside the instruction JWS, inside the body, whose
+ *   Content-Digest the message signature covers; for a status read it is in `@target-uri`; anything
+ *   else goes home. A byte-for-byte replay therefore opens to the same UETR (or fails the same way)
+ *   and claims its (keyid, nonce) in the same object as the original did, where the claim is the
+ *   same single-object compare-and-set as before. Producing a request that routes elsewhere means
+ *   changing signed bytes, which needs the partner's key: that is a new request, not a replay.
+ *   What is given up: a partner that itself reuses one nonce for two different payments is caught
+ *   only when both UETRs share a shard; its payments stay exactly-once by UETR either way.
+ * - Revocation stays immediate: Control's push of a revoked key returns only once every shard has
+ *   stored it, and each shard refuses a revoked keyid in the same synchronous section as the claim.
+ */
+import { sha256 } from '../../core/digest.ts';
+import type { DurableObjectsEnv } from '../env.ts';
+import { durableObjectFor } from '../jurisdiction.ts';
+
+/**
+ * Objects per partner. Default for every partner; raising it for a deployment with data is a
+ * migration (every UETR within the idempotency horizon must move to its new shard first).
+ */
+export const partnerStateShards = 1;
+/** Upper bound on any shard count, so a fan-out is bounded and shard ids fit composite cursors. */
+export const partnerStateShardsMax = 64;
+export const homeShard = 0;
+
+export type PartnerStateStub = ReturnType<DurableObjectsEnv['PARTNER_STATE']['get']>;
+
+/**
+ * The shard of a payment: the second byte of SHA-256(UETR) modulo the shard count. The corridor
+ * window shard takes the first byte (durable-objects/control/corridor-route.ts), so the two choices
+ * are independent and one partner's payments in one window shard still spread over its objects.
+ */
+export function partnerStateShardOf(uetr: string, shards = partnerStateShards): number {
+  return (sha256(uetr)[1] ?? 0) % shards;
+}
+
+/** Shard 0 keeps the bare partner id, so the home object is the one a single-object deployment had. */
+export function partnerStateShardName(partnerId: string, shard: number): string {
+  if (!Number.isInteger(shard) || shard < 0 || shard >= partnerStateShards) throw new Error(`PartnerState shard ${shard} outside 0..${partnerStateShards - 1}`);
+  return shard === homeShard ? partnerId : `${partnerId}#shard-${shard}`;
+}
+
+export function partnerStateShard(env: DurableObjectsEnv, jurisdiction: string, partnerId: string, shard: number): PartnerStateStub {
+  return durableObjectFor(env, env.PARTNER_STATE, jurisdiction, partnerStateShardName(partnerId, shard));
+}
+
+/** The object holding everything about one payment of a partner. */
+export function partnerStateForPayment(env: DurableObjectsEnv, jurisdiction: string, partnerId: string, uetr: string): PartnerStateStub {
+  return partnerStateShard(env, jurisdiction, partnerId, partnerStateShardOf(uetr));
+}
+
+export function partnerStateHome(env: DurableObjectsEnv, jurisdiction: string, partnerId: string): PartnerStateStub {
+  return partnerStateShard(env, jurisdiction, partnerId, homeShard);
+}
+
+export function allPartnerStateShards(env: DurableObjectsEnv, jurisdiction: string, partnerId: string): Array<{ shard: number; stub: PartnerStateStub }> {
+  return Array.from({ length: partnerStateShards }, (_, shard) => ({ shard, stub: partnerStateShard(env, jurisdiction, partnerId, shard) }));
+}
+
+/** Groups items about payments by the shard that holds them (settlement and rejection notices). */
+export function byPartnerStateShard<T>(items: readonly T[], uetrOf: (item: T) => string): Map<number, T[]> {
+  const groups = new Map<number, T[]>();
+  for (const item of items) {
+    const shard = partnerStateShardOf(uetrOf(item));
+    const group = groups.get(shard);
+    if (group === undefined) groups.set(shard, [item]);
+    else group.push(item);
+  }
+  return groups;
+}
