@@ -1,14 +1,15 @@
 /**
  * `meridian partner …`: what a partner bank's engineer does against the gateway, here as one of
  * the dev partners (dev/partners/): sign and submit a payment, ask its status, generate keys, open
- * a PQ session, read the discovery document. The signing, sealing and session work is the SDK's
- * (cli/sdk/); this file parses, validates and prints.
+ * a PQ session, read the discovery document. The signing, sealing, retrying, session and receipt
+ * work is the partner SDK's (@meridian/partner-sdk, packages/partner-sdk), imported by its package
+ * name as a partner would, so every run exercises it; this file parses, validates and prints.
  *
  * Payment fields are checked here with the gateway's own rules (core/money.ts, core/bic.ts, …),
  * so a typo is named by its field before anything is signed; the gateway checks them again.
  */
 import { existsSync, writeFileSync } from 'node:fs';
-import { base64urlEncode } from '../core/digest.ts';
+import type { GatewayAnswer, MeridianClient, PartnerCredentials } from '@meridian/partner-sdk';
 import { isBic } from '../core/bic.ts';
 import { isCountryCode } from '../core/iso3166.ts';
 import { currencyExponent } from '../core/iso4217.ts';
@@ -16,17 +17,22 @@ import { parseAmount } from '../core/money.ts';
 import { loadDevPartners, type DevPartner } from '../dev/fixtures.ts';
 import { defineCommand, defineGroup, exitFailed, exitOk, jsonOption, type CommandContext } from './command.ts';
 import { gatewayRequestTimeoutMs, resolveGateway, unreachableMessage, type Gateway } from './gateway-reach.ts';
-import type { GatewayAnswer, PartnerClient, PartnerCredentials } from './sdk/partner-client.ts';
 
-const keyValidityMs = 365 * 24 * 60 * 60 * 1000;
 const partnerIdPattern = /^[a-z0-9][a-z0-9-]{1,62}$/;
 /** Longer string fields are cut in human output (receipts are JWSs of a kilobyte or more). */
 const fieldCharsShownMax = 72;
 
-/** A PartnerClient for Node: reports the TLS version Node negotiates with the gateway. */
-export async function nodePartnerClient(credentials: PartnerCredentials, gateway: string): Promise<PartnerClient> {
-  const [{ PartnerClient }, { negotiatedTlsVersion }] = await Promise.all([import('./sdk/partner-client.ts'), import('./sdk/tls-probe.ts')]);
-  return new PartnerClient(credentials, gateway, (request) => fetch(request, { signal: AbortSignal.timeout(gatewayRequestTimeoutMs) }), { reportedTls: () => negotiatedTlsVersion(gateway) });
+/**
+ * A person at a terminal waits for a few resends, not for the SDK's full budget: a gateway that is
+ * not there is reported within about a second.
+ */
+const cliAttemptsMax = 3;
+
+/** A MeridianClient for Node: reports the TLS version Node negotiates with the gateway. */
+export async function nodeMeridianClient(credentials: PartnerCredentials, gateway: string): Promise<MeridianClient> {
+  // Loaded when a command talks to the gateway: `--help` and usage errors stay fast.
+  const [{ MeridianClient }, { negotiatedTlsVersion }] = await Promise.all([import('@meridian/partner-sdk'), import('@meridian/partner-sdk/node')]);
+  return new MeridianClient({ gateway, credentials, attemptsMax: cliAttemptsMax, reportedTls: () => negotiatedTlsVersion(gateway) });
 }
 
 /** `key: value` lines of a JSON object, long strings cut, for people; scripts use --json. */
@@ -56,7 +62,9 @@ async function againstGateway(context: CommandContext, work: (gateway: Gateway) 
   try {
     return await work(gateway);
   } catch (error) {
-    const unreachable = unreachableMessage(error, gateway);
+    // After its resends the SDK reports `unreachable` with the last network failure as the cause.
+    const networkError = (error as { kind?: unknown }).kind === 'unreachable' ? (error as Error).cause : error;
+    const unreachable = unreachableMessage(networkError, gateway);
     if (unreachable === undefined) throw error;
     return context.failure(unreachable);
   }
@@ -109,11 +117,14 @@ const pay = defineCommand({
     const input = { amount, currency, targetCurrency, creditorBic, creditorCountry: country ?? creditorBic.slice(4, 6) };
     const problem = paymentInputProblem(input);
     if (problem !== undefined) return context.usageError(problem);
-    const { buildInstruction } = await import('./sdk/instruction-builder.ts');
+    const { buildInstruction } = await import('@meridian/partner-sdk');
     const instruction = buildInstruction({ ...input, debtorBic: partner.bic, debtorCountry: partner.bic.slice(4, 6) });
     return againstGateway(context, async (gateway) => {
-      const answer = await (await nodePartnerClient(partner, gateway.url)).submitPayment(instruction, values.seal === true ? { seal: true } : {});
-      const accepted = printAnswer(answer, values.json, context, `accepted by ${gateway.url}:`);
+      const meridian = await nodeMeridianClient(partner, gateway.url);
+      const signed = await meridian.signInstruction(instruction);
+      const answer = await meridian.submit(signed, values.seal === true ? { seal: true } : {});
+      if (answer.status === 202) await meridian.verifyAcceptance(String(answer.body.receipt), signed);
+      const accepted = printAnswer(answer, values.json, context, `accepted by ${gateway.url} (receipt verified against the gateway JWKS):`);
       if (accepted === exitOk && values.json !== true) context.io.stdout(`follow it: meridian partner status ${partner.partner_id} ${String(answer.body.uetr)}\n`);
       return accepted;
     });
@@ -129,7 +140,7 @@ const status = defineCommand({
     const [partnerId, uetr] = positionals as [string, string];
     const partner = devPartner(partnerId, context);
     if (typeof partner === 'number') return partner;
-    return againstGateway(context, async (gateway) => printAnswer(await (await nodePartnerClient(partner, gateway.url)).paymentStatus(encodeURIComponent(uetr)), values.json, context, `payment ${uetr}:`));
+    return againstGateway(context, async (gateway) => printAnswer(await (await nodeMeridianClient(partner, gateway.url)).status(uetr), values.json, context, `payment ${uetr}:`));
   },
 });
 
@@ -148,7 +159,8 @@ const keygen = defineCommand({
     if (!partnerIdPattern.test(partnerId)) return context.usageError(`<partner_id> ${JSON.stringify(partnerId.slice(0, 64))} is not a partner id ([a-z0-9-], 2–63 characters, starting with a letter or digit)`);
     const out = values.out ?? `${partnerId}.credentials.json`;
     if (existsSync(out)) return context.failure(`${out} exists; refusing to overwrite private keys (choose another --out)`);
-    const generated = await partnerKeys(partnerId, values.hybrid === true);
+    const { generatePartnerKeys } = await import('@meridian/partner-sdk');
+    const generated = await generatePartnerKeys(partnerId, { hybrid: values.hybrid === true });
     writeFileSync(out, JSON.stringify(generated.credentials, null, 2) + '\n', { mode: 0o600, flag: 'wx' });
     const registryEntry = { partner_id: partnerId, keys: generated.registryKeys };
     if (values.json === true) context.printJson({ ...registryEntry, credentials_file: out });
@@ -160,24 +172,6 @@ const keygen = defineCommand({
   },
 });
 
-async function partnerKeys(partnerId: string, hybrid: boolean): Promise<{ credentials: Record<string, unknown>; registryKeys: Array<Record<string, unknown>> }> {
-  const now = new Date();
-  const keyid = `${partnerId}-${now.toISOString().slice(0, 7)}`;
-  const validity = { not_before: now.toISOString(), not_after: new Date(now.getTime() + keyValidityMs).toISOString() };
-  const ed25519 = (await crypto.subtle.generateKey({ name: 'Ed25519' }, true, ['sign', 'verify'])) as CryptoKeyPair;
-  const { kty, crv, d, x } = await crypto.subtle.exportKey('jwk', ed25519.privateKey);
-  const credentials: Record<string, unknown> = { partner_id: partnerId, keyid, private_jwk: { kty, crv, d, x, kid: keyid, alg: 'EdDSA', use: 'sig' } };
-  const registryKeys: Array<Record<string, unknown>> = [{ keyid, alg: 'ed25519', public_jwk: { kty, crv, x }, ...validity }];
-  if (hybrid) {
-    const { mlDsa65KeyPairFromSeed, mlDsa65SeedBytes } = await import('../core/ml-dsa.ts');
-    const seed = crypto.getRandomValues(new Uint8Array(mlDsa65SeedBytes));
-    const publicKey = base64urlEncode(mlDsa65KeyPairFromSeed(seed).publicKey);
-    credentials.ml_dsa_65 = { keyid: `${keyid}-mldsa`, seed: base64urlEncode(seed), public_key: publicKey };
-    registryKeys.push({ keyid: `${keyid}-mldsa`, alg: 'ml-dsa-65', public_key: publicKey, ...validity });
-  }
-  return { credentials, registryKeys };
-}
-
 const session = defineCommand({
   name: 'session',
   summary: "open a PQ session as a dev partner and check the gateway's key confirmation",
@@ -186,10 +180,10 @@ const session = defineCommand({
   async run({ values, positionals }, context) {
     const partner = devPartner(positionals[0]!, context);
     if (typeof partner === 'number') return partner;
-    const { SessionHandshakeError } = await import('./sdk/partner-client.ts');
+    const { SessionHandshakeError } = await import('@meridian/partner-sdk');
     return againstGateway(context, async (gateway) => {
       try {
-        const opened = await (await nodePartnerClient(partner, gateway.url)).openSession();
+        const opened = await (await nodeMeridianClient(partner, gateway.url)).openSession();
         const result = { session_id: opened.sessionId, expires_at: new Date(opened.expiresAtMs).toISOString(), confirm: 'verified' };
         if (values.json === true) context.printJson(result);
         else context.io.stdout(`session open:\n${fieldLines(result)}\n`);

@@ -10,6 +10,8 @@
  * over the same components with their ML-DSA-65 key, and sign instructions in the JWS JSON
  * serialization with EdDSA and ML-DSA-65. Partners whose profile says `pq: required` seal every
  * instruction under a PQ session (pq-session.ts); others may ask for it with `{ seal: true }`.
+ *
+ * One request per call, no retries: MeridianClient (meridian-client.ts) adds those on top.
  */
 import { openPqSession, sealInstruction, SessionCache, type GatewayDiscovery, type PqSession } from './pq-session.ts';
 import { jwsMediaType, signedRequest, signInstructionFor, type PartnerCredentials } from './request-signing.ts';
@@ -20,13 +22,15 @@ export { openPqSession, sealInstruction, SessionCache, SessionHandshakeError, ty
 export interface GatewayAnswer<T> {
   status: number;
   body: T;
+  /** The `Retry-After` header of a 429 or 503 (seconds or an HTTP-date), else null. */
+  retryAfter?: string | null;
 }
 
 export interface PartnerClientOptions {
   /**
    * The TLS version this client's own stack negotiated with the gateway ("TLSv1.3", …), reported in
    * the session offer and compared with what the edge observed. Required for https gateways: the
-   * SDK cannot see it through fetch (on Node, cli/sdk/tls-probe.ts measures it). Plain http reports "none".
+   * SDK cannot see it through fetch (on Node, `negotiatedTlsVersion` from '@meridian/partner-sdk/node' measures it). Plain http reports "none".
    */
   reportedTls?: string | (() => Promise<string>);
   /** Sessions shared across clients (default: one cache per process). */
@@ -102,7 +106,7 @@ export class PartnerClient {
     if (typeof configured === 'string') return configured;
     if (configured !== undefined) return configured();
     if (new URL(this.baseUrl).protocol === 'http:') return 'none';
-    throw new Error('PartnerClient: reportedTls is required for an https gateway (report the TLS version your stack negotiated; cli/sdk/tls-probe.ts measures it on Node)');
+    throw new Error('PartnerClient: reportedTls is required for an https gateway (report the TLS version your stack negotiated; negotiatedTlsVersion from @meridian/partner-sdk/node measures it)');
   }
 
   private async answer(response: Response): Promise<GatewayAnswer<Record<string, unknown>>> {
@@ -113,6 +117,6 @@ export class PartnerClient {
     } catch {
       body = { raw: text };
     }
-    return { status: response.status, body };
+    return { status: response.status, body, retryAfter: response.headers.get('retry-after') };
   }
 }
