@@ -95,6 +95,8 @@ export interface NettingWindowSummary extends Omit<NettingWindowRow, 'receipt' |
 
 /** How long a finished (settled or refused and notified, or empty) window stays with its coordinator. */
 export const finishedWindowRetentionMs = 24 * 60 * 60 * 1000;
+/** Older windows in the outbox or refused that a summary lists beyond the newest ones. */
+export const attentionWindowsMax = 200;
 /** Windows one prune removes. */
 export const nettingPruneWindowsMax = 50;
 
@@ -359,8 +361,20 @@ export class NettingStore {
     return this.sql.exec<NettingWindowRow>(`SELECT * FROM netting_windows WHERE start_ms = ?`, startMs).toArray()[0];
   }
 
+  /**
+   * The newest `limit` windows, and besides them up to `attentionWindowsMax` older ones an operator
+   * must see — still in the outbox, or refused — newest first: in a corridor closing a window every
+   * two seconds, a refused window would otherwise leave every view within minutes.
+   */
   summaries(limit: number): NettingWindowSummary[] {
-    return this.sql.exec<NettingWindowRow>(`SELECT * FROM netting_windows ORDER BY start_ms DESC LIMIT ?`, limit).toArray().map((row) => {
+    const rows = this.sql
+      .exec<NettingWindowRow>(
+        `SELECT * FROM netting_windows WHERE start_ms IN (SELECT start_ms FROM netting_windows ORDER BY start_ms DESC LIMIT ?)
+           OR start_ms IN (SELECT start_ms FROM netting_windows WHERE state IN ('sealed', 'refused') ORDER BY start_ms DESC LIMIT ?) ORDER BY start_ms DESC`,
+        limit, attentionWindowsMax,
+      )
+      .toArray();
+    return rows.map((row) => {
       const { receipt: _receipt, fx_residue_numerator, fx_residue_denominator, fx_residue_currency, refused_by, ...summary } = row;
       const partsReceived = this.sql.exec<{ count: number }>(`SELECT count(*) AS count FROM netting_parts WHERE start_ms = ?`, row.start_ms).one().count;
       let fxResidue: NettingWindowSummary['fx_residue'] = null;

@@ -13,6 +13,7 @@
  */
 import { holdsScript } from './console-holds.ts';
 import { residencyScript } from './console-residency.ts';
+import { windowsScript } from './console-windows.ts';
 
 export const consoleScript = String.raw`
 (function () {
@@ -27,7 +28,7 @@ export const consoleScript = String.raw`
   var verbs = { paused: 'pause', draining: 'drain', open: 'open' };
   var corridorButtons = [['Pause', 'paused'], ['Drain', 'draining'], ['Open', 'open']];
   var views = [
-    { path: '/windows', title: 'Netting windows' },
+    { path: '/windows', title: 'Netting windows', windows: true },
     { path: '/security-events', title: 'Security events' },
     { path: '/backends', title: 'Regional backends' },
     { path: '/keys', title: 'Signing keys' },
@@ -287,7 +288,7 @@ export const consoleScript = String.raw`
     refreshSoon();
   }
 
-` + residencyScript + holdsScript + String.raw`
+` + residencyScript + holdsScript + windowsScript + String.raw`
   // -- Audit log, with its hash chain recomputed here ------------------------------------------
 
   var audit = { afterSeq: 0, head: genesisHash, broken: null, rows: byId('audit-rows') };
@@ -433,7 +434,8 @@ export const consoleScript = String.raw`
       var fingerprint = answer.ok ? JSON.stringify(answer.body) : 'error ' + answer.status + ' ' + answer.message;
       if (fingerprint === state.last) return;
       state.last = fingerprint;
-      if (answer.ok) renderView(state, answer.body);
+      if (answer.ok && state.view.windows) renderWindows(state, answer.body);
+      else if (answer.ok) renderView(state, answer.body);
       else {
         state.body.replaceChildren();
         setText(state.note, answer.status === 404 ? 'Not available on this gateway.' : answer.message);

@@ -9,6 +9,11 @@
  * batch may hold 200,000 legs (tens of MB) and a view must not cost what a settlement costs.
  * A window object that does not answer is reported `unreachable` for its corridor; the rest of the
  * view still answers.
+ *
+ * A `refused` window (the regional backends refused its batch for good and its payments were
+ * rejected: durable-objects/corridor-window/deliver-batch.ts) carries `refusal`: the backend's slug
+ * and reason, the first refusing backend's detail (which names the offending legs, so it is for
+ * operators: partners see only the slug), the regions that refused, and when.
  */
 import { corridorWindowName } from '../../../core/corridor-window-contract.ts';
 import type { CorridorConfig } from '../../../core/corridor-config.ts';
@@ -22,6 +27,8 @@ import { durableObjectFor } from '../../../durable-objects/jurisdiction.ts';
 
 /** Netting windows shown per corridor × jurisdiction, newest first. */
 export const windowsShownPerCorridorMax = 20;
+/** Older windows still in the outbox or refused, shown per corridor × jurisdiction after the newest. */
+export const attentionShownPerCorridorMax = 20;
 /** Newest windows (and intake parts per shard) read per corridor to count states: in-flight windows are the newest. */
 export const windowsDescribedMax = 200;
 /** A batch with more legs is shown without figures (`figures: "too-large"`). */
@@ -51,10 +58,21 @@ export interface WindowView {
   settled_at: string | null;
   delivery_attempts: number;
   last_error: string | null;
+  refusal: WindowRefusalView | null;
   figures: FiguresStatus;
   figures_error?: string;
   /** Per currency: gross, net and netting efficiency (empty unless `figures` is `computed`). */
   currencies: CurrencyFigures[];
+}
+
+export interface WindowRefusalView {
+  slug: string;
+  reason: string | null;
+  detail: string;
+  regions: string[];
+  refused_at: string;
+  /** Whether every payment of the window has been marked rejected to its partner yet. */
+  partners_notified: boolean;
 }
 
 export interface CorridorWindowsView {
@@ -103,7 +121,7 @@ export async function windowsView(env: Env): Promise<{ corridors: CorridorWindow
   const corridors = await mapBounded(pairs, corridorsConcurrencyMax, ({ corridor, jurisdiction }) => corridorWindows(env, corridor, jurisdiction, budget));
   return {
     corridors,
-    limits: { windows_shown_per_corridor_max: windowsShownPerCorridorMax, figures_legs_per_batch_max: figuresLegsPerBatchMax, figures_legs_per_view_max: figuresLegsPerViewMax },
+    limits: { windows_shown_per_corridor_max: windowsShownPerCorridorMax, attention_shown_per_corridor_max: attentionShownPerCorridorMax, figures_legs_per_batch_max: figuresLegsPerBatchMax, figures_legs_per_view_max: figuresLegsPerViewMax },
   };
 }
 
@@ -123,7 +141,8 @@ async function corridorWindows(env: Env, corridor: CorridorConfig, jurisdiction:
   const openRows = intake.filter((row) => row.state === 'open');
   const windowsByState: Record<string, number> = {};
   for (const summary of summaries) windowsByState[summary.state] = (windowsByState[summary.state] ?? 0) + 1;
-  const shown = summaries.slice(0, windowsShownPerCorridorMax);
+  // The newest, then older ones still in the outbox or refused (describeWindows lists them too): they need an operator.
+  const shown = [...summaries.slice(0, windowsShownPerCorridorMax), ...summaries.slice(windowsShownPerCorridorMax).filter((summary) => summary.state === 'sealed' || summary.state === 'refused').slice(0, attentionShownPerCorridorMax)];
   const windows = await mapBounded(shown, batchReadsConcurrencyMax, (summary) => windowView(env, corridor.id, jurisdiction, summary, intake, budget));
   return {
     ...base,
@@ -154,10 +173,11 @@ async function windowView(env: Env, corridorId: string, jurisdiction: string, su
     settled_at: summary.settled_at_ms === null ? null : new Date(summary.settled_at_ms).toISOString(),
     delivery_attempts: summary.attempts,
     last_error: summary.last_error === null ? null : summary.last_error.slice(0, 300),
+    refusal: refusalView(summary),
     figures: 'not-sealed',
     currencies: [],
   };
-  if (summary.state !== 'sealed' && summary.state !== 'settled') return view;
+  if (summary.state !== 'sealed' && summary.state !== 'settled' && summary.state !== 'refused') return view;
   const legCount = summary.leg_count ?? 0;
   if (legCount > figuresLegsPerBatchMax) return { ...view, figures: 'too-large' };
   if (!budget.take(legCount)) return { ...view, figures: 'budget-exhausted' };
@@ -169,4 +189,16 @@ async function windowView(env: Env, corridorId: string, jurisdiction: string, su
   } catch (cause) {
     return { ...view, figures: 'unreadable', figures_error: errorText(cause) };
   }
+}
+
+function refusalView(summary: NettingSummary): WindowRefusalView | null {
+  if (summary.state !== 'refused' || summary.refusal_slug === null || summary.refused_at_ms === null) return null;
+  return {
+    slug: summary.refusal_slug,
+    reason: summary.refusal_reason,
+    detail: summary.refusal_detail ?? '',
+    regions: summary.refused_by ?? [],
+    refused_at: new Date(summary.refused_at_ms).toISOString(),
+    partners_notified: summary.partners_notified === 1,
+  };
 }
