@@ -1,20 +1,19 @@
 /**
  * `npm run demo`: submits a few hundred payments from the dev partners across five corridors to a
- * running `npm start`, waits for every one to settle, then checks the evidence like an auditor:
- * acceptance receipts against the gateway's JWKS, settlement receipts against each backend's
- * /v1/keys, and net positions recomputed independently from the committed legs. Then one payment
+ * running `npm start` (or the gateway MERIDIAN_GATEWAY names), waits for every one to settle, then
+ * checks the evidence like an auditor: acceptance receipts against the gateway's JWKS, each batch's
+ * settlement receipt, log leaf and inclusion proof against its backend's /v1/keys and checkpoint, and
+ * net positions recomputed independently from the committed legs. Partner work goes through the
+ * partner SDK (@meridian/partner-sdk) exactly as a bank would use it. Then one payment
  * to a listed name shows sanctions screening: it is held, and settles only once one operator
  * proposes its release and a second approves it (`demoHeldRelease`).
  * Exits non-zero if anything it submitted did not settle or did not verify.
  */
-import { compactVerify, createLocalJWKSet, decodeProtectedHeader, importJWK, type JSONWebKeySet } from 'jose';
+import { buildInstruction, MeridianClient, type SettledPayment } from '@meridian/partner-sdk';
 import { loadDevPartners, type DevPartner } from '../dev/fixtures.ts';
-import { base64urlEncode, base64Decode } from '../core/digest.ts';
 import { netPositions } from '../core/netting.ts';
 import type { NetPosition, SettlementLeg } from '../core/settlement-batch.ts';
-import { buildInstruction } from './sdk/instruction-builder.ts';
-import { PartnerClient } from './sdk/partner-client.ts';
-import { gatewayUrl, regionalBackends } from './dev/launcher.ts';
+import { gatewayUrl as startGatewayUrl, regionalBackends } from './dev/launcher.ts';
 import { auditBackends } from './audit.ts';
 import { devAccessToken } from './ops-commands.ts';
 
@@ -23,6 +22,20 @@ const paymentsPerFlow = Number(process.env.MERIDIAN_DEMO_PAYMENTS_PER_FLOW ?? '6
 const submitConcurrency = 16;
 const settleTimeoutMs = 120_000;
 const pollIntervalMs = 1_000;
+/** MERIDIAN_GATEWAY, as every other command honours it; else npm start's. */
+const gatewayUrl = process.env.MERIDIAN_GATEWAY || startGatewayUrl;
+const regionalUrls = Object.fromEntries(regionalBackends.map((backend) => [backend.region, `http://127.0.0.1:${backend.port}`]));
+
+/** One SDK client per dev partner: each caches its discovery document and PQ session. */
+const clients = new Map<string, MeridianClient>();
+function clientFor(partner: DevPartner): MeridianClient {
+  let client = clients.get(partner.partner_id);
+  if (client === undefined) {
+    client = new MeridianClient({ gateway: gatewayUrl, credentials: partner, regionalBackends: regionalUrls });
+    clients.set(partner.partner_id, client);
+  }
+  return client;
+}
 
 interface Flow {
   corridor: string;
@@ -48,7 +61,6 @@ interface Submitted {
   flow: Flow;
   partner: DevPartner;
   uetr: string;
-  receipt: string;
 }
 
 function randomAmount(unitsMax: number, currency: string): string {
@@ -82,6 +94,7 @@ function progress(label: string, done: number, total: number): void {
   if (done === total) process.stdout.write('\n');
 }
 
+/** Submits every flow's payments; each one's acceptance receipt is verified by the SDK before it counts as submitted. */
 async function submitAll(partners: Map<string, DevPartner>): Promise<{ submitted: Submitted[]; refused: string[] }> {
   const jobs = flows.flatMap((flow) => Array.from({ length: paymentsPerFlow }, () => flow));
   const submitted: Submitted[] = [];
@@ -99,30 +112,26 @@ async function submitAll(partners: Map<string, DevPartner>): Promise<{ submitted
       targetCurrency: flow.target,
       remittanceInfo: 'Meridian demo payment',
     });
-    const answer = await new PartnerClient(partner, gatewayUrl).submitPayment(instruction);
-    if (answer.status === 202) submitted.push({ flow, partner, uetr: instruction.uetr, receipt: answer.body.receipt as string });
-    else refused.push(`${flow.corridor} ${instruction.uetr}: HTTP ${answer.status} ${String(answer.body.type)} ${String(answer.body.detail)}`);
+    try {
+      await clientFor(partner).pay(instruction);
+      submitted.push({ flow, partner, uetr: instruction.uetr });
+    } catch (error) {
+      if ((error as { kind?: unknown }).kind === undefined) throw error;
+      refused.push(`${flow.corridor} ${instruction.uetr}: ${(error as Error).message}`);
+    }
     progress('submitted', ++done, jobs.length);
   });
   return { submitted, refused };
 }
 
-interface SettledStatus {
-  uetr: string;
-  status: string;
-  batch_id: string | null;
-  region: string | null;
-  log_index: number | null;
-}
-
-async function waitForSettlement(submitted: Submitted[]): Promise<Map<string, SettledStatus>> {
-  const settled = new Map<string, SettledStatus>();
+async function waitForSettlement(submitted: Submitted[]): Promise<Map<string, SettledPayment>> {
+  const settled = new Map<string, SettledPayment>();
   const deadline = Date.now() + settleTimeoutMs;
   while (settled.size < submitted.length && Date.now() < deadline) {
     const pending = submitted.filter((payment) => !settled.has(payment.uetr));
     await mapConcurrently(pending, submitConcurrency, async (payment) => {
-      const answer = await new PartnerClient(payment.partner, gatewayUrl).paymentStatus(payment.uetr);
-      if (answer.status === 200 && answer.body.status === 'settled') settled.set(payment.uetr, answer.body as unknown as SettledStatus);
+      const answer = await clientFor(payment.partner).status(payment.uetr);
+      if (answer.status === 200 && answer.body.status === 'settled') settled.set(payment.uetr, answer.body as unknown as SettledPayment);
     });
     progress('settled', settled.size, submitted.length);
     if (settled.size < submitted.length) await new Promise((resolve) => setTimeout(resolve, pollIntervalMs));
@@ -139,60 +148,40 @@ interface RegionalBatch {
   receipt: string;
 }
 
-async function verifyBatches(settled: Map<string, SettledStatus>): Promise<{ batches: RegionalBatch[]; failures: string[] }> {
+/**
+ * Per batch: the SDK verifies one of its payments end to end (settlement receipt, log leaf, inclusion
+ * in a signed checkpoint); the demo checks that every settled payment is a leg of its batch and
+ * recomputes the net positions from the legs.
+ */
+async function verifyBatches(settled: Map<string, SettledPayment>, owners: Map<string, DevPartner>): Promise<{ batches: RegionalBatch[]; failures: string[] }> {
   const failures: string[] = [];
-  const byBatch = new Map<string, string>();
-  for (const status of settled.values()) byBatch.set(status.batch_id as string, status.region as string);
-  const keysByRegion = new Map<string, Map<string, CryptoKey | Uint8Array>>();
+  const byBatch = new Map<string, SettledPayment[]>();
+  for (const status of settled.values()) byBatch.set(status.batch_id, [...(byBatch.get(status.batch_id) ?? []), status]);
   const batches: RegionalBatch[] = [];
-  for (const [batchId, region] of byBatch) {
-    const backend = regionalBackends.find((candidate) => candidate.region === region);
-    if (backend === undefined) {
-      failures.push(`batch ${batchId}: unknown region ${region}`);
+  for (const [batchId, payments] of byBatch) {
+    const representative = payments[0]!;
+    const base = regionalUrls[representative.region];
+    if (base === undefined) {
+      failures.push(`batch ${batchId}: unknown region ${representative.region}`);
       continue;
     }
-    const base = `http://127.0.0.1:${backend.port}`;
+    try {
+      await clientFor(owners.get(representative.uetr)!).verifySettlement(representative);
+    } catch (error) {
+      failures.push(`batch ${batchId}: receipt or log inclusion: ${(error as Error).message}`);
+    }
     const batch = (await (await fetch(`${base}/v1/settlements/${encodeURIComponent(batchId)}`)).json()) as RegionalBatch;
     batches.push(batch);
-    if (!keysByRegion.has(region)) keysByRegion.set(region, await regionalKeys(base));
-    const { kid } = decodeProtectedHeader(batch.receipt);
-    const key = kid === undefined ? undefined : keysByRegion.get(region)?.get(kid);
-    if (key === undefined) failures.push(`batch ${batchId}: receipt kid ${String(kid)} is not in ${region} /v1/keys`);
-    else {
-      const { payload } = await compactVerify(batch.receipt, key);
-      const claims = JSON.parse(new TextDecoder().decode(payload)) as { digest: string; batch_id: string };
-      if (claims.digest !== batch.digest || claims.batch_id !== batchId) failures.push(`batch ${batchId}: receipt does not name this batch`);
-    }
+    const legUetrs = new Set(batch.legs.map((leg) => leg.uetr));
+    const missing = payments.filter((payment) => !legUetrs.has(payment.uetr));
+    if (missing.length > 0) failures.push(`batch ${batchId}: ${missing.length} payments reported settled in it are not among its legs`);
     const recomputed = JSON.stringify(netPositions(batch.legs));
     if (recomputed !== JSON.stringify(batch.positions)) failures.push(`batch ${batchId}: positions differ from an independent recomputation from its legs`);
   }
   return { batches, failures };
 }
 
-async function regionalKeys(base: string): Promise<Map<string, CryptoKey | Uint8Array>> {
-  const { keys } = (await (await fetch(`${base}/v1/keys`)).json()) as { keys: Array<{ kid: string; alg: string; public_key: string }> };
-  const imported = new Map<string, CryptoKey | Uint8Array>();
-  for (const key of keys) {
-    if (key.alg !== 'Ed25519' && key.alg !== 'EdDSA') continue;
-    imported.set(key.kid, (await importJWK({ kty: 'OKP', crv: 'Ed25519', x: base64urlEncode(base64Decode(key.public_key)) }, 'EdDSA')) as CryptoKey);
-  }
-  return imported;
-}
-
-async function verifyAcceptanceReceipts(submitted: Submitted[]): Promise<number> {
-  const response = await fetch(`${gatewayUrl}/.well-known/jwks.json`);
-  if (!response.ok) throw new Error(`the gateway JWKS answered HTTP ${response.status}: ${await response.text()}`);
-  const jwks = (await response.json()) as JSONWebKeySet;
-  const keySet = createLocalJWKSet(jwks);
-  let verified = 0;
-  for (const payment of submitted) {
-    const { payload } = await compactVerify(payment.receipt, keySet);
-    if ((JSON.parse(new TextDecoder().decode(payload)) as { uetr: string }).uetr === payment.uetr) verified += 1;
-  }
-  return verified;
-}
-
-function printSummary(submitted: Submitted[], settled: Map<string, SettledStatus>, batches: RegionalBatch[]): void {
+function printSummary(submitted: Submitted[], settled: Map<string, SettledPayment>, batches: RegionalBatch[]): void {
   console.log('\n  corridor   accepted  settled  batches');
   for (const corridor of [...new Set(flows.map((flow) => flow.corridor))]) {
     const accepted = submitted.filter((payment) => payment.flow.corridor === corridor);
@@ -240,9 +229,9 @@ async function auditLogs(): Promise<{ ok: boolean; lines: string[] }> {
 async function demoHeldRelease(partner: DevPartner): Promise<boolean> {
   const base = buildInstruction({ debtorBic: partner.bic, debtorCountry: 'DE', creditorBic: 'BRAVFRPPXXX', creditorCountry: 'FR', amount: '250.00', currency: 'EUR', targetCurrency: 'EUR' });
   const instruction = { ...base, debtor: { ...base.debtor, name: 'Usama bin Laden' } };
-  const client = new PartnerClient(partner, gatewayUrl);
-  const answer = await client.submitPayment(instruction);
-  console.log(`\n  sanctions screening: a payment for "Usama bin Laden" is ${String(answer.body.status)} (HTTP ${answer.status}); the partner sees only that`);
+  const client = clientFor(partner);
+  const answer = await client.pay(instruction);
+  console.log(`\n  sanctions screening: a payment for "Usama bin Laden" is ${answer.status} (its receipt verified); the partner sees only that`);
   const ops = async (operator: string, path: string, body?: unknown) => {
     const response = await fetch(`${gatewayUrl}/ops/api${path}`, {
       method: 'POST', headers: { 'cf-access-jwt-assertion': await devAccessToken(operator), 'content-type': 'application/json' }, body: JSON.stringify(body ?? {}),
@@ -252,21 +241,20 @@ async function demoHeldRelease(partner: DevPartner): Promise<boolean> {
   const proposed = await ops('ana@meridian.example', '/changes', { kind: 'hold-decision', uetr: instruction.uetr, decision: 'release', reason: 'demo: a namesake, identity checked' });
   const approved = await ops('ben@meridian.example', `/changes/${String(proposed.body.id)}/approve`);
   console.log(`  hold-decision: release proposed by ana (${proposed.status}), approved by ben (${approved.status}: ${String(approved.body.status)})`);
-  for (const deadline = Date.now() + settleTimeoutMs; Date.now() < deadline; await new Promise((resolve) => setTimeout(resolve, pollIntervalMs))) {
-    const status = (await client.paymentStatus(instruction.uetr)).body.status;
-    if (status === 'settled') {
-      console.log('  the released payment settled');
-      return true;
-    }
+  try {
+    await client.verifySettlement(await client.waitForSettlement(instruction.uetr, { timeoutMs: settleTimeoutMs }));
+    console.log('  the released payment settled; its settlement receipt and log inclusion verify');
+    return true;
+  } catch (error) {
+    console.error(`  FAILED: the released payment: ${(error as Error).message}`);
+    return false;
   }
-  console.error('  FAILED: the released payment did not settle');
-  return false;
 }
 
 export async function runDemo(): Promise<number> {
   const health = await fetch(`${gatewayUrl}/healthz`).catch(() => undefined);
   if (health?.ok !== true) {
-    console.error(`demo: the gateway at ${gatewayUrl} is not answering. Start the system first with \`npm start\` (in another terminal).`);
+    console.error(`demo: the gateway at ${gatewayUrl} is not answering. Start the system first with \`npm start\` (in another terminal)${process.env.MERIDIAN_GATEWAY ? ', or fix MERIDIAN_GATEWAY' : ''}.`);
     return 2;
   }
   const partners = new Map(loadDevPartners().map((partner) => [partner.partner_id, partner]));
@@ -274,11 +262,13 @@ export async function runDemo(): Promise<number> {
   const { submitted, refused } = await submitAll(partners);
   for (const line of refused.slice(0, 10)) console.error(`  refused: ${line}`);
   const settled = await waitForSettlement(submitted);
-  const { batches, failures } = await verifyBatches(settled);
-  const acceptanceVerified = await verifyAcceptanceReceipts(submitted);
+  const owners = new Map(submitted.map((payment) => [payment.uetr, payment.partner]));
+  const { batches, failures } = await verifyBatches(settled, owners);
+  // pay() verified each receipt against the gateway JWKS before the payment counted as submitted.
+  const acceptanceVerified = submitted.length;
   printSummary(submitted, settled, batches);
   console.log(`\n  acceptance receipts verified: ${acceptanceVerified}/${submitted.length}`);
-  console.log(`  settlement receipts verified: ${batches.length - failures.filter((failure) => failure.includes('receipt')).length}/${batches.length} batches, positions recomputed from legs`);
+  console.log(`  settlement receipts and log inclusion verified: ${batches.length - failures.filter((failure) => failure.includes('receipt')).length}/${batches.length} batches, positions recomputed from legs`);
   for (const failure of failures) console.error(`  FAILED: ${failure}`);
   const audit = await auditLogs();
   console.log('\n  transparency logs (checkpoint signatures, leaf DSSE signatures, inclusion and consistency proofs)');
