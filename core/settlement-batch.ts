@@ -1,4 +1,4 @@
-import { canonicalJson } from './canonical-json.ts';
+import { canonicalSettlementBatchJson } from './canonical-settlement-json.ts';
 import { sha256Hex } from './digest.ts';
 import { compareLegs, comparePositions, netPositions, positionSums, sortLegs } from './netting.ts';
 import { err, ok, type Result } from './result.ts';
@@ -114,13 +114,13 @@ export function sealSettlementBatch(input: SettlementBatchInput): SealedSettleme
     legs,
     positions: netPositions(legs),
   };
-  const canonical = canonicalJson(batch);
-  const digest = sha256Hex(canonical);
-  const verified = verifySettlementBatch(batch, digest);
+  // The verification derives the canonical bytes and the digest, exactly as the regional backend
+  // will; serializing the batch a second time here would only repeat the largest step of a seal.
+  const verified = verifySettlementBatch(batch);
   if (!verified.ok) {
     throw new Error(`sealSettlementBatch: batch ${input.batch_id} fails its own verification: ${verified.reason.kind}: ${verified.reason.detail}`);
   }
-  return { batch, canonical, digest };
+  return { batch, canonical: verified.value.canonical, digest: verified.value.digest };
 }
 
 function reject(kind: BatchRejection['kind'], detail: string): { ok: false; reason: BatchRejection } {
@@ -186,7 +186,8 @@ export function verifySettlementBatch(batch: unknown, expectedDigest?: string): 
   }
   const difference = positionsDifference(shaped.positions, netPositions(shaped.legs));
   if (difference !== null) return reject('positions-mismatch', difference);
-  const canonical = canonicalJson(shaped);
+  // Same bytes as canonicalJson(shaped), by construction and by test (core/canonical-settlement-json.ts).
+  const canonical = canonicalSettlementBatchJson(shaped);
   const digest = sha256Hex(canonical);
   if (expectedDigest !== undefined && expectedDigest !== digest) {
     return reject('digest-mismatch', `batch digest is ${digest}, expected ${expectedDigest}`);
