@@ -30,7 +30,7 @@ import { err, ok, type Result } from '../../core/result.ts';
 import type { DurableObjectsEnv } from '../env.ts';
 import type { HeldPayment, HoldDecisionInput, HoldDecisionOutcome } from '../partner-state/partner-state.ts';
 import { corridorRoute } from './corridor-route.ts';
-import { pushToPartnerState } from './propagation.ts';
+import { pushToPaymentShard } from './propagation.ts';
 
 type HoldDecisionChange = Extract<ChangeProposal, { kind: 'hold-decision' }>;
 type DecisionRow = {
@@ -154,7 +154,7 @@ export class HoldDecisions {
     const jurisdiction = this.context.partnerJurisdiction(partnerId);
     if (jurisdiction === undefined) return null;
     let held: HeldPayment | null = null;
-    const asked = await pushToPartnerState(this.env, partnerId, jurisdiction, 'heldPayment', async (partnerState) => {
+    const asked = await pushToPaymentShard(this.env, partnerId, jurisdiction, uetr, 'heldPayment', async (partnerState) => {
       held = await partnerState.heldPayment(uetr);
     });
     return asked.ok ? held : 'unreachable';
@@ -166,7 +166,7 @@ export class HoldDecisions {
       ...(row.release === null ? {} : { release: JSON.parse(row.release) as NonNullable<HoldDecisionInput['release']> }),
     };
     let outcome: HoldDecisionOutcome | undefined;
-    const pushed = await pushToPartnerState(this.env, row.partner_id, this.context.partnerJurisdiction(row.partner_id), 'decideHold', async (partnerState) => {
+    const pushed = await pushToPaymentShard(this.env, row.partner_id, this.context.partnerJurisdiction(row.partner_id), row.uetr, 'decideHold', async (partnerState) => {
       outcome = await partnerState.decideHold(input);
     });
     if (pushed.ok && outcome !== undefined) {

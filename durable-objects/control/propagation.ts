@@ -1,12 +1,13 @@
 /**
- * Pushing an applied change to the Durable Object that enforces it (a revoked key, a residency
- * exception to the partner's PartnerState): a few attempts with doubling backoff, each bounded by a
- * timeout. Never throws: the callers keep an outbox row until a push succeeds, so a failure here is
+ * Pushing an applied change to the Durable Object that enforces it (a revoked key or a residency
+ * exception to every shard of the partner's PartnerState, a hold decision to the payment's shard:
+ * durable-objects/partner-state/partner-shards.ts): a few attempts with doubling backoff, each
+ * bounded by a timeout. Never throws: the callers keep an outbox row until a push succeeds, so a failure here is
  * retried by Control's alarm (control.ts `armExpiryAlarm`).
  */
 import { err, ok, type Result } from '../../core/result.ts';
 import type { DurableObjectsEnv } from '../env.ts';
-import { durableObjectFor } from '../jurisdiction.ts';
+import { partnerStateShard, partnerStateShardName, partnerStateShardOf, partnerStateShards, type PartnerStateStub } from '../partner-state/partner-shards.ts';
 
 /** Attempts per push and run, with `propagationBackoffMs` doubling in between. */
 export const propagationAttemptsMax = 3;
@@ -31,15 +32,34 @@ export async function withRetries(what: string, push: () => Promise<unknown>): P
   return err({ kind: 'push-failed', attempts: propagationAttemptsMax, error: String(lastError) });
 }
 
-type PartnerStateStub = ReturnType<DurableObjectsEnv['PARTNER_STATE']['get']>;
-
-/** One RPC to a partner's PartnerState, in its jurisdiction, with `withRetries`; a fresh stub per attempt (a failed one may stay broken). */
-export function pushToPartnerState(
+/**
+ * A partner-level fact (a revoked key, a residency exception) to every one of the partner's
+ * PartnerState shards, in its jurisdiction, each with `withRetries`: every shard decides its own
+ * admissions and claims alone, so each must hold the fact. Succeeds only once all have it (the
+ * calls are idempotent, so a retry after a partial success repeats the ones that had it harmlessly);
+ * a fresh stub per attempt (a failed one may stay broken).
+ */
+export async function pushToPartnerState(
   env: DurableObjectsEnv, partnerId: string, jurisdiction: string | undefined, what: string, call: (partnerState: PartnerStateStub) => Promise<unknown>,
 ): Promise<Result<null, PushFailure>> {
-  return withRetries(`PartnerState ${partnerId} ${what}`, async () => {
+  const shards = Array.from({ length: partnerStateShards }, (_, shard) => shard);
+  const pushed = await Promise.all(shards.map((shard) => pushToShard(env, partnerId, jurisdiction, shard, what, call)));
+  return pushed.find((result) => !result.ok) ?? ok(null);
+}
+
+/** A call about one payment (a hold decision, a read of a hold) to the shard that holds it. */
+export function pushToPaymentShard(
+  env: DurableObjectsEnv, partnerId: string, jurisdiction: string | undefined, uetr: string, what: string, call: (partnerState: PartnerStateStub) => Promise<unknown>,
+): Promise<Result<null, PushFailure>> {
+  return pushToShard(env, partnerId, jurisdiction, partnerStateShardOf(uetr), what, call);
+}
+
+function pushToShard(
+  env: DurableObjectsEnv, partnerId: string, jurisdiction: string | undefined, shard: number, what: string, call: (partnerState: PartnerStateStub) => Promise<unknown>,
+): Promise<Result<null, PushFailure>> {
+  return withRetries(`PartnerState ${partnerStateShardName(partnerId, shard)} ${what}`, async () => {
     if (jurisdiction === undefined) throw new Error(`partner ${partnerId} is no longer in the directory`);
-    await call(durableObjectFor(env, env.PARTNER_STATE, jurisdiction, partnerId));
+    await call(partnerStateShard(env, jurisdiction, partnerId, shard));
   });
 }
 

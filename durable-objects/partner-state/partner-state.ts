@@ -210,6 +210,22 @@ export type RequestClaimOutcome =
   | { kind: 'replay' }
   | { kind: 'revoked-key'; keyid: string; revokedAt: string };
 
+/** A request's claim and what it asks about, in one call to the object that holds the payment. */
+export interface ClaimedPriorRequest {
+  claim: RequestClaim;
+  uetr: string;
+  instructionSha256: string;
+}
+
+/** `refused`: a replay or a revoked key, nothing else was read; `claimed`: the claim held, with the UETR's prior answer. */
+export type ClaimedPrior =
+  | { kind: 'refused'; outcome: Exclude<RequestClaimOutcome, { kind: 'claimed' }> }
+  | { kind: 'claimed'; revokedProfileKeyids: string[]; prior: PriorAnswer };
+
+export type ClaimedPayment =
+  | { kind: 'refused'; outcome: Exclude<RequestClaimOutcome, { kind: 'claimed' }> }
+  | { kind: 'claimed'; revokedProfileKeyids: string[]; payment: PaymentRecord | null };
+
 export interface KeyRevocation {
   keyid: string;
   revoked_at: string;
@@ -273,6 +289,24 @@ export class PartnerState extends DurableObject<Env> {
     }
     await this.armSweepAlarm();
     return claimed ? { kind: 'claimed', revokedProfileKeyids: profileKeyids.filter((keyid) => revoked.has(keyid)) } : { kind: 'replay' };
+  }
+
+  /**
+   * The payment route's first call: the request's nonce claim and the UETR's prior answer in one
+   * round trip (they were two). The claim comes first and alone decides a replay: nothing about the
+   * payment is read or finished for a request that is refused.
+   */
+  async claimAndPriorAnswer(request: ClaimedPriorRequest): Promise<ClaimedPrior> {
+    const claimed = await this.claimRequest(request.claim);
+    if (claimed.kind !== 'claimed') return { kind: 'refused', outcome: claimed };
+    return { kind: 'claimed', revokedProfileKeyids: claimed.revokedProfileKeyids, prior: await this.priorAnswer(request.uetr, request.instructionSha256) };
+  }
+
+  /** A status read's nonce claim and the payment's record, in one round trip. */
+  async claimAndGetPayment(request: { claim: RequestClaim; uetr: string }): Promise<ClaimedPayment> {
+    const claimed = await this.claimRequest(request.claim);
+    if (claimed.kind !== 'claimed') return { kind: 'refused', outcome: claimed };
+    return { kind: 'claimed', revokedProfileKeyids: claimed.revokedProfileKeyids, payment: await this.getPayment(request.uetr) };
   }
 
   /** `claimRequest` as a yes/no: true only when every pair was claimed (a revoked key is a no). */

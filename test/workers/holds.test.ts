@@ -12,7 +12,7 @@ import { signedRequest, signInstruction } from '../../cli/sdk/partner-client.ts'
 import { buildInstruction } from '../../cli/sdk/instruction-builder.ts';
 import golfLimitedJson from '../../dev/partners/golf-limited.json';
 import { verifyAuditChain, type AuditEntry } from '../../core/ops-changes.ts';
-import { durableObjectFor } from '../../durable-objects/jurisdiction.ts';
+import { partnerStateForPayment } from '../../durable-objects/partner-state/partner-shards.ts';
 import type { HeldPayment } from '../../durable-objects/partner-state/partner-state.ts';
 import { corridorDirectoryTtlMs } from '../../workers/payments/route-to-corridor.ts';
 import { ana, ben, chidi, opsJson } from './ops-support.ts';
@@ -30,8 +30,9 @@ function control() {
   return env.CONTROL.get(env.CONTROL.idFromName('control'));
 }
 
-function alphaState() {
-  return durableObjectFor(env, env.PARTNER_STATE, 'eu', 'alpha-bank');
+/** The PartnerState shard that holds alpha-bank's payment `uetr` (partner-shards.ts). */
+function alphaState(uetr: string) {
+  return partnerStateForPayment(env, 'eu', 'alpha-bank', uetr);
 }
 
 /** A EUR→EUR payment from alpha-bank whose debtor is `debtorName`. */
@@ -211,8 +212,8 @@ describe('screening in the pipeline: holds', () => {
     expect(await runDurableObjectAlarm(control())).toBe(true);
     const settled = await waitForStatus(alpha, held.uetr, 'settled');
     // A second push (a retry after a lost confirmation) finds the decision made and the payment placed: nothing twice.
-    expect(await alphaState().decideHold({ change_id: proposed.body.id, uetr: held.uetr, decision: 'release', reason: 'cleared', decided_by: ana })).toEqual({ kind: 'released', window: settled.batch_id });
-    expect(await alphaState().decideHold({ change_id: crypto.randomUUID(), uetr: held.uetr, decision: 'reject', reason: 'late', decided_by: ana })).toEqual({ kind: 'decided-by-another-change', change_id: proposed.body.id });
+    expect(await alphaState(held.uetr).decideHold({ change_id: proposed.body.id, uetr: held.uetr, decision: 'release', reason: 'cleared', decided_by: ana })).toEqual({ kind: 'released', window: settled.batch_id });
+    expect(await alphaState(held.uetr).decideHold({ change_id: crypto.randomUUID(), uetr: held.uetr, decision: 'reject', reason: 'late', decided_by: ana })).toEqual({ kind: 'decided-by-another-change', change_id: proposed.body.id });
   });
 
   it('holds, never refuses, when the screening provider is down; and never drops the payment', async () => {

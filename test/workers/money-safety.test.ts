@@ -12,6 +12,7 @@ import { buildInstruction } from '../../cli/sdk/instruction-builder.ts';
 import { sha256Hex } from '../../core/digest.ts';
 import type { WindowCorridor, WindowPayment } from '../../core/corridor-window-contract.ts';
 import type { SettlementBatch } from '../../core/settlement-batch.ts';
+import { partnerStateForPayment } from '../../durable-objects/partner-state/partner-shards.ts';
 import { corridorDirectoryTtlMs, shardOf } from '../../workers/payments/route-to-corridor.ts';
 import { client as clientFor } from './partner-trust-support.ts';
 import { alpha, bravo } from './support.ts';
@@ -31,8 +32,9 @@ function control() {
   return env.CONTROL.get(env.CONTROL.idFromName('control'));
 }
 
-function partnerState(partnerId: string) {
-  return env.PARTNER_STATE.get(env.PARTNER_STATE.idFromName(partnerId));
+/** The PartnerState shard that holds `uetr` for the partner (partner-shards.ts). */
+function partnerState(partnerId: string, uetr: string) {
+  return partnerStateForPayment(env, 'eu', partnerId, uetr);
 }
 
 /** The coordinator's window holding `startMs`, once it has sealed (or gone on to settle), with its batch. */
@@ -96,7 +98,7 @@ describe('a retry of an admitted payment', () => {
       partnerId: 'alpha-bank', uetr, instructionSha256: sha256Hex(jws), jws: '', corridor: corridorId, jurisdiction: 'eu',
       windowName: `${corridorId}|eu|1`, corridorConfig: chosen, payment,
     };
-    await runInDurableObject(partnerState('alpha-bank'), (_instance, state) => {
+    await runInDurableObject(partnerState('alpha-bank', uetr), (_instance, state) => {
       state.storage.sql.exec(
         `INSERT INTO payments (uetr, instruction_sha256, jws, corridor, jurisdiction, status, window_name, enqueue) VALUES (?, ?, ?, ?, 'eu', 'pending', ?, ?)`,
         uetr, sha256Hex(jws), jws, corridorId, pending.windowName, JSON.stringify(pending),
@@ -161,13 +163,13 @@ describe('a payment that cannot settle at its window rate', () => {
       );
       state.storage.sql.exec(`UPDATE intake_windows SET payment_count = payment_count + 1 WHERE start_ms = ?`, startMs);
     });
-    await runInDurableObject(partnerState('alpha-bank'), (_instance, state) => {
+    await runInDurableObject(partnerState('alpha-bank', doomed), (_instance, state) => {
       state.storage.sql.exec(`INSERT INTO payments (uetr, instruction_sha256, jws, corridor, jurisdiction, status, window_id) VALUES (?, 'x', 'x', 'SEK-USD', 'eu', 'accepted', ?)`, doomed, windowId);
     });
     const batch = await sealedWindow('SEK-USD', startMs);
     expect(new Set(batch.legs.map((leg) => leg.uetr))).toEqual(new Set([good.uetr]));
     const rejected = await waitFor(`payment ${doomed} to read rejected`, async () => {
-      const record = await partnerState('alpha-bank').getPayment(doomed);
+      const record = await partnerState('alpha-bank', doomed).getPayment(doomed);
       return record?.status === 'rejected' ? record : undefined;
     });
     expect(rejected.reason).toMatch(/payout-below-minor-unit/);

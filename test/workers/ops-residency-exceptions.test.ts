@@ -9,6 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { residencyExceptionDurationMaxMs, verifyAuditChain, type AuditEntry } from '../../core/ops-changes.ts';
 import type { ResidencyExceptionView } from '../../durable-objects/control/residency-exceptions.ts';
 import { durableObjectFor } from '../../durable-objects/jurisdiction.ts';
+import { allPartnerStateShards } from '../../durable-objects/partner-state/partner-shards.ts';
 import { buildInstruction } from '../../cli/sdk/instruction-builder.ts';
 import { ana, ben, chidi, opsFetch, opsJson, proposeAndApprove } from './ops-support.ts';
 import { alpha, bravo, clientFor } from './support.ts';
@@ -183,9 +184,12 @@ describe('residency exceptions under two-person control', () => {
     const sealed = JSON.parse((await windowStub(corridor, jurisdiction, 0).sealedBatch(startMs)) as string) as SettlementBatch;
     expect(sealed.legs.filter((leg) => leg.uetr === uetr)).toEqual([expect.objectContaining({ debtor_country: 'MX', residency_exception: applied.id })]);
 
-    await runInDurableObject(alphaState(), (_instance, state) => {
-      state.storage.sql.exec(`UPDATE residency_exceptions SET expires_at_ms = ? WHERE change_id = ?`, Date.now() - 1, applied.id as string);
-    });
+    // Every shard holds the exception (partner-shards.ts); it lapses in all of them.
+    for (const { stub } of allPartnerStateShards(env, 'eu', 'alpha-bank')) {
+      await runInDurableObject(stub, (_instance, state) => {
+        state.storage.sql.exec(`UPDATE residency_exceptions SET expires_at_ms = ? WHERE change_id = ?`, Date.now() - 1, applied.id as string);
+      });
+    }
     const after = await pay();
     expect(after.status).toBe(403);
     expect(after.body.type).toBe('urn:meridian:problem:residency-denied');

@@ -2,7 +2,9 @@
  * The Cedar policy stage through the real app: signed payments into SELF.fetch, Cedar's web build
  * inside workerd, decisions read back from PartnerState and the ops API.
  */
+import { env } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
+import { allPartnerStateShards } from '../../durable-objects/partner-state/partner-shards.ts';
 import { buildInstruction } from '../../cli/sdk/instruction-builder.ts';
 import { policyForbidSlugs, policyPermitId } from '../../core/policy-request.ts';
 import type { PolicyDecision } from '../../durable-objects/partner-state/partner-state.ts';
@@ -32,8 +34,9 @@ async function refusal(instruction: unknown, slug: ProblemSlug): Promise<Record<
 }
 
 async function decisionsFor(uetr: string): Promise<PolicyDecision[]> {
-  const page = await partnerState(alpha.partner_id).listPolicyDecisions({ limit: 500, fromMs: Date.now() - 60_000 });
-  return page.decisions.filter((decision) => decision.uetr === uetr);
+  // An admission's allow is in the payment's shard, a refusal at home (partner-shards.ts): read both.
+  const pages = await Promise.all(allPartnerStateShards(env, 'eu', alpha.partner_id).map(({ stub }) => stub.listPolicyDecisions({ limit: 500, fromMs: Date.now() - 60_000 })));
+  return pages.flatMap((page) => page.decisions).filter((decision) => decision.uetr === uetr);
 }
 
 function utcDate(ms: number): string {

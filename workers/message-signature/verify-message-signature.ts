@@ -11,7 +11,10 @@
  *
  * The nonce claim lives in the partner's PartnerState Durable Object: KV has no compare-and-set,
  * so two replays could both pass there; a DO serializes the claim. Every (keyid, nonce) pair of
- * the request is claimed in one transaction: all of them or none.
+ * the request is claimed in one transaction: all of them or none. A route that can name the
+ * payment the request is about asks for `deferNonceClaim`: the claim then travels inside that
+ * route's first PartnerState call, at the payment's shard (durable-objects/partner-state/
+ * partner-shards.ts says why that stays exact), instead of costing a round trip of its own here.
  *
  * Keys come from Control's partner directory, cached per isolate for up to two seconds
  * (partner-directory.ts), so a just-revoked key may still be listed here. The claim is where a
@@ -27,7 +30,7 @@ import { verifyMlDsa65 } from '../../core/ml-dsa.ts';
 import { ProblemError } from '../../core/problem.ts';
 import type { Env } from '../env.ts';
 import { ed25519VerifyKey, isHybridPartner, keyValidAt, mlDsaPublicKey, partnerKey, type Ed25519PartnerKey, type PartnerProfile } from '../config/partners.ts';
-import type { NonceClaim } from '../../durable-objects/partner-state/partner-state.ts';
+import type { NonceClaim, RequestClaim, RequestClaimOutcome } from '../../durable-objects/partner-state/partner-state.ts';
 import { verifyContentDigest } from './content-digest.ts';
 import { partnerDirectory } from './partner-directory.ts';
 import { durableObjectFor } from '../../durable-objects/jurisdiction.ts';
@@ -48,11 +51,15 @@ export interface SignedRequestVariables {
   body: Uint8Array;
   /** The algorithms that signed this request, in label order: ['ed25519'] or ['ed25519', 'ml-dsa-65']. */
   signatureAlgorithms: string[];
+  /** Set only under `deferNonceClaim`: the claim the route must make before it acts on the request. */
+  requestClaim?: RequestClaim;
 }
 
 export interface VerifyMessageSignatureOptions {
   /** Injected clock for conformance tests with fixed `created` values. */
   nowMs?: () => number;
+  /** The route claims the nonce itself (`requestClaim`), folded into its first PartnerState call; `partner` is then the listed profile. */
+  deferNonceClaim?: boolean;
 }
 
 export function verifyMessageSignature(options: VerifyMessageSignatureOptions = {}) {
@@ -90,7 +97,9 @@ export function verifyMessageSignature(options: VerifyMessageSignatureOptions = 
     } else if (pqSignature !== undefined) {
       throw new ProblemError('bad-signature', `${pqSignatureLabel} is for hybrid partners; ${listed.partner_id} has no ML-DSA-65 key`);
     }
-    const partner = await claimAtPartnerState(c.env, listed, claims, now + nonceTtlMs);
+    const requestClaim: RequestClaim = { claims, expiresAtMs: now + nonceTtlMs, profileKeyids: listed.keys.map((listedKey) => listedKey.keyid) };
+    if (options.deferNonceClaim === true) c.set('requestClaim', requestClaim);
+    const partner = options.deferNonceClaim === true ? listed : await claimAtPartnerState(c.env, listed, requestClaim);
 
     c.set('partner', partner);
     c.set('partnerKey', key);
@@ -125,9 +134,13 @@ async function signerOf(env: Env, signature: MessageSignature): Promise<{ partne
  * are not revoked (or the claim refused), so it keeps its Ed25519 key and, for a hybrid partner,
  * the ML-DSA-65 key of `sig2`: hybrid-ness cannot change here.
  */
-async function claimAtPartnerState(env: Env, partner: PartnerProfile, claims: NonceClaim[], expiresAtMs: number): Promise<PartnerProfile> {
+async function claimAtPartnerState(env: Env, partner: PartnerProfile, claim: RequestClaim): Promise<PartnerProfile> {
   const partnerState = durableObjectFor(env, env.PARTNER_STATE, partner.jurisdiction, partner.partner_id);
-  const outcome = await partnerState.claimRequest({ claims, expiresAtMs, profileKeyids: partner.keys.map((key) => key.keyid) });
+  return profileAfterClaim(partner, claim.claims, await partnerState.claimRequest(claim));
+}
+
+/** What a claim's outcome means for the request: a replay or a revoked signing key is refused here; otherwise the profile, less revoked keys. */
+export function profileAfterClaim(partner: PartnerProfile, claims: readonly NonceClaim[], outcome: RequestClaimOutcome): PartnerProfile {
   switch (outcome.kind) {
     case 'replay':
       throw new ProblemError('replayed-nonce', `nonce already used with ${claims.map((claim) => claim.keyid).join(' / ')} in the last 24 h`);

@@ -1,5 +1,7 @@
 /**
- * Stages `priorAnswer` and `admit`, both in the submitting partner's PartnerState.
+ * Stages `priorAnswer` and `admit`, both in the PartnerState shard that holds the payment
+ * (durable-objects/partner-state/partner-shards.ts); the prior answer arrives with the request's
+ * nonce claim (claim-payment.ts), so a new admission costs that object two calls, a repeat one.
  *
  * `priorAnswer` runs before routing and every limit: a repeat of an admitted UETR with the same
  * instruction gets its original answer whatever has changed since (corridor state, limits,
@@ -11,32 +13,40 @@
  */
 import type { WindowPayment } from '../../core/corridor-window-contract.ts';
 import { err, ok, type Result } from '../../core/result.ts';
-import type { PaymentAnswer, PolicyDecisionInput, ResidencyException } from '../../durable-objects/partner-state/partner-state.ts';
+import type { PaymentAnswer, PolicyDecisionInput, PriorAnswer, ResidencyException } from '../../durable-objects/partner-state/partner-state.ts';
+import { partnerStateForPayment, partnerStateHome } from '../../durable-objects/partner-state/partner-shards.ts';
 import type { PartnerProfile } from '../config/partners.ts';
 import type { Env } from '../env.ts';
 import type { OpenedInstruction } from './open-instruction.ts';
 import type { PaymentRefusal } from './payment-refusal.ts';
 import type { CorridorRoute } from './route-to-corridor.ts';
 import type { ScreeningEvidence } from './screening-evidence.ts';
-import { durableObjectFor } from '../../durable-objects/jurisdiction.ts';
 
 /** `none`: no admission exists for this UETR, so the new-admission stages run (the policy stage reads the partner's unexpired residency exceptions). */
 export type Prior = { kind: 'none'; residencyExceptions: ResidencyException[] } | { kind: 'answered'; answer: PaymentAnswer };
 
-/** The partner's PartnerState: every stage that writes to it (prior answer, policy refusals, admission) addresses the same object. */
+/**
+ * The partner's home PartnerState: policy refusals are recorded there (decide-payment-policy.ts);
+ * everything about an admitted payment lives in its own shard (`paymentStateOf`).
+ */
 export function partnerStateOf(env: Env, partner: PartnerProfile) {
-  return durableObjectFor(env, env.PARTNER_STATE, partner.jurisdiction, partner.partner_id);
+  return partnerStateHome(env, partner.jurisdiction, partner.partner_id);
 }
 
-export async function priorAnswer(env: Env, partner: PartnerProfile, opened: OpenedInstruction): Promise<Result<Prior, PaymentRefusal>> {
-  const prior = await partnerStateOf(env, partner).priorAnswer(opened.instruction.uetr, opened.instructionSha256);
+/** The object that holds one payment of the partner: its claim, prior answer and admission all go there. */
+export function paymentStateOf(env: Env, partner: PartnerProfile, uetr: string) {
+  return partnerStateForPayment(env, partner.jurisdiction, partner.partner_id, uetr);
+}
+
+/** The prior answer that came with the request's nonce claim (claim-payment.ts), as the pipeline's `priorAnswer` stage. */
+export function priorAnswer(prior: PriorAnswer, uetr: string): Result<Prior, PaymentRefusal> {
   switch (prior.kind) {
     case 'none':
       return ok({ kind: 'none', residencyExceptions: prior.residencyExceptions });
     case 'answered':
       return ok({ kind: 'answered', answer: prior.answer });
     case 'uetr-mismatch':
-      return err({ kind: 'uetr-mismatch', uetr: opened.instruction.uetr });
+      return err({ kind: 'uetr-mismatch', uetr });
     case 'unsettleable':
       return err({ kind: 'unsettleable', reason: prior.reason });
   }
@@ -64,7 +74,7 @@ export async function admit(
     debtor_country: instruction.debtor.country,
     residency_exception: residencyExceptionOf(policyDecision),
   };
-  const admission = await partnerStateOf(env, partner).admit({
+  const admission = await paymentStateOf(env, partner, instruction.uetr).admit({
     partnerId: partner.partner_id,
     uetr: instruction.uetr,
     instructionSha256: opened.instructionSha256,

@@ -1,10 +1,12 @@
 /**
  * POST /v1/payments and GET /v1/payments/{uetr}. The payment pipeline, in DESIGN.md's order:
  *
- *   verifyRequest    media type → body limit → message signature(s) + Content-Digest + nonce
- *                    (PartnerState) → TLS posture (downgrade)              [middlewares below]
+ *   verifyRequest    media type → body limit → message signature(s) + Content-Digest
+ *                    → openInstruction → nonce claim + prior answer in the payment's PartnerState
+ *                    shard, one call → TLS posture (downgrade)             [middlewares below]
  *   openInstruction  seal → instruction JWS → schema → debtor agent         open-instruction.ts
  *   priorAnswer      stored answer, mismatch, or a pending admission finished: short-circuit
+ *                    (it came with the nonce claim, claim-payment.ts)
  *   routeToCorridor  corridor exists, open, serves the partner's jurisdiction; the shard
  *   policy           Cedar: residency, corridor, amount limits, TLS, business rules; the decision
  *                    recorded (refusals here, admissions inside admit)  workers/policy/
@@ -30,21 +32,20 @@ import { enforceTransportPosture, type TransportVariables } from '../downgrade/e
 import { verifyMessageSignature } from '../message-signature/verify-message-signature.ts';
 import { decidePaymentPolicy } from '../policy/decide-payment-policy.ts';
 import { admit, priorAnswer, type Prior } from './admit.ts';
-import { openInstruction, type OpenedInstruction } from './open-instruction.ts';
+import { claimStatusRead, mediaTypeOf, openAndClaim, type ClaimedPaymentVariables } from './claim-payment.ts';
+import type { OpenedInstruction } from './open-instruction.ts';
 import { screenPayment } from '../screening/screen-payment.ts';
 import { checkVelocity } from '../velocity/check-velocity.ts';
 import type { VelocityRefusal } from '../velocity/velocity-problem.ts';
 import { refusalProblem, type PaymentRefusal } from './payment-refusal.ts';
 import { routeToCorridor } from './route-to-corridor.ts';
 import { screeningEvidence } from './screening-evidence.ts';
-import { durableObjectFor } from '../../durable-objects/jurisdiction.ts';
 import { recordAdmission } from '../observability/record-admission.ts';
 import { traceparentOf } from '../observability/observe-requests.ts';
 
 export const paymentBodyBytesMax = 64 * 1024;
-const uetrPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 
-type PaymentsApp = { Bindings: Env; Variables: TransportVariables };
+type PaymentsApp = { Bindings: Env; Variables: TransportVariables & ClaimedPaymentVariables };
 type PaymentsContext = Context<PaymentsApp>;
 
 export const paymentMediaTypes = ['application/jose', 'application/jose+json'] as const;
@@ -56,16 +57,14 @@ export function paymentRoutes(): Hono<PaymentsApp> {
     '/',
     requireMediaType(paymentMediaTypes),
     bodyLimit({ maxSize: paymentBodyBytesMax, onError: () => { throw new ProblemError('payload-too-large', `body exceeds ${paymentBodyBytesMax} bytes`); } }),
-    verifyMessageSignature(),
+    verifyMessageSignature({ deferNonceClaim: true }),
+    openAndClaim(),
     enforceTransportPosture(),
     submitPayment,
   );
 
-  payments.get('/:uetr', verifyMessageSignature(), enforceTransportPosture(), async (c) => {
-    const uetr = c.req.param('uetr');
-    if (!uetrPattern.test(uetr)) throw new ProblemError('not-found', 'no such payment');
-    const partnerState = durableObjectFor(c.env, c.env.PARTNER_STATE, c.var.partner.jurisdiction, c.var.partner.partner_id);
-    const payment = await partnerState.getPayment(uetr);
+  payments.get('/:uetr', verifyMessageSignature({ deferNonceClaim: true }), claimStatusRead(), enforceTransportPosture(), async (c) => {
+    const payment = c.var.payment;
     // Owner only: another partner's UETR is simply not in this partner's state, so it is a 404, not a 403.
     if (payment === null) throw new ProblemError('not-found', 'no such payment');
     return c.json(payment);
@@ -77,13 +76,12 @@ export function paymentRoutes(): Hono<PaymentsApp> {
 /** The stages after verifyRequest, top to bottom; the first refusal ends the request. */
 async function submitPayment(c: PaymentsContext): Promise<Response> {
   const partner = c.var.partner;
-  const opened = await openInstruction(c, mediaTypeOf(c.req.header('content-type')));
-  if (!opened.ok) throw refusalProblem(opened.reason);
-  const prior = await priorAnswer(c.env, partner, opened.value);
+  const opened = c.var.opened;
+  const prior = priorAnswer(c.var.prior, opened.instruction.uetr);
   if (!prior.ok) throw refusalProblem(prior.reason);
   if (prior.value.kind === 'answered') return c.json(prior.value.answer, 202);
   const none = prior.value;
-  const admitted = await coalesced(`${partner.partner_id}|${opened.value.instruction.uetr}|${opened.value.instructionSha256}`, () => admitNew(c, opened.value, none));
+  const admitted = await coalesced(`${partner.partner_id}|${opened.instruction.uetr}|${opened.instructionSha256}`, () => admitNew(c, opened, none));
   if (!admitted.ok) throw refusalProblem(admitted.reason);
   recordAdmission(c, admitted.value);
   return c.json(admitted.value.answer, 202);
@@ -138,10 +136,6 @@ function velocityRefusal(refusal: VelocityRefusal): PaymentRefusal {
     case 'store-unavailable':
       return { kind: 'velocity-unavailable', refusal };
   }
-}
-
-function mediaTypeOf(header: string | undefined): string {
-  return (header ?? '').split(';')[0]?.trim().toLowerCase() ?? '';
 }
 
 function requireMediaType(mediaTypes: readonly string[]) {

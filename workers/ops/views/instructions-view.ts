@@ -5,7 +5,7 @@
  * receipt, status and batch; plus `partner_keys`, the partners' public profiles that verify the
  * JWSs. For the evidence export (cli/evidence/gateway-export.ts).
  *
- * Paged: one partner's PartnerState per request, at most instructionsPageRows rows;
+ * Paged: one PartnerState shard of one partner per request (partner-shards.ts), at most instructionsPageRows rows;
  * `next_cursor` (opaque) continues where the page ended, null when every partner is done.
  * A bad query is `400 invalid-request` naming the parameter.
  *
@@ -19,7 +19,8 @@ import { err, ok, type Result } from '../../../core/result.ts';
 import { isRfc3339DateTime } from '../../../core/rfc3339.ts';
 import { partnerRegistry } from '../../config/partners.ts';
 import type { OpsApp } from '../ops-routes.ts';
-import { partnerStateOf, registeredPartnerIds } from './security-events-view.ts';
+import { partnerStateShardsMax } from '../../../durable-objects/partner-state/partner-shards.ts';
+import { partnerStateShardsOf, registeredPartnerIds } from './security-events-view.ts';
 
 export const instructionsPageRows = 200;
 const cursorCharsMax = 512;
@@ -27,6 +28,8 @@ const cursorCharsMax = 512;
 interface Cursor {
   /** Index into the sorted partner ids. */
   partner: number;
+  /** Index into that partner's PartnerState shards (absent: the first). */
+  shard?: number;
   afterMs?: number;
   afterUetr?: string;
 }
@@ -48,6 +51,7 @@ function instructionQuery(params: Record<string, string>): Result<{ fromMs: numb
     if (params.cursor.length > cursorCharsMax) throw new RangeError('too long');
     const cursor = JSON.parse(new TextDecoder().decode(base64urlDecode(params.cursor))) as Cursor;
     if (!Number.isSafeInteger(cursor.partner) || cursor.partner < 0) throw new RangeError('partner');
+    if (cursor.shard !== undefined && (!Number.isSafeInteger(cursor.shard) || cursor.shard < 0 || cursor.shard >= partnerStateShardsMax)) throw new RangeError('shard');
     if (cursor.afterMs !== undefined && (!Number.isSafeInteger(cursor.afterMs) || typeof cursor.afterUetr !== 'string')) throw new RangeError('after');
     return ok({ fromMs, toMs, cursor });
   } catch {
@@ -62,6 +66,16 @@ function queryProblem(reason: QueryError): ProblemError {
   }
 }
 
+/** Partner by partner, and within a partner shard by shard; a full page continues after its last row. */
+function nextCursor(cursor: Cursor, rows: ReadonlyArray<{ uetr: string; accepted_at: string }>, shardCount: number, partnerCount: number): Cursor | undefined {
+  if (cursor.partner >= partnerCount) return undefined;
+  const last = rows[rows.length - 1];
+  const shard = cursor.shard ?? 0;
+  if (rows.length === instructionsPageRows && last !== undefined) return { partner: cursor.partner, shard, afterMs: Date.parse(last.accepted_at), afterUetr: last.uetr };
+  if (shard + 1 < shardCount) return { partner: cursor.partner, shard: shard + 1 };
+  return cursor.partner + 1 < partnerCount ? { partner: cursor.partner + 1 } : undefined;
+}
+
 function encodeCursor(cursor: Cursor): string {
   return base64urlEncode(utf8(JSON.stringify(cursor)));
 }
@@ -73,13 +87,13 @@ export async function instructionsRoute(c: Context<OpsApp>): Promise<Response> {
   const partnerIds = registeredPartnerIds(c.env);
   const profiles = [...new Map([...partnerRegistry(c.env.PARTNERS).entries()].map(({ partner }) => [partner.partner_id, partner])).values()];
   const partnerId = partnerIds[cursor.partner];
+  const shards = partnerId === undefined ? [] : partnerStateShardsOf(c.env, partnerId);
+  const shard = shards[cursor.shard ?? 0];
   const rows =
-    partnerId === undefined
+    shard === undefined
       ? []
-      : await partnerStateOf(c.env, partnerId).listInstructions({ fromMs, toMs, limit: instructionsPageRows, ...(cursor.afterMs === undefined ? {} : { afterMs: cursor.afterMs, afterUetr: cursor.afterUetr }) });
-  const last = rows[rows.length - 1];
-  const next: Cursor | undefined =
-    partnerId === undefined ? undefined : rows.length === instructionsPageRows && last !== undefined ? { partner: cursor.partner, afterMs: Date.parse(last.accepted_at), afterUetr: last.uetr } : cursor.partner + 1 < partnerIds.length ? { partner: cursor.partner + 1 } : undefined;
+      : await shard.stub.listInstructions({ fromMs, toMs, limit: instructionsPageRows, ...(cursor.afterMs === undefined ? {} : { afterMs: cursor.afterMs, afterUetr: cursor.afterUetr }) });
+  const next = nextCursor(cursor, rows, shards.length, partnerIds.length);
   return c.json({
     generated_at: new Date().toISOString(),
     from: new Date(fromMs).toISOString(),

@@ -9,7 +9,7 @@
  */
 import type { Env } from '../../env.ts';
 import { partnerRegistry } from '../../config/partners.ts';
-import { durableObjectFor } from '../../../durable-objects/jurisdiction.ts';
+import { allPartnerStateShards, partnerStateHome } from '../../../durable-objects/partner-state/partner-shards.ts';
 import { errorText, mapBounded } from './bounded-work.ts';
 
 /** Events in the merged list (and asked of each partner). */
@@ -38,11 +38,20 @@ export function registeredPartnerIds(env: Env): string[] {
   return [...ids].sort();
 }
 
-/** A registered partner's PartnerState, in its jurisdiction (durable-objects/jurisdiction.ts). */
+/** A registered partner's home PartnerState (security events live there), in its jurisdiction (durable-objects/jurisdiction.ts). */
 export function partnerStateOf(env: Env, partnerId: string): PartnerStub {
-  const profile = [...partnerRegistry(env.PARTNERS).entries()].find(({ partner }) => partner.partner_id === partnerId)?.partner;
+  return partnerStateHome(env, jurisdictionOf(env, partnerId), partnerId);
+}
+
+/** Every PartnerState shard of a registered partner (partner-shards.ts): the per-payment views read them all. */
+export function partnerStateShardsOf(env: Env, partnerId: string): Array<{ shard: number; stub: PartnerStub }> {
+  return allPartnerStateShards(env, jurisdictionOf(env, partnerId), partnerId);
+}
+
+function jurisdictionOf(env: Env, partnerId: string): string {
+  const profile = partnerRegistry(env.PARTNERS).byId(partnerId);
   if (profile === undefined) throw new Error(`no registered partner ${partnerId}`);
-  return durableObjectFor(env, env.PARTNER_STATE, profile.jurisdiction, partnerId);
+  return profile.jurisdiction;
 }
 
 export async function securityEventsView(env: Env) {
