@@ -1,0 +1,226 @@
+/**
+ * A batch the regional backends refuse for good (durable-objects/corridor-window/deliver-batch.ts,
+ * "Refusals"): the window ends `refused`, every payment in it reads `rejected` with the backend's
+ * slug, the outbox stops delivering, and operators see it (the error line, the windows view, the
+ * edge counter). And the counter-cases that must never reject a payment: an outage or a token the
+ * backend refuses keeps retrying; a 409 or a refusal of a batch that is in fact committed settles;
+ * a batch-id conflict and a rules disagreement retry and alarm.
+ *
+ * Partner-facing cases go through the real API on SGD-JPY (ap, one backend: ap-1), which no other
+ * workerd suite uses; the answers of POST /v1/settlements are scripted per batch id by a fetch
+ * spy (the Durable Objects run in this isolate), shaped as regional/routes/settlements.ts answers
+ * them (test/regional/window-refusal.test.ts ties that shape to the real backend), and read-backs
+ * go to the real ap-1. The direct-stub cases let the real backends refuse: a us corridor with a
+ * foreign debtor leg refused by the real us-1, and an eu one where a refusal is final only once a
+ * sibling agrees.
+ */
+import { env, runDurableObjectAlarm } from 'cloudflare:test';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import deltaSg from '../../dev/partners/delta-sg.json';
+import type { PartnerCredentials } from '../../cli/sdk/partner-client.ts';
+import { buildInstruction } from '../../cli/sdk/instruction-builder.ts';
+import { settlementRefusalsMetric, settlementRefusedReason } from '../../core/netting-window.ts';
+import type { NettingWindowSummary } from '../../durable-objects/corridor-window/netting-store.ts';
+import { ana, opsFetch, opsJson } from './ops-support.ts';
+import { alpha, bravo, clientFor } from './support.ts';
+import { directCorridor, directPayment, enqueuePlaced, parseWindowId, sleep, waitFor, waitForStatus, waitForWindow, windowStub } from './window-support.ts';
+
+const delta = deltaSg as PartnerCredentials & { bic: string };
+const corridorId = 'SGD-JPY';
+const configured = JSON.parse(env.REGIONAL_BACKENDS) as Record<string, Array<{ region: string; url: string }>>;
+const eu1 = configured.eu!.find((backend) => backend.region === 'eu-1')!;
+const euDown = configured.eu!.find((backend) => backend.region === 'eu-down')!;
+
+/** What a backend's POST /v1/settlements does for one batch: answer this, or `pass` to the real backend (then answer `after`, if set). */
+type Script = (call: number) => { pass: true; after?: Response } | { pass: false; answer: Response };
+type ReadBackScript = () => Response | 'pass';
+
+const scripts = new Map<string, Script>();
+const readBackScripts = new Map<string, ReadBackScript>();
+/** Origins a batch's POST is scripted at (default: every backend); others pass through. */
+const scriptedOrigins = new Map<string, Set<string>>();
+const posts = new Map<string, number>();
+const errorLines: Array<Record<string, unknown>> = [];
+
+function problem(status: number, slug: string, detail: string, extensions: Record<string, unknown> = {}): Response {
+  return new Response(JSON.stringify({ type: `urn:meridian:problem:${slug}`, title: slug.replaceAll('-', ' '), status, detail, ...extensions }), {
+    status, headers: { 'content-type': 'application/problem+json' },
+  });
+}
+const residencyDenied = (batchId: string) => problem(403, 'residency-denied', `batch ${batchId} leg DELTSGSGXXX/…: debtor country SG belongs to jurisdiction ap, not ap`, { reason: 'debtor-country-outside' });
+
+beforeAll(() => {
+  const passThrough = globalThis.fetch;
+  vi.spyOn(globalThis, 'fetch').mockImplementation(async (input, init) => {
+    const request = new Request(input, init);
+    const url = new URL(request.url);
+    if (url.pathname === '/v1/settlements' && request.method === 'POST') {
+      const batchId = (JSON.parse(await request.clone().text()) as { batch_id: string }).batch_id;
+      const call = (posts.get(batchId) ?? 0) + 1;
+      posts.set(batchId, call);
+      const script = scripts.get(batchId) ?? (batchId.startsWith(`${corridorId}.`) ? () => ({ pass: false as const, answer: problem(503, 'unavailable', 'not scripted yet') }) : undefined);
+      const origins = scriptedOrigins.get(batchId);
+      if (script === undefined || (origins !== undefined && !origins.has(url.origin))) return passThrough(request);
+      const step = script(call);
+      if (!step.pass) return step.answer;
+      const real = await passThrough(request);
+      return step.after ?? real;
+    }
+    const readBack = /^\/v1\/settlements\/([^/]+)$/.exec(url.pathname);
+    if (readBack !== null && request.method === 'GET') {
+      const scripted = readBackScripts.get(decodeURIComponent(readBack[1]!))?.() ?? 'pass';
+      if (scripted !== 'pass') return scripted;
+      // eu-down stands in for a sibling sharing eu-1's database: its read-back is eu-1's.
+      if (url.origin === new URL(euDown.url).origin) return passThrough(new URL(url.pathname, eu1.url), { headers: request.headers });
+    }
+    return passThrough(request);
+  });
+  const consoleError = console.error;
+  vi.spyOn(console, 'error').mockImplementation((...args: unknown[]) => {
+    try {
+      errorLines.push(JSON.parse(String(args[0])) as Record<string, unknown>);
+    } catch {
+      // not one of the JSON event lines
+    }
+    consoleError(...args);
+  });
+});
+afterAll(() => vi.restoreAllMocks());
+afterEach(() => {
+  // A window a test left retrying settles for real from now on: nothing of this suite stays stuck.
+  for (const batchId of scripts.keys()) scripts.set(batchId, () => ({ pass: true }));
+  readBackScripts.clear();
+});
+
+function sgdPayment(amount: string) {
+  return buildInstruction({ debtorBic: delta.bic, debtorCountry: 'SG', creditorBic: 'ECHOJPJTXXX', creditorCountry: 'JP', amount, currency: 'SGD', targetCurrency: 'JPY' });
+}
+
+/** Submits through the API and scripts the answers for the window it landed in. */
+async function submitScripted(amount: string, script: Script): Promise<{ uetr: string; batchId: string; startMs: number }> {
+  const instruction = sgdPayment(amount);
+  const answer = await clientFor(delta).submitPayment(instruction);
+  expect(answer.status, JSON.stringify(answer.body)).toBe(202);
+  expect(answer.body.status).toBe('accepted');
+  const batchId = answer.body.window as string;
+  scripts.set(batchId, script);
+  return { uetr: instruction.uetr, batchId, startMs: parseWindowId(batchId).startMs };
+}
+
+async function windowOf(corridor: string, jurisdiction: string, startMs: number): Promise<NettingWindowSummary | undefined> {
+  return (await windowStub(corridor, jurisdiction, 0).describeWindows()).find((window) => window.start_ms === startMs);
+}
+
+/** Waits until the window has failed `attempts` deliveries and is still sealed. */
+async function retriedAtLeast(corridor: string, jurisdiction: string, startMs: number, attempts: number): Promise<NettingWindowSummary> {
+  return waitFor(`window ${corridor}.${jurisdiction}.${startMs} to fail ${attempts} deliveries`, async () => {
+    const window = await windowOf(corridor, jurisdiction, startMs);
+    expect(window?.state === 'settled' || window?.state === 'refused', `window ${startMs} ended ${window?.state}: ${window?.last_error}`).toBe(false);
+    return window !== undefined && window.state === 'sealed' && window.attempts >= attempts ? window : undefined;
+  }, 30_000);
+}
+
+describe('a batch the backend refuses for its content', () => {
+  it('ends the window refused, rejects every payment with the slug, stops delivering, and shows operators the problem', async () => {
+    const first = await submitScripted('120.00', (call) => ({ pass: false, answer: residencyDenied(`call ${call}`) }));
+    const second = await submitScripted('80.50', (call) => ({ pass: false, answer: residencyDenied(`call ${call}`) }));
+    for (const payment of [first, second]) {
+      const status = await waitForStatus(delta, payment.uetr, 'rejected');
+      expect(status.reason).toBe(settlementRefusedReason('residency-denied'));
+      expect(status.batch_id, 'a rejected payment names no batch: nothing was settled').toBeNull();
+    }
+    const window = await waitForWindow(corridorId, 'ap', first.startMs, 'refused');
+    expect(window).toMatchObject({ refusal_slug: 'residency-denied', refusal_reason: 'debtor-country-outside', refused_by: ['ap-1'], partners_notified: 1, next_attempt_ms: null });
+    expect(window.refusal_detail).toContain('debtor country SG');
+
+    const delivered = posts.get(first.batchId)!;
+    await sleep(1_500);
+    for (let alarm = 0; alarm < 3; alarm++) await runDurableObjectAlarm(windowStub(corridorId, 'ap', 0));
+    expect(posts.get(first.batchId), 'a refused batch is never delivered again').toBe(delivered);
+    expect((await windowOf(corridorId, 'ap', first.startMs))?.state).toBe('refused');
+
+    expect(errorLines.some((line) => line.event === 'settlement-refused' && line.batch_id === first.batchId && line.slug === 'residency-denied')).toBe(true);
+    const view = await opsJson<{ corridors: Array<{ corridor: string; jurisdiction: string; windows_by_state: Record<string, number>; windows: Array<{ batch_id: string; state: string; refusal: Record<string, unknown> | null }> }> }>(ana, '/api/windows');
+    const corridor = view.body.corridors.find((candidate) => candidate.corridor === corridorId && candidate.jurisdiction === 'ap')!;
+    expect(corridor.windows_by_state.refused).toBeGreaterThanOrEqual(1);
+    expect(corridor.windows.find((candidate) => candidate.batch_id === first.batchId)).toMatchObject({
+      state: 'refused', refusal: { slug: 'residency-denied', reason: 'debtor-country-outside', regions: ['ap-1'], partners_notified: true },
+    });
+    const metrics = await (await opsFetch(ana, '/api/metrics')).text();
+    const counted = metrics.split('\n').find((line) => line.startsWith(`${settlementRefusalsMetric}{`) && line.includes('jurisdiction="ap"') && line.includes('slug="residency-denied"'));
+    expect(counted, metrics.split('\n').filter((line) => line.includes('refusals')).join('\n')).toBeDefined();
+    expect(Number(counted!.split(' ').at(-1))).toBeGreaterThanOrEqual(1);
+  });
+
+  it('is final only when the real backend refuses it and reads it back absent (us-1, a foreign debtor leg)', async () => {
+    const corridor = directCorridor('MXN-MXN', { jurisdiction: 'us', window_duration_ms: 500 });
+    const payment = { ...directPayment(corridor, '2500', alpha.bic, bravo.bic), partner_id: 'charlie-trust', debtor_country: 'DE' };
+    const batchId = await enqueuePlaced(windowStub(corridor.id, 'us', 0), payment, corridor);
+    const window = await waitForWindow(corridor.id, 'us', parseWindowId(batchId).startMs, 'refused');
+    expect(window).toMatchObject({ refusal_slug: 'residency-denied', refusal_reason: 'debtor-country-outside', refused_by: ['us-1'] });
+    expect(window.refusal_detail).toContain(`debtor country DE belongs to jurisdiction eu, not us`);
+  });
+
+  it('waits for a sibling to agree: eu-1 refusing alone while eu-down is down retries; once both refuse it is final', async () => {
+    const corridor = directCorridor('CAD-CAD', { window_duration_ms: 500 });
+    const batchId = await enqueuePlaced(windowStub(corridor.id, 'eu', 0), { ...directPayment(corridor, '3100', alpha.bic, bravo.bic), debtor_country: 'US' }, corridor);
+    const { startMs } = parseWindowId(batchId);
+    const waiting = await retriedAtLeast(corridor.id, 'eu', startMs, 2);
+    expect(waiting.last_error).toMatch(/eu-1: HTTP 403 residency-denied \(debtor-country-outside\)/);
+    expect(waiting.last_error).toMatch(/not final: 2 backends must refuse/);
+    // eu-down comes back, with the rules eu-1 has: it refuses the same bytes.
+    scriptedOrigins.set(batchId, new Set([new URL(euDown.url).origin]));
+    scripts.set(batchId, () => ({ pass: false, answer: problem(403, 'residency-denied', 'debtor country US belongs to jurisdiction us, not eu', { reason: 'debtor-country-outside' }) }));
+    const refused = await waitForWindow(corridor.id, 'eu', startMs, 'refused');
+    expect([...refused.refused_by!].sort()).toEqual(['eu-1', 'eu-down']);
+    scripts.delete(batchId);
+  });
+});
+
+describe('answers that must never reject a payment', () => {
+  for (const [status, answer] of [
+    [503, () => problem(503, 'unavailable', 'the settlement database is unreachable; retry later')],
+    [401, () => problem(401, 'unauthorized', 'token signed by an unknown key', { reason: 'invalid-token' })],
+  ] as const) {
+    it(`${status} keeps the window retrying with the payment accepted, and it settles once the backend answers`, async () => {
+      const payment = await submitScripted('45.00', () => ({ pass: false, answer: answer() }));
+      const window = await retriedAtLeast(corridorId, 'ap', payment.startMs, 3);
+      expect(window.last_error).toContain(`HTTP ${status}`);
+      expect((await clientFor(delta).paymentStatus(payment.uetr)).body.status).toBe('accepted');
+      scripts.set(payment.batchId, () => ({ pass: true }));
+      expect((await waitForStatus(delta, payment.uetr, 'settled')).batch_id).toBe(payment.batchId);
+    });
+  }
+
+  it('a 409 whose read-back shows the same digest with a verified receipt counts as settled', async () => {
+    const payment = await submitScripted('61.00', () => ({ pass: true, after: problem(409, 'change-not-pending', 'already committed') }));
+    const settled = await waitForStatus(delta, payment.uetr, 'settled');
+    expect(settled).toMatchObject({ batch_id: payment.batchId, jurisdiction: 'ap', region: 'ap-1' });
+    expect(posts.get(payment.batchId)).toBe(1);
+  });
+
+  it('a refusal of a batch that a lost answer left committed settles it (the read-back finds it), never rejects', async () => {
+    const payment = await submitScripted('72.00', (call) => (call === 1
+      ? { pass: true, after: problem(503, 'unavailable', 'answer lost after COMMIT') }
+      : { pass: false, answer: residencyDenied('the re-check runs before the digest lookup') }));
+    const settled = await waitForStatus(delta, payment.uetr, 'settled');
+    expect(settled).toMatchObject({ batch_id: payment.batchId, region: 'ap-1' });
+    expect((await windowOf(corridorId, 'ap', payment.startMs))?.state).toBe('settled');
+  });
+
+  it('a batch-id conflict (another digest under this batch id) retries and alarms, the payment stays accepted', async () => {
+    const payment = await submitScripted('33.00', () => ({ pass: false, answer: problem(422, 'batch-rejected', 'batch is already committed with digest 00…', { batch_id: 'x' }) }));
+    readBackScripts.set(payment.batchId, () => Response.json({ batch_id: payment.batchId, digest: '0'.repeat(64), corridor: corridorId, jurisdiction: 'ap', legs: [], positions: [], log_index: 0, receipt: 'a.b.c' }));
+    await retriedAtLeast(corridorId, 'ap', payment.startMs, 2);
+    expect(errorLines.some((line) => line.event === 'settlement-batch-id-conflict' && line.batch_id === payment.batchId)).toBe(true);
+    expect((await clientFor(delta).paymentStatus(payment.uetr)).body.status).toBe('accepted');
+  });
+
+  it('a batch-rejected whose bytes pass the edge\'s own check (a release skew) retries and alarms', async () => {
+    const payment = await submitScripted('27.00', () => ({ pass: false, answer: problem(422, 'batch-rejected', 'legs[0]: unrecognized key', { reason: 'malformed-batch' }) }));
+    const window = await retriedAtLeast(corridorId, 'ap', payment.startMs, 2);
+    expect(window.last_error).toContain('release skew');
+    expect(errorLines.some((line) => line.event === 'settlement-rules-disagree' && line.batch_id === payment.batchId)).toBe(true);
+    expect((await clientFor(delta).paymentStatus(payment.uetr)).body.status).toBe('accepted');
+  });
+});
