@@ -10,6 +10,7 @@ import type { PartnerCredentials } from './request-signing.ts';
 
 /** How long a generated key is valid; rotate before it lapses (the gateway refuses a lapsed key as unknown-partner). */
 export const keyValidityMs = 365 * 24 * 60 * 60 * 1000;
+export const keyClockSlackMs = 60_000;
 
 /** A public key as a partner profile lists it (what the operator registers). */
 export type RegistryKey =
@@ -27,7 +28,8 @@ export async function generatePartnerKeys(partnerId: string, options: { hybrid?:
   const now = options.now ?? new Date();
   // Unique per generation, so a second key for the same partner (a rotation) never collides with the first.
   const keyid = `${partnerId}-${now.toISOString().slice(0, 10)}-${base64urlEncode(crypto.getRandomValues(new Uint8Array(4)))}`;
-  const validity = { not_before: now.toISOString(), not_after: new Date(now.getTime() + keyValidityMs).toISOString() };
+  // Valid from a minute back, so a gateway clock slightly behind this machine's accepts the key at once.
+  const validity = { not_before: new Date(now.getTime() - keyClockSlackMs).toISOString(), not_after: new Date(now.getTime() + keyValidityMs).toISOString() };
   const ed25519 = (await crypto.subtle.generateKey({ name: 'Ed25519' }, true, ['sign', 'verify'])) as CryptoKeyPair;
   const { kty, crv, d, x } = await crypto.subtle.exportKey('jwk', ed25519.privateKey);
   if (kty === undefined || crv === undefined || d === undefined || x === undefined) throw new Error('generatePartnerKeys: WebCrypto exported an incomplete Ed25519 JWK');
