@@ -168,7 +168,7 @@ export class CorridorWindow extends DurableObject<Env> {
     return this.intake.windows(boundedLimit(limit));
   }
 
-  /** Coordinator: the netting windows (one batch each), newest first, with their FX residue booking; at most `limit`. */
+  /** Coordinator: the netting windows (one batch each), newest first, with their FX residue booking: the newest `limit`, and older ones still in the outbox or refused (NettingStore.summaries). */
   async describeWindows(limit = describeRowsMax): Promise<NettingWindowSummary[]> {
     return this.netting.summaries(boundedLimit(limit));
   }
