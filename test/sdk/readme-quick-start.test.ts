@@ -1,0 +1,110 @@
+/**
+ * The SDK README as a newcomer follows it: its `ts` code blocks (keygen, register, quick-start), in
+ * the README's order, run as files with plain Node in a project that installed only the packed
+ * tarball — against a real gateway (wrangler's test harness runs workerd with wrangler.toml and the
+ * dev bindings) whose windows settle into real regional backends (test/support/regional-fixture.ts,
+ * PGlite, local signers) on ports picked per run. Done when the new key is registered under two
+ * operators, the payment reads settled, and both receipts verify.
+ */
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestHarness, type TestHarness } from 'wrangler';
+import { startRedisBridge, type RedisBridge } from '../../cli/dev/redis-bridge.ts';
+import { devAccessToken } from '../../cli/ops-commands.ts';
+import { devUpstashToken, gatewayDevBindings } from '../../dev/fixtures.ts';
+import { packAndInstallSdk, packTimeoutMs, type PackedSdk } from './packed-sdk.ts';
+
+const run = promisify(execFile);
+const readme = readFileSync('packages/partner-sdk/README.md', 'utf8');
+const fixtureReadyTimeoutMs = 180_000;
+const blockRunTimeoutMs = 150_000;
+
+/** The README's ```ts <name> blocks, in order. */
+function readmeBlocks(text: string): Array<{ name: string; code: string }> {
+  return [...text.matchAll(/^```ts ([\w-]+)\n([\s\S]*?)^```$/gm)].map((match) => ({ name: match[1]!, code: match[2]! }));
+}
+
+let packed: PackedSdk;
+let fixture: ChildProcess;
+let velocityStore: RedisBridge;
+let harness: TestHarness;
+let gateway: string;
+const firstRegionalPort = 30_000 + Math.floor(Math.random() * 20_000);
+const regionalBackends = { 'eu-1': `http://127.0.0.1:${firstRegionalPort}`, 'us-1': `http://127.0.0.1:${firstRegionalPort + 1}`, 'ap-1': `http://127.0.0.1:${firstRegionalPort + 2}` };
+
+function startRegionalFixture(): Promise<ChildProcess> {
+  const child = spawn(process.execPath, ['test/support/regional-fixture.ts', String(firstRegionalPort)], { stdio: ['ignore', 'pipe', 'pipe'] });
+  return new Promise((resolve, reject) => {
+    let output = '';
+    const timer = setTimeout(() => reject(new Error(`regional fixture not ready after ${fixtureReadyTimeoutMs} ms:\n${output}`)), fixtureReadyTimeoutMs);
+    const collect = (chunk: Buffer) => {
+      output += chunk.toString();
+      if (output.includes('regional-fixture: ready')) {
+        clearTimeout(timer);
+        resolve(child);
+      }
+    };
+    child.stdout.on('data', collect);
+    child.stderr.on('data', collect);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`regional fixture exited (${code}):\n${output}`));
+    });
+  });
+}
+
+beforeAll(async () => {
+  packed = packAndInstallSdk();
+  velocityStore = await startRedisBridge({ port: 0, token: devUpstashToken, log: () => {} });
+  fixture = await startRegionalFixture();
+  const backends = JSON.stringify({
+    eu: [{ region: 'eu-1', url: regionalBackends['eu-1'] }],
+    us: [{ region: 'us-1', url: regionalBackends['us-1'] }],
+    ap: [{ region: 'ap-1', url: regionalBackends['ap-1'] }],
+  });
+  harness = createTestHarness({ workers: [{ configPath: 'wrangler.toml', secrets: gatewayDevBindings(), vars: { REGIONAL_BACKENDS: backends, UPSTASH_REDIS_REST_URL: velocityStore.url } }] });
+  gateway = new URL((await harness.listen()).url).origin;
+}, packTimeoutMs + fixtureReadyTimeoutMs + 120_000);
+
+afterAll(async () => {
+  await harness?.close();
+  await velocityStore?.stop();
+  fixture?.kill('SIGTERM');
+  packed?.remove();
+});
+
+describe('the partner SDK README', () => {
+  it('has the keygen, register and quick-start blocks, in that order', () => {
+    expect(readmeBlocks(readme).map((block) => block.name)).toEqual(['keygen', 'register', 'quick-start']);
+  });
+
+  it('followed step by step with the installed tarball, settles a payment and verifies both receipts', async () => {
+    const env = {
+      ...process.env,
+      MERIDIAN_GATEWAY: gateway,
+      MERIDIAN_PARTNER_ID: 'alpha-bank',
+      MERIDIAN_REGIONAL_BACKENDS: JSON.stringify(regionalBackends),
+      // What `npm run -s meridian -- ops token <email>` prints.
+      OPS_PROPOSER_TOKEN: await devAccessToken('ana@meridian.example'),
+      OPS_APPROVER_TOKEN: await devAccessToken('ben@meridian.example'),
+    };
+    const outputs = new Map<string, string>();
+    for (const block of readmeBlocks(readme)) {
+      writeFileSync(join(packed.project, `${block.name}.ts`), block.code);
+      const result = await run(process.execPath, [`${block.name}.ts`], { cwd: packed.project, env, timeout: blockRunTimeoutMs }).catch((error: { stdout?: string; stderr?: string; message: string }) => {
+        throw new Error(`README block ${block.name} failed: ${error.message}\n${error.stdout ?? ''}\n${error.stderr ?? ''}`);
+      });
+      outputs.set(block.name, result.stdout);
+    }
+    const credentials = JSON.parse(readFileSync(join(packed.project, 'partner.credentials.json'), 'utf8')) as { keyid: string };
+    expect(outputs.get('keygen')).toContain(`keys for alpha-bank: ${credentials.keyid}`);
+    expect(outputs.get('register')).toBe(`key ${credentials.keyid}: applied\n`);
+    const quickStart = outputs.get('quick-start') ?? '';
+    expect(quickStart).toMatch(/^gateway \S+: X-Wing key \S+, signatures ed25519, ml-dsa-65\n/);
+    expect(quickStart).toMatch(/: accepted into window \S+ after 1 attempt\(s\); acceptance receipt verified\n/);
+    expect(quickStart).toMatch(/settled: batch \S+ in eu-1, log index \d+; receipt by eu-1, inclusion verified in \S+ at tree size [1-9]\d*\n$/);
+  }, 300_000);
+});
