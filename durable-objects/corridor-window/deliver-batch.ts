@@ -70,6 +70,11 @@ type Env = DurableObjectsEnv & { GATEWAY_SETTLEMENT_TOKEN_JWK?: string; MERIDIAN
 
 export const deliveryTimeoutMs = 15_000;
 export const readBackTimeoutMs = 5_000;
+/**
+ * The auditor read-back carries every leg: about 250 bytes each, so a window at its 200,000-leg
+ * limit reads back near 50 MB. Read only on a refusal or a 409, never on the settling path.
+ */
+export const readBackBytesMax = 64 * 1024 * 1024;
 /** Distinct backends that must refuse a batch in one delivery before it is final (fewer when the jurisdiction has fewer). */
 export const refusalConfirmationsMin = 2;
 export const backendKeysFetchTimeoutMs = 5_000;
@@ -283,7 +288,10 @@ async function readBack(backends: RegionalBackend[], backend: RegionalBackend, d
   try {
     const response = await fetch(new URL(`/v1/settlements/${encodeURIComponent(delivered.batch_id)}`, backend.url), { headers: { accept: 'application/json' }, signal: AbortSignal.timeout(readBackTimeoutMs) });
     status = response.status;
-    text = (await response.text()).slice(0, keysResponseBytesMax);
+    const declaredBytes = Number(response.headers.get('content-length') ?? 0);
+    if (declaredBytes > readBackBytesMax) return { kind: 'unknown', detail: `GET /v1/settlements declares ${declaredBytes} bytes, over ${readBackBytesMax}` };
+    text = await response.text();
+    if (text.length > readBackBytesMax) return { kind: 'unknown', detail: `GET /v1/settlements exceeds ${readBackBytesMax} characters` };
   } catch (cause) {
     return { kind: 'unknown', detail: `GET /v1/settlements: ${(cause as Error).message}` };
   }

@@ -18,8 +18,9 @@ export const windowsScript = String.raw`
   function windowProblem(window) {
     var refusal = window.refusal;
     if (refusal) {
-      return refusal.slug + (refusal.reason ? ' (' + refusal.reason + ')' : '') + ' by ' + (refusal.regions || []).join(', ') +
-        (refusal.partners_notified ? '; payments rejected' : '; rejecting payments\u2026') + ': ' + refusal.detail;
+      // The detail opens with the status, slug and reason (core classifySettlementRefusal), so they are not repeated.
+      return 'refused by ' + (refusal.regions || []).join(', ') + (refusal.partners_notified ? ', payments rejected' : ', rejecting payments\u2026') + ': ' +
+        (refusal.detail || refusal.slug + (refusal.reason ? ' (' + refusal.reason + ')' : ''));
     }
     return window.last_error || '';
   }
