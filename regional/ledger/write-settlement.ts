@@ -108,13 +108,27 @@ function insertNetPositions(digest: string, batch: SettlementBatch, start: numbe
 }
 
 /**
- * One column's values as a single bound parameter. Interpolated bare, drizzle would expand an array
- * into one parameter per element, which is the cost this module exists to avoid.
+ * One column's values as a single bound parameter: a PostgreSQL array literal, cast in the statement
+ * (`::text[]`, `::int4[]`, …). Interpolated bare, drizzle would expand an array into one parameter
+ * per element, which is the cost this module exists to avoid. The literal is written here rather
+ * than by postgres.js, whose array serializer runs two regex replaces per element (a tenth of the
+ * commit's JavaScript on a 10,000-leg batch): ledger values are UUIDs, BICs, ISO codes, digits and
+ * `settlement:<BIC>:<CCY>`, so one scan of the joined text for `"` and `\` usually proves that
+ * quoting alone is enough, and the escaping path is taken only when it is not.
  *
- * Amounts travel as text[] and are cast per row (`::numeric`): drizzle's postgres-js driver
- * replaces postgres.js's serializer for numeric[] (oid 1231) with a pass-through, so a JS array
- * bound as numeric[] would reach the wire unserialized.
+ * Amounts travel as text and are cast per row (`::numeric`): drizzle's postgres-js driver replaces
+ * postgres.js's serializer for numeric[] (oid 1231) with a pass-through, and text keeps every
+ * column on the same path.
  */
 function column(values: readonly (string | number)[]): SQL {
-  return sql`${sql.param(values)}`;
+  return sql`${sql.param(arrayLiteral(values))}`;
+}
+
+const needsEscape = /["\\]/;
+
+/** Every element quoted, so no value can read as NULL or split on a comma, brace or space. */
+export function arrayLiteral(values: readonly (string | number)[]): string {
+  if (values.length === 0) return '{}';
+  if (!needsEscape.test(values.join(''))) return `{"${values.join('","')}"}`;
+  return `{${values.map((value) => `"${String(value).replace(/[\\"]/g, (character) => `\\${character}`)}"`).join(',')}}`;
 }
