@@ -230,14 +230,9 @@ function printTable(results: readonly CaseResult[], found: readonly Ratio[]): vo
 }
 
 /** A worker started for one case set: the gateway (shared by its cases) or the bare Worker. */
-async function startSubject(runtime: RuntimeKind, configPath: string, workDirectory: string, label: string): Promise<RunningWorker> {
-  const persist = join(workDirectory, `${label}-${runtime}-state`);
-  mkdirSync(persist, { recursive: true });
-  if (runtime === 'wrangler-dev') return startWranglerDev(configPath, persist);
-  const bundle = join(workDirectory, `${label}-bundle`);
-  console.log(`  bundling ${label} as wrangler deploy does…`);
-  await bundleWorker(configPath, bundle);
-  return startMiniflare(configPath, bundle, persist);
+async function startSubject(runtime: RuntimeKind, configPath: string, bundleDirectory: string, persistDirectory: string): Promise<RunningWorker> {
+  mkdirSync(persistDirectory, { recursive: true });
+  return runtime === 'wrangler-dev' ? startWranglerDev(configPath, persistDirectory) : startMiniflare(configPath, bundleDirectory, persistDirectory);
 }
 
 async function main(): Promise<void> {
@@ -245,15 +240,27 @@ async function main(): Promise<void> {
   const workDirectory = mkdtempSync(join(tmpdir(), 'meridian-bench-edge-'));
   const results: CaseResult[] = [];
   const gatewayCases = settings.cases.filter((name): name is Exclude<CaseName, 'bare'> => name !== 'bare');
+  const runsBare = settings.cases.includes('bare');
+  const bundlesNeeded = settings.runtimes.includes('miniflare');
+  const bareConfig = join(repoRoot, 'bench/edge/bare-worker/wrangler.toml');
+  const bundles = { bare: join(workDirectory, 'bare-bundle'), gateway: join(workDirectory, 'gateway-bundle') };
   console.log(`edge side by side: ${settings.payments} payments per case, ${settings.concurrency} in flight; runtimes ${settings.runtimes.join(', ')}; cases ${settings.cases.join(', ')}; velocity store ${settings.redisUrl ?? 'embedded (the bridge\'s own)'}`);
-  const backends = gatewayCases.length > 0 ? await startBackends(settings.redisUrl) : undefined;
+  console.log(`starting the regional backends${bundlesNeeded ? ' and bundling as wrangler deploy does' : ''}…`);
+  // In parallel: each takes tens of seconds on a loaded machine. The bundle does not depend on the
+  // vars, so the gateway is bundled from the repository's own wrangler.toml.
+  const [started, ...bundled] = await Promise.allSettled([
+    gatewayCases.length > 0 ? startBackends(settings.redisUrl) : Promise.resolve(undefined),
+    bundlesNeeded && runsBare ? bundleWorker(bareConfig, bundles.bare) : Promise.resolve(),
+    bundlesNeeded && gatewayCases.length > 0 ? bundleWorker(join(repoRoot, 'wrangler.toml'), bundles.gateway) : Promise.resolve(),
+  ]);
+  const backends = started.status === 'fulfilled' ? started.value : undefined;
   try {
+    for (const outcome of [started, ...bundled]) if (outcome.status === 'rejected') throw outcome.reason;
     const gatewayConfig = backends === undefined ? undefined : writeGatewayConfig(workDirectory, backends);
-    const bareConfig = join(repoRoot, 'bench/edge/bare-worker/wrangler.toml');
     for (const runtime of settings.runtimes) {
-      if (settings.cases.includes('bare')) {
+      if (runsBare) {
         console.log(`${runtime}: starting the bare Worker…`);
-        const bare = await startSubject(runtime, bareConfig, workDirectory, 'bare');
+        const bare = await startSubject(runtime, bareConfig, bundles.bare, join(workDirectory, `bare-${runtime}-state`));
         try {
           results.push(await runCase(bare, 'bare', settings.payments, settings.concurrency));
         } finally {
@@ -262,7 +269,7 @@ async function main(): Promise<void> {
       }
       if (gatewayConfig === undefined) continue;
       console.log(`${runtime}: starting the gateway…`);
-      const gateway = await startSubject(runtime, gatewayConfig, workDirectory, 'gateway');
+      const gateway = await startSubject(runtime, gatewayConfig, bundles.gateway, join(workDirectory, `gateway-${runtime}-state`));
       try {
         for (const name of gatewayCases) results.push(await runCase(gateway, name, settings.payments, settings.concurrency));
       } finally {
