@@ -53,8 +53,8 @@ function devPartner(partnerId: string, context: CommandContext): DevPartner | nu
 }
 
 /**
- * Runs `work` against the gateway; a network failure becomes the "is npm start running?" line.
- * Anything else is a bug or an SDK refusal and propagates to meridian.ts.
+ * Runs `work` against the gateway; a network failure becomes the "is npm start running?" line, an
+ * answer that does not verify a one-line failure. Anything else is a bug and propagates to meridian.ts.
  */
 async function againstGateway(context: CommandContext, work: (gateway: Gateway) => Promise<number>): Promise<number> {
   const gateway = await resolveGateway(context.io);
@@ -63,10 +63,13 @@ async function againstGateway(context: CommandContext, work: (gateway: Gateway) 
     return await work(gateway);
   } catch (error) {
     // After its resends the SDK reports `unreachable` with the last network failure as the cause.
-    const networkError = (error as { kind?: unknown }).kind === 'unreachable' ? (error as Error).cause : error;
-    const unreachable = unreachableMessage(networkError, gateway);
-    if (unreachable === undefined) throw error;
-    return context.failure(unreachable);
+    const kind = (error as { kind?: unknown }).kind;
+    const unreachable = unreachableMessage(kind === 'unreachable' ? (error as Error).cause : error, gateway);
+    if (unreachable !== undefined) return context.failure(unreachable);
+    // A receipt that does not verify, or a session whose key confirmation fails, is the gateway's
+    // fault, not a bug here: say so and exit 1.
+    if (kind === 'verification-failed' || kind === 'session-handshake') return context.failure((error as Error).message);
+    throw error;
   }
 }
 
