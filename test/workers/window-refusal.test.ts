@@ -20,7 +20,7 @@ import deltaSg from '../../dev/partners/delta-sg.json';
 import type { PartnerCredentials } from '../../cli/sdk/partner-client.ts';
 import { buildInstruction } from '../../cli/sdk/instruction-builder.ts';
 import { settlementRefusalsMetric, settlementRefusedReason } from '../../core/netting-window.ts';
-import type { NettingWindowSummary } from '../../durable-objects/corridor-window/netting-store.ts';
+import { finishedWindowRetentionMs, type NettingWindowSummary } from '../../durable-objects/corridor-window/netting-store.ts';
 import { ana, opsFetch, opsJson } from './ops-support.ts';
 import { alpha, bravo, clientFor } from './support.ts';
 import { directCorridor, directPayment, enqueuePlaced, parseWindowId, sleep, waitFor, waitForStatus, waitForWindow, windowStub } from './window-support.ts';
@@ -152,13 +152,20 @@ describe('a batch the backend refuses for its content', () => {
     expect(Number(counted!.split(' ').at(-1))).toBeGreaterThanOrEqual(1);
   });
 
-  it('is final only when the real backend refuses it and reads it back absent (us-1, a foreign debtor leg)', async () => {
+  it('is final only when the real backend refuses it and reads it back absent (us-1, a foreign debtor leg); retention then retires the slice', async () => {
     const corridor = directCorridor('MXN-MXN', { jurisdiction: 'us', window_duration_ms: 500 });
     const payment = { ...directPayment(corridor, '2500', alpha.bic, bravo.bic), partner_id: 'charlie-trust', debtor_country: 'DE' };
-    const batchId = await enqueuePlaced(windowStub(corridor.id, 'us', 0), payment, corridor);
-    const window = await waitForWindow(corridor.id, 'us', parseWindowId(batchId).startMs, 'refused');
-    expect(window).toMatchObject({ refusal_slug: 'residency-denied', refusal_reason: 'debtor-country-outside', refused_by: ['us-1'] });
+    const coordinator = windowStub(corridor.id, 'us', 0);
+    const batchId = await enqueuePlaced(coordinator, payment, corridor);
+    const { startMs } = parseWindowId(batchId);
+    const window = await waitForWindow(corridor.id, 'us', startMs, 'refused');
+    expect(window).toMatchObject({ refusal_slug: 'residency-denied', refusal_reason: 'debtor-country-outside', refused_by: ['us-1'], partners_notified: 1 });
     expect(window.refusal_detail).toContain(`debtor country DE belongs to jurisdiction eu, not us`);
+    // Kept for the retention like a settled window, then pruned; the watermark refuses the slice for good.
+    expect((await coordinator.pruneRetained(Date.now())).windows).toBe(0);
+    expect((await coordinator.pruneRetained(Date.now() + finishedWindowRetentionMs + 60_000)).windows).toBeGreaterThanOrEqual(1);
+    expect((await coordinator.describeWindows()).some((candidate) => candidate.start_ms === startMs)).toBe(false);
+    expect(await coordinator.joinWindow(corridor, startMs, startMs + corridor.window_duration_ms)).toBe('sealed');
   });
 
   it('waits for a sibling to agree: eu-1 refusing alone while eu-down is down retries; once both refuse it is final', async () => {
