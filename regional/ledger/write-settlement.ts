@@ -13,16 +13,18 @@
  * per chunk whose columns arrive as arrays — `insert … select … from unnest($1::t[], $2::u[], …)` —
  * through drizzle's `sql` template on the same transaction, so SERIALIZABLE, the retry guard and
  * the read-back assertions are the same as before. The statement has a handful of parameters
- * whatever the row count, so neither drizzle nor postgres.js walks the rows; postgres.js
- * serializes each array into one text parameter.
+ * whatever the row count (each an array literal written by `arrayLiteral` below), so neither
+ * drizzle nor postgres.js walks the rows.
  *
- * Portability: multi-argument `unnest` in FROM with a column alias list, and `::type[]` casts of
- * parameters, run the same on PostgreSQL, CockroachDB and PGlite (the regional suites run on
- * PGlite and PostgreSQL). COPY would be faster still on PostgreSQL, but it is not the same thing on
- * CockroachDB (atomic inside an explicit transaction; outside one it was split into 100-row
- * commits before v22.2, and COPY after a rollback to a savepoint hit an internal error until a
- * 2025 fix), drizzle has no COPY, and the dev PGlite bridge (cli/dev/pglite-server.ts) holds the
- * backend per extended-protocol conversation, which COPY's sub-protocol is not.
+ * Portability: multi-argument `unnest` in FROM with a column alias list, `::type[]` casts of text
+ * parameters and INSERT … SELECT are PostgreSQL syntax that CockroachDB documents as well; the
+ * regional suites run it on PGlite and PostgreSQL (test/regional/commit-bulk.test.ts), but no
+ * CockroachDB was at hand, so its first run there is still owed. COPY would be faster still on
+ * PostgreSQL, but it is not the same thing on CockroachDB (atomic inside an explicit transaction;
+ * outside one it was split into 100-row commits before v22.2, and COPY after a rollback to a
+ * savepoint hit an internal error until a 2025 fix), drizzle has no COPY, and the dev PGlite
+ * bridge (cli/dev/pglite-server.ts) holds the backend per extended-protocol conversation, which
+ * COPY's sub-protocol is not.
  */
 import { sql, type SQL } from 'drizzle-orm';
 import type { SettlementBatch } from '../../core/settlement-batch.ts';
