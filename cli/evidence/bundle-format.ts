@@ -18,8 +18,8 @@
  * only); in production the exporter signs through KMS (EVIDENCE_KMS_KEY_ID, the regional Signer
  * interface), and auditors pin its public key with `--keys`.
  */
+import { createHash } from 'node:crypto';
 import { canonicalJson } from '../../core/canonical-json.ts';
-import { sha256Hex, utf8 } from '../../core/digest.ts';
 import type { DsseEnvelope } from '../../core/dsse.ts';
 
 export const bundleFormat = 'meridian-evidence-bundle/v1';
@@ -78,8 +78,14 @@ export interface EvidenceBundle {
   items: BundleItem[];
 }
 
+/**
+ * Hex SHA-256 of the item's canonical JSON. node:crypto, not core/digest.ts's portable noble hash:
+ * an hour's bundle hashes ~200 MB of items twice (export, verify), and on this machine noble's
+ * pure-JS SHA-256 took 4.5 s of the 6 s that 15,000 items cost (OpenSSL: 0.2 s). The CLI runs on
+ * Node only; the digest is the same SHA-256 either way.
+ */
 export function itemDigest(body: unknown): string {
-  return sha256Hex(utf8(canonicalJson(body)));
+  return createHash('sha256').update(canonicalJson(body), 'utf8').digest('hex');
 }
 
 export function manifestEntry(item: BundleItem): ManifestEntry {

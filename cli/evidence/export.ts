@@ -55,15 +55,20 @@ export async function exportBundle(options: ExportOptions): Promise<EvidenceBund
   const items: BundleItem[] = [];
   const sections: BundleSection[] = [];
 
+  // The jurisdictions and the edge are independent sources: read at once, laid out in a fixed order.
   const { byJurisdiction, unreachable } = await viewBackends(source, options.backends, progress);
-  for (const [jurisdiction, views] of [...byJurisdiction].sort(([a], [b]) => (a < b ? -1 : 1))) {
-    const exported = await exportJurisdiction(source, views, period, progress);
-    items.push(...exported.items);
-    sections.push({ name: `regional/${jurisdiction}`, status: 'included', detail: exported.detail });
+  const jurisdictions = [...byJurisdiction].sort(([a], [b]) => (a < b ? -1 : 1));
+  const [exported, gatewayOutcomes] = await Promise.all([
+    Promise.all(jurisdictions.map(([, views]) => exportJurisdiction(source, views, period, progress))),
+    exportGateway(source, options.gateway, { from: options.from, to: options.to }, progress),
+  ]);
+  for (const [index, [jurisdiction]] of jurisdictions.entries()) {
+    items.push(...exported[index]!.items);
+    sections.push({ name: `regional/${jurisdiction}`, status: 'included', detail: exported[index]!.detail });
   }
   for (const failure of unreachable) sections.push({ name: `regional/${failure.url}`, status: 'unreachable', detail: failure.error });
 
-  for (const outcome of await exportGateway(source, options.gateway, { from: options.from, to: options.to }, progress)) {
+  for (const outcome of gatewayOutcomes) {
     sections.push(outcome.section);
     items.push(...outcome.items);
   }

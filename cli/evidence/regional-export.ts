@@ -21,7 +21,13 @@ import { ExportFailure, getJson, getText, inPool, type HttpSource } from './http
 export const periodSlackLeaves = 64;
 /** The backend's evidenceLeavesMax (regional/routes/evidence.ts). */
 const evidencePageLeaves = 256;
-const settlementFetchConcurrency = 8;
+/**
+ * Settlement reads in flight per backend: each backend runs auditorReadsConcurrentMax (2) at once
+ * and queues 8 more before shedding (regional/http/limit-auditor-reads.ts), so 4 keeps its pool
+ * busy without a 503. The jurisdiction's backends share its database, so the reads are spread over
+ * all of them (eu-1 and eu-2: twice the read pools).
+ */
+const settlementFetchesPerBackend = 4;
 
 export interface ExportProgress {
   (message: string): void;
@@ -111,9 +117,10 @@ export async function exportJurisdiction(
     }));
   }
   let fetched = 0;
-  const batches = await inPool(entries, settlementFetchConcurrency, async (entry) => {
-    const settlement = (await getJson(source, anchor.url, `v1/settlements/${encodeURIComponent(entry.batch_id)}`)) as BatchItem['settlement'];
-    if (++fetched % 100 === 0) progress(`${jurisdiction}: ${fetched} of ${entries.length} settlements`);
+  const batches = await inPool(entries, settlementFetchesPerBackend * views.length, async (entry, index) => {
+    const reader = views[index % views.length]!;
+    const settlement = (await getJson(source, reader.url, `v1/settlements/${encodeURIComponent(entry.batch_id)}`)) as BatchItem['settlement'];
+    if (++fetched % 500 === 0) progress(`${jurisdiction}: ${fetched} of ${entries.length} settlements`);
     const body: BatchItem = { jurisdiction, region: anchor.region, log_index: entry.index, leaf: entry.leaf, inclusion: { tree_size: anchor.treeSize, proof: entry.inclusion_proof }, settlement };
     return { id: `batch/${jurisdiction}/${entry.index}`, kind: 'batch' as const, body };
   });

@@ -25,7 +25,7 @@ import { logOrigin } from '../../regional/log/checkpoint.ts';
 import { loadOrCreateLocalSigner } from '../../regional/signer/local-signer.ts';
 import type { Cosigning } from '../../regional/witness/cosigning.ts';
 import { freshJurisdiction, sampleBatch } from '../regional/support/batches.ts';
-import { openTestDatabase, type TestDatabase } from '../regional/support/databases.ts';
+import { openTestDatabase, type TestDatabase, type TestDatabaseKind } from '../regional/support/databases.ts';
 import { createTestEdge } from '../regional/support/edge.ts';
 import { startTestbed, type Testbed } from '../regional/support/testbed.ts';
 
@@ -42,8 +42,16 @@ export interface EvidenceWorld {
 
 type RecordedInstruction = InstructionItem;
 
-export async function startEvidenceWorld(): Promise<EvidenceWorld> {
-  const database: TestDatabase = await openTestDatabase('pglite', 'evidence');
+export interface EvidenceWorldOptions {
+  /** Rows per page of the stand-in instructions view: 3 exercises paging in the tests; the edge's view pages by 200. */
+  instructionsPageRows?: number;
+  /** PGlite by default; 'postgresql' needs DATABASE_URL (a database of its own is created and dropped). */
+  database?: TestDatabaseKind;
+}
+
+export async function startEvidenceWorld(options: EvidenceWorldOptions = {}): Promise<EvidenceWorld> {
+  const pageRows = options.instructionsPageRows ?? 3;
+  const database: TestDatabase = await openTestDatabase(options.database ?? 'pglite', 'evidence');
   const edge = await createTestEdge();
   const scratch = await mkdtemp(join(tmpdir(), 'meridian-evidence-'));
   const jurisdictions = { eu: freshJurisdiction(), us: `us${freshJurisdiction().slice(2)}` };
@@ -105,8 +113,8 @@ export async function startEvidenceWorld(): Promise<EvidenceWorld> {
   gatewayRoutes.use('/ops/*', async (c, next) => (c.req.header('cf-access-jwt-assertion') === 'operator-token' ? next() : c.json({ type: 'urn:meridian:problem:unauthenticated' }, 401)));
   gatewayRoutes.get('/ops/api/instructions', (c) => {
     const offset = Number(c.req.query('cursor') ?? '0');
-    const page = instructions.slice(offset, offset + 3);
-    return c.json({ instructions: page, partner_keys: partners.map((partner) => publicPartnerProfile(partner)), next_cursor: offset + 3 < instructions.length ? String(offset + 3) : null });
+    const page = instructions.slice(offset, offset + pageRows);
+    return c.json({ instructions: page, partner_keys: partners.map((partner) => publicPartnerProfile(partner)), next_cursor: offset + pageRows < instructions.length ? String(offset + pageRows) : null });
   });
   gatewayRoutes.get('/ops/api/security-events', (c) => c.json({ events: [{ partner_id: partners[0]!.partner_id, id: 1, at: new Date().toISOString(), kind: 'tls-downgrade', slug: 'downgrade-detected', detail: 'TLS 1.2 below the partner minimum 1.3', context: {} }], partners: [] }));
   gatewayRoutes.get('/ops/api/audit', (c) => c.json({ entries: audit }));
