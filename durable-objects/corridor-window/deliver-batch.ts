@@ -174,9 +174,9 @@ export async function deliverSettlementBatch(env: Env, jurisdiction: string, can
   const refusals: Array<{ region: string; slug: string; reason: string | null; detail: string }> = [];
   for (const backend of deliveryOrder(backends, health.breakers)) {
     const attempt = await deliverTo(env, backends, backend, canonical, digest, delivered, trace);
-    const answered = health.breakers.get(breakerKey(backend))?.state === 'closed';
+    const breakerClosed = health.breakers.get(breakerKey(backend))?.state === 'closed';
     if (attempt.ok) {
-      if (!answered) await health.report(backend, { kind: 'settled' });
+      if (!breakerClosed) await health.report(backend, { kind: 'settled' });
       // One line per settled delivery: how long it took and what it failed over from (drills read
       // it), under the batch's trace and naming its payments' traces: the receipt's log line.
       const span = senderSpanIds(trace?.traceparent, trace?.paymentTraceIds);
@@ -190,7 +190,7 @@ export async function deliverSettlementBatch(env: Env, jurisdiction: string, can
     if (attempt.reason.kind === 'refused') {
       // On to the next backend all the same: it confirms the refusal, or commits the batch.
       refusals.push({ region: backend.region, slug: attempt.reason.slug, reason: attempt.reason.reason, detail: attempt.reason.detail });
-      if (!answered) await health.report(backend, { kind: 'refused', detail: attempt.reason.detail });
+      if (!breakerClosed) await health.report(backend, { kind: 'refused', detail: attempt.reason.detail });
     } else {
       await health.report(backend, { kind: 'failed', detail: attempt.reason.detail });
     }
