@@ -69,7 +69,9 @@ export interface CaseResult {
   accepted_per_s: number;
   latency_p50_ms: number;
   latency_p99_ms: number;
-  /** workerd CPU from the first request to the last answer, per accepted request. */
+  /** workerd CPU from the first request to the last answer, per request sent (refused ones included). */
+  cpu_ms_per_request: number;
+  /** The same CPU per accepted request: what admitting one payment cost, refusals carried by the accepted. */
   cpu_ms_per_admission: number;
   /** workerd CPU until everything accepted has settled, per accepted payment (bare: = per admission). */
   cpu_ms_per_payment: number;
@@ -192,6 +194,7 @@ async function runCase(worker: RunningWorker, name: CaseName, payments: number, 
     accepted_per_s: round(accepted / (elapsedMs / 1_000)),
     latency_p50_ms: round(median(latencies.length > 0 ? latencies : [0])),
     latency_p99_ms: round(percentile(latencies, 0.99)),
+    cpu_ms_per_request: round(cpuAdmittedMs / payments, 2),
     cpu_ms_per_admission: accepted > 0 ? round(cpuAdmittedMs / accepted, 2) : 0,
     cpu_ms_per_payment: accepted > 0 ? round(cpuAdmittedMs / accepted, 2) : 0,
   };
@@ -202,7 +205,7 @@ async function runCase(worker: RunningWorker, name: CaseName, payments: number, 
     result.settled = settlement.settled;
     result.settled_after_s = settlement.afterS;
   }
-  console.log(`    ${result.accepted}/${payments} accepted in ${result.elapsed_s} s → ${result.accepted_per_s}/s; p50 ${result.latency_p50_ms} ms, p99 ${result.latency_p99_ms} ms; workerd CPU ${result.cpu_ms_per_admission} ms per admission` +
+  console.log(`    ${result.accepted}/${payments} accepted in ${result.elapsed_s} s → ${result.accepted_per_s}/s; p50 ${result.latency_p50_ms} ms, p99 ${result.latency_p99_ms} ms; workerd CPU ${result.cpu_ms_per_request} ms per request, ${result.cpu_ms_per_admission} ms per admission` +
     (name === 'bare' ? '' : `, ${result.cpu_ms_per_payment} ms per settled payment (${result.settled}/${result.settled_checked} sampled settled after ${result.settled_after_s} s)`) +
     (Object.keys(result.refused).length > 0 ? `; refused ${JSON.stringify(result.refused)}` : ''));
   return result;
@@ -221,11 +224,11 @@ function ratios(results: readonly CaseResult[]): Ratio[] {
 
 function printTable(results: readonly CaseResult[], found: readonly Ratio[]): void {
   console.log('');
-  console.log('| runtime | case | accepted/s | p50 ms | p99 ms | workerd CPU ms per request | … per settled payment | ratio to bare (throughput) |');
-  console.log('|---|---|---|---|---|---|---|---|');
+  console.log('| runtime | case | accepted/s | p50 ms | p99 ms | workerd CPU ms per request | … per admitted and settled payment | refused | ratio to bare (throughput) |');
+  console.log('|---|---|---|---|---|---|---|---|---|');
   for (const result of results) {
     const ratio = found.find((candidate) => candidate.runtime === result.runtime && candidate.case === result.case);
-    console.log(`| ${result.runtime} | ${caseLabels[result.case]} | ${result.accepted_per_s} | ${result.latency_p50_ms} | ${result.latency_p99_ms} | ${result.cpu_ms_per_admission} | ${result.case === 'bare' ? '–' : result.cpu_ms_per_payment} | ${ratio?.throughput_ratio ?? '–'} |`);
+    console.log(`| ${result.runtime} | ${caseLabels[result.case]} | ${result.accepted_per_s} | ${result.latency_p50_ms} | ${result.latency_p99_ms} | ${result.cpu_ms_per_request} | ${result.case === 'bare' ? '–' : result.cpu_ms_per_payment} | ${result.payments - result.accepted} | ${ratio?.throughput_ratio ?? '–'} |`);
   }
 }
 

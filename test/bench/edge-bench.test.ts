@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
+import type { CaseResult, Ratio } from '../../bench/edge/edge.bench.ts';
 
 const repoRoot = new URL('../..', import.meta.url).pathname;
 const payments = 30;
@@ -22,20 +23,6 @@ const resultsFile = join(directory, 'edge.jsonl');
 
 afterAll(() => rmSync(directory, { recursive: true, force: true }));
 
-interface RecordedCase {
-  refused: Record<string, number>;
-  runtime: string;
-  case: string;
-  payments: number;
-  accepted: number;
-  accepted_per_s: number;
-  latency_p50_ms: number;
-  latency_p99_ms: number;
-  cpu_ms_per_admission: number;
-  cpu_ms_per_payment: number;
-  settled_checked?: number;
-  settled?: number;
-}
 
 describe('bench/edge/edge.bench.ts', () => {
   it('measures the bare Worker and the gateway under Miniflare, settles every payment, and records ratios', async () => {
@@ -43,7 +30,7 @@ describe('bench/edge/edge.bench.ts', () => {
     expect(stdout).toContain('miniflare several: admission / bare = ');
     const lines = readFileSync(resultsFile, 'utf8').trim().split('\n');
     expect(lines).toHaveLength(1);
-    const record = JSON.parse(lines[0]!) as { bench: string; machine: { loadavg_1m: number }; cases: RecordedCase[]; ratios: Array<{ runtime: string; case: string; throughput_ratio: number; cpu_ratio: number }> };
+    const record = JSON.parse(lines[0]!) as { bench: string; machine: { loadavg_1m: number }; cases: CaseResult[]; ratios: Ratio[] };
     expect(record.bench).toBe('edge');
     expect(record.machine.loadavg_1m).toBeGreaterThanOrEqual(0);
     expect(record.cases.map((entry) => `${entry.runtime} ${entry.case}`)).toEqual(['miniflare bare', 'miniflare several', 'miniflare one']);
