@@ -14,7 +14,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestHarness, type TestHarness } from 'wrangler';
 import { startRedisBridge, type RedisBridge } from '../../cli/dev/redis-bridge.ts';
 import { devAccessToken } from '../../cli/ops-commands.ts';
-import { devUpstashToken, gatewayDevBindings } from '../../dev/fixtures.ts';
+import { devUpstashToken, gatewayDevBindings, loadDevPartners } from '../../dev/fixtures.ts';
+import { buildInstruction, MeridianClient, verifySettlement } from '../../packages/partner-sdk/src/index.ts';
 import { packAndInstallSdk, packTimeoutMs, type PackedSdk } from './packed-sdk.ts';
 
 const run = promisify(execFile);
@@ -107,4 +108,27 @@ describe('the partner SDK README', () => {
     expect(quickStart).toMatch(/: accepted into window \S+ after 1 attempt\(s\); acceptance receipt verified\n/);
     expect(quickStart).toMatch(/settled: batch \S+ in eu-1, log index \d+; receipt by eu-1, inclusion verified in \S+ at tree size [1-9]\d*\n$/);
   }, 300_000);
+
+  it('refuses a settlement whose receipt, log proof or batch a backend altered', async () => {
+    const bravo = loadDevPartners().find((partner) => partner.partner_id === 'banque-bravo')!;
+    const meridian = new MeridianClient({ gateway, credentials: bravo, regionalBackends });
+    const accepted = await meridian.pay(buildInstruction({ debtorBic: bravo.bic, debtorCountry: 'FR', creditorBic: 'ALPHDEFFXXX', creditorCountry: 'DE', amount: '77.00', currency: 'EUR', targetCurrency: 'EUR' }));
+    const settled = await meridian.waitForSettlement(accepted.uetr);
+    expect(await meridian.verifySettlement(settled)).toMatchObject({ receipt: { batch_id: settled.batch_id, log_index: settled.log_index } });
+    /** The real backend's answers, one of them altered on the way. */
+    const altering = (path: string, alter: (text: string) => string) => async (request: Request) => {
+      const response = await fetch(request);
+      if (!new URL(request.url).pathname.startsWith(path)) return response;
+      return new Response(alter(await response.text()), { status: response.status, headers: response.headers });
+    };
+    const flipLastChar = (text: string) => text.slice(0, -1) + (text.endsWith('A') ? 'B' : 'A');
+    const url = regionalBackends['eu-1'];
+    const receiptForged = await verifySettlement(settled, url, altering('/v1/settlements/', (text) => JSON.stringify({ ...JSON.parse(text), receipt: flipLastChar(JSON.parse(text).receipt) })));
+    expect(receiptForged).toMatchObject({ ok: false, failure: expect.stringContaining('does not verify') });
+    const proofAltered = await verifySettlement(settled, url, altering('/v1/log/inclusion', (text) => JSON.stringify({ ...JSON.parse(text), proof: [...JSON.parse(text).proof, 'AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA='] })));
+    expect(proofAltered).toMatchObject({ ok: false, failure: expect.stringContaining('inclusion proof') });
+    const checkpointForged = await verifySettlement(settled, url, altering('/v1/log/checkpoint', (text) => text.replace(/\n(\d+)\n/, (_line, size: string) => `\n${Number(size) + 1}\n`)));
+    expect(checkpointForged).toMatchObject({ ok: false, failure: expect.stringContaining('checkpoint signature') });
+    expect(await verifySettlement({ ...settled, uetr: crypto.randomUUID() }, url)).toMatchObject({ ok: false, failure: expect.stringContaining('has no leg') });
+  }, 120_000);
 });

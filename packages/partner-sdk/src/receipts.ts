@@ -24,6 +24,7 @@ import { inTotoPayloadType, parseSettlementBatchStatement } from '../../../core/
 import { merkleLeafHash, verifyInclusion } from '../../../core/merkle.ts';
 import { openNote, parseCheckpoint, parseNoteVerifier, type NoteVerifierKey } from '../../../core/signed-note.ts';
 import type { SettlementReceiptClaims } from '../../../core/settlement-batch.ts';
+import { retryDecision, sleep } from './retry-policy.ts';
 
 export type { AcceptanceReceiptClaims } from '../../../core/acceptance-receipt.ts';
 export type { SettlementReceiptClaims } from '../../../core/settlement-batch.ts';
@@ -98,9 +99,15 @@ export const auditorRequestTimeoutMs = 10_000;
  */
 export async function verifySettlement(payment: SettledPayment, regionalUrl: string, send: (request: Request) => Promise<Response> = (request) => fetch(request)): Promise<Verification<VerifiedSettlement>> {
   const get = async (path: string): Promise<Response> => {
-    const response = await send(new Request(new URL(path, regionalUrl), { signal: AbortSignal.timeout(auditorRequestTimeoutMs) }));
-    if (!response.ok) throw new Error(`${regionalUrl}${path} answered HTTP ${response.status}`);
-    return response;
+    // A backend sheds auditor load with 503 + Retry-After: waited for like a gateway's 503.
+    for (let attempt = 1; ; attempt += 1) {
+      const response = await send(new Request(new URL(path, regionalUrl), { signal: AbortSignal.timeout(auditorRequestTimeoutMs) }));
+      if (response.ok) return response;
+      const decision = retryDecision({ kind: 'answer', status: response.status, retryAfter: response.headers.get('retry-after') }, attempt);
+      if (!decision.retry) throw new Error(`${regionalUrl}${path} answered HTTP ${response.status}`);
+      await response.body?.cancel();
+      await sleep(decision.delayMs);
+    }
   };
   const published = (await (await get('/v1/keys')).json()) as PublishedKeys;
   const settlement = (await (await get(`/v1/settlements/${encodeURIComponent(payment.batch_id)}`)).json()) as PublishedSettlement;
