@@ -27,7 +27,10 @@
  * Cedar's wasm, all on V8); the native crypto differs — WebCrypto is OpenSSL in Node and BoringSSL
  * in workerd — so treat Ed25519/AES/ML-DSA figures as close, not identical.
  *
- *   node_modules/.bin/node bench/admission.bench.ts [iterations per round, default 1000]
+ *   node_modules/.bin/node bench/admission.bench.ts [iterations per round, default 1000] [paths]
+ *
+ * `paths` (comma-separated: ed25519, sealed, hybrid, session; default all) narrows a run, e.g. for
+ * `node --cpu-prof`.
  *
  * Prints one table and appends one JSON line to bench/results/admission.jsonl.
  */
@@ -92,6 +95,10 @@ const { screeningEvidence } = (await workersModule('payments/screening-evidence.
 const { checkVelocity } = (await workersModule('velocity/check-velocity.ts')) as { checkVelocity: (env: Env, partner: PartnerProfile, payment: unknown) => Promise<StageResult<null>> };
 
 const iterations = Number(process.argv[2] ?? 1_000);
+const pathNames = ['ed25519', 'sealed', 'hybrid', 'session'] as const;
+const selectedPaths = new Set((process.argv[3] ?? pathNames.join(',')).split(','));
+for (const name of selectedPaths) if (!(pathNames as readonly string[]).includes(name)) throw new Error(`admission bench: unknown path ${name} (one of ${pathNames.join(', ')})`);
+const runs = (name: (typeof pathNames)[number]) => selectedPaths.has(name);
 const rounds = 5;
 const warmupIterations = 200;
 const gatewayUrl = 'https://gateway.meridian.test';
@@ -128,14 +135,18 @@ const operationsPerMeasurement = (plan: Plan = paymentPlan): number => plan.warm
 /**
  * Runs `operation` sequentially with a fresh index each time (0, 1, 2 …): warm-up first, then
  * `rounds` timed rounds. CPU is the process's user + system time, which is what a single-threaded
- * isolate is billed; wall time is printed beside it so that a loaded machine shows up.
+ * isolate is billed; wall time is printed beside it so that a loaded machine shows up. `prepare`
+ * builds the inputs of the indexes about to run before each round's clock starts (only one round's
+ * worth is alive at a time, so the garbage collector of a timed round does not trace them all).
  */
-async function measure(path: string, stage: string, operation: (index: number) => Promise<unknown>, plan: Plan = paymentPlan): Promise<Figure> {
+async function measure(path: string, stage: string, operation: (index: number) => Promise<unknown>, plan: Plan = paymentPlan, prepare?: (first: number, count: number) => void): Promise<Figure> {
+  prepare?.(0, plan.warmup);
   let index = 0;
   for (; index < plan.warmup; index += 1) await operation(index);
   const cpuPerOp: number[] = [];
   const wallPerOp: number[] = [];
   for (let round = 0; round < rounds; round += 1) {
+    prepare?.(index, plan.iterations);
     const cpuBefore = process.cpuUsage();
     const wallBefore = process.hrtime.bigint();
     for (const end = index + plan.iterations; index < end; index += 1) await operation(index);
@@ -145,6 +156,19 @@ async function measure(path: string, stage: string, operation: (index: number) =
     wallPerOp.push(wallNs / 1000 / plan.iterations);
   }
   return { path, stage, iterations: plan.iterations, rounds, cpu_us_per_op: round1(median(cpuPerOp)), cpu_us_per_op_min: round1(Math.min(...cpuPerOp)), wall_us_per_op: round1(median(wallPerOp)) };
+}
+
+/** Signed requests for `measure`, built a round at a time: a body can be read once, and building a request is the client's cost. */
+function requestBatch(build: () => Request) {
+  let first = 0;
+  let batch: Request[] = [];
+  return {
+    prepare: (start: number, count: number) => {
+      first = start;
+      batch = Array.from({ length: count }, build);
+    },
+    at: (index: number) => batch[index - first]!,
+  };
 }
 
 function median(values: number[]): number {
@@ -165,7 +189,9 @@ function round1(value: number): number {
 function benchEnv(): Env {
   const bindings = gatewayDevBindings();
   const partnerState = { claimRequest: async () => ({ kind: 'claimed', revokedProfileKeyids: [] }) };
-  const control = { partnerDirectory: async () => parsePartnerProfiles(bindings.PARTNERS!) };
+  const profiles = parsePartnerProfiles(bindings.PARTNERS!);
+  // An RPC answer is a structured clone: the directory gets fresh objects, as from Control.
+  const control = { partnerDirectory: async () => structuredClone(profiles) };
   return {
     ...bindings,
     UPSTASH_REDIS_REST_URL: upstashUrl,
@@ -265,19 +291,20 @@ interface PaymentPath {
 async function measurePath(env: Env, path: PaymentPath): Promise<Figure[]> {
   const signed = await signedRequest(path.signer, { method: 'POST', url: paymentsUrl, body: path.body, contentType: path.contentType });
   const headers = new Headers(signed.headers);
-  // Requests are built before timing: a body can be read once, and building them is the client's cost.
-  const requests = () => Array.from({ length: operationsPerMeasurement(path.plan) }, () => new Request(paymentsUrl, { method: 'POST', headers, body: path.body }));
+  const signedRequests = () => requestBatch(() => new Request(paymentsUrl, { method: 'POST', headers, body: path.body }));
   const respondsNoContent = (app: Hono<{ Bindings: Env }>) => async (request: Request) => {
     const response = await app.request(request, undefined, env);
     if (response.status !== 204) throw new Error(`${path.path}: refused: ${response.status} ${await response.text()}`);
   };
   const figures: Figure[] = [];
-  const timed = async (stage: string, operation: (index: number) => Promise<unknown>) => figures.push(await measure(path.path, stage, operation, path.plan));
+  const timed = async (stage: string, operation: (index: number) => Promise<unknown>, prepare?: (first: number, count: number) => void) => {
+    figures.push(await measure(path.path, stage, operation, path.plan, prepare));
+  };
 
   const verifySignature = respondsNoContent(pipelineApp([verifyMessageSignature()]));
-  const signatureRequests = requests();
-  await timed('message signature (RFC 9421 + Content-Digest)', (index) => verifySignature(signatureRequests[index]!));
-  const openRequest = signatureRequests[0]!;
+  const signatureRequests = signedRequests();
+  await timed('message signature (RFC 9421 + Content-Digest)', (index) => verifySignature(signatureRequests.at(index)), signatureRequests.prepare);
+  const openRequest = new Request(paymentsUrl, { method: 'POST', headers, body: path.body });
   await timed(path.openStage, () => path.openBody(openRequest));
   const decoded = await path.openBody(openRequest);
   await timed('instruction schema', async () => admitted('schema', parsePaymentInstruction(decoded)));
@@ -290,7 +317,7 @@ async function measurePath(env: Env, path: PaymentPath): Promise<Figure[]> {
     tls = c.var.tls;
     return c.body(null, 204);
   }));
-  await capture(requests()[0]!);
+  await capture(new Request(paymentsUrl, { method: 'POST', headers, body: path.body }));
   const partner = partnerRegistry(env.PARTNERS).byKeyId(path.signer.keyid)!.partner;
   const route = stages.route(opened!, partner);
   await timed('policy (Cedar decision + record)', () => stages.policy(env, partner, opened!, route, tls));
@@ -307,8 +334,8 @@ async function measurePath(env: Env, path: PaymentPath): Promise<Figure[]> {
     await stages.receipt(c.env, c.var.partner, payment, paymentRoute);
     return c.body(null, 204);
   }));
-  const totalRequests = requests();
-  await timed('total per payment', (index) => everyStage(totalRequests[index]!));
+  const totalRequests = signedRequests();
+  await timed('total per payment', (index) => everyStage(totalRequests.at(index)), totalRequests.prepare);
   return figures;
 }
 
@@ -393,6 +420,25 @@ async function sessionHandshake(env: Env, alpha: DevPartner): Promise<{ figure: 
   return { figure, sessionFor };
 }
 
+/**
+ * The floor under the Ed25519 path on this machine at this moment: the three Ed25519 operations a
+ * payment needs (message signature and instruction JWS verified, receipt signed) on cached
+ * WebCrypto keys, with nothing around them. Measured in the same run, so a loaded machine inflates
+ * it as much as the stages and `total per payment` can be read against it.
+ */
+async function nativeCryptoFloor(env: Env, signer: DevPartner): Promise<Figure> {
+  const { d: _private, ...publicJwk } = signer.private_jwk;
+  const publicKey = await crypto.subtle.importKey('jwk', publicJwk, { name: 'Ed25519' }, false, ['verify']);
+  const { privateKey } = await gatewayKey(env.GATEWAY_SIGNING_JWK);
+  const message = new TextEncoder().encode('x'.repeat(1_000));
+  const signature = new Uint8Array(await crypto.subtle.sign({ name: 'Ed25519' }, await crypto.subtle.importKey('jwk', signer.private_jwk, { name: 'Ed25519' }, false, ['sign']), message));
+  return measure('reference', 'native Ed25519 floor (2 verify + 1 sign, WebCrypto)', async () => {
+    const verified = (await crypto.subtle.verify({ name: 'Ed25519' }, publicKey, signature, message)) && (await crypto.subtle.verify({ name: 'Ed25519' }, publicKey, signature, message));
+    if (!verified) throw new Error('admission bench: the reference signature does not verify');
+    await crypto.subtle.sign({ name: 'Ed25519' }, privateKey, message);
+  });
+}
+
 function printFigures(figures: Figure[]): void {
   const width = Math.max(...figures.map((figure) => `${figure.path} / ${figure.stage}`.length));
   console.log(`${'path / stage'.padEnd(width)}  CPU µs/op (median)  CPU µs/op (min)  wall µs/op  ops/s/core`);
@@ -420,15 +466,15 @@ async function main(): Promise<void> {
   answerUpstashInProcess();
   const eurPayment = instructionFrom(alpha, { bic: bravo.bic, country: 'FR' }, 'EUR', 'EUR', 'DE');
   const sgdPayment = instructionFrom(delta, { bic: echo.bic, country: 'JP' }, 'SGD', 'JPY', 'SG');
-  const { figure: handshake, sessionFor } = await sessionHandshake(env, alpha);
-  const session = await sessionFor();
   const compactJws = await signInstruction(alpha, eurPayment);
-  const figures = [
-    ...(await measurePath(env, ed25519Path(env, alpha, compactJws))),
-    ...(await measurePath(env, sealedPath(env, alpha, await sealInstruction(session, compactJws)))),
-    ...(await measurePath(env, hybridPath(env, delta, await signHybridInstruction(delta, sgdPayment)))),
-    handshake,
-  ];
+  const figures: Figure[] = [];
+  if (runs('ed25519')) figures.push(await nativeCryptoFloor(env, alpha), ...(await measurePath(env, ed25519Path(env, alpha, compactJws))));
+  if (runs('sealed') || runs('session')) {
+    const { figure: handshake, sessionFor } = await sessionHandshake(env, alpha);
+    if (runs('sealed')) figures.push(...(await measurePath(env, sealedPath(env, alpha, await sealInstruction(await sessionFor(), compactJws)))));
+    if (runs('session')) figures.push(handshake);
+  }
+  if (runs('hybrid')) figures.push(...(await measurePath(env, hybridPath(env, delta, await signHybridInstruction(delta, sgdPayment)))));
   printFigures(figures);
   const record = {
     date: new Date().toISOString(),

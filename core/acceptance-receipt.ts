@@ -5,7 +5,8 @@
  * operator releases it). Either way the gateway is committed to the instruction and will not drop
  * it. Verifiable with the JWKS at /.well-known/jwks.json.
  */
-import { CompactSign } from 'jose';
+import { utf8 } from './digest.ts';
+import { signEdDsaCompactJws } from './ed25519.ts';
 import type { GatewayKey } from './gateway-key.ts';
 
 export const acceptanceReceiptType = 'meridian-acceptance+jws';
@@ -21,8 +22,7 @@ export interface AcceptanceReceiptClaims {
   accepted_at: string;
 }
 
+/** An EdDSA compact JWS with header {alg: EdDSA, kid, typ: meridian-acceptance+jws}: the bytes jose's CompactSign wrote before. */
 export async function signAcceptanceReceipt(key: GatewayKey, claims: AcceptanceReceiptClaims): Promise<string> {
-  return new CompactSign(new TextEncoder().encode(JSON.stringify(claims)))
-    .setProtectedHeader({ alg: 'EdDSA', kid: key.kid, typ: acceptanceReceiptType })
-    .sign(key.privateKey);
+  return signEdDsaCompactJws(key.privateKey, { kid: key.kid, typ: acceptanceReceiptType }, utf8(JSON.stringify(claims)));
 }

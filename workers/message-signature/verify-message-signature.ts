@@ -6,7 +6,7 @@
  *
  * `sig1` is Ed25519 (WebCrypto). Hybrid partners (an ML-DSA-65 key in their profile) must also send
  * `sig2`: the same covered components, `alg="ml-dsa-65"`, `keyid` = their ML-DSA-65 key id, verified
- * with @noble/post-quantum. A hybrid partner's request without a valid `sig2` is refused: Ed25519
+ * natively where the runtime can, with @noble/post-quantum otherwise (ml-dsa-65.ts). A hybrid partner's request without a valid `sig2` is refused: Ed25519
  * alone is exactly what a quantum-capable forger could produce.
  *
  * The nonce claim lives in the partner's PartnerState Durable Object: KV has no compare-and-set,
@@ -26,12 +26,13 @@
  */
 import { createMiddleware } from 'hono/factory';
 import { parseMessageSignatures, signatureBase, type MessageSignature } from '../../core/message-signature.ts';
-import { verifyMlDsa65 } from '../../core/ml-dsa.ts';
+import { verifyEd25519 } from '../../core/ed25519.ts';
 import { ProblemError } from '../../core/problem.ts';
 import type { Env } from '../env.ts';
-import { ed25519VerifyKey, isHybridPartner, keyValidAt, mlDsaPublicKey, partnerKey, type Ed25519PartnerKey, type PartnerProfile } from '../config/partners.ts';
+import { ed25519VerifyKey, isHybridPartner, keyValidAt, partnerKey, type Ed25519PartnerKey, type PartnerProfile } from '../config/partners.ts';
 import type { NonceClaim, RequestClaim, RequestClaimOutcome } from '../../durable-objects/partner-state/partner-state.ts';
 import { verifyContentDigest } from './content-digest.ts';
+import { verifyPartnerMlDsa65 } from './ml-dsa-65.ts';
 import { partnerDirectory } from './partner-directory.ts';
 import { durableObjectFor } from '../../durable-objects/jurisdiction.ts';
 
@@ -76,7 +77,7 @@ export function verifyMessageSignature(options: VerifyMessageSignatureOptions = 
       if (!signature.components.includes(component)) throw new ProblemError('bad-signature', `${signatureLabel} must cover ${component}`);
     }
     if (signature.components.includes('content-digest')) {
-      const digest = await verifyContentDigest(c.req.header('content-digest') ?? null, body);
+      const digest = verifyContentDigest(c.req.header('content-digest') ?? null, body);
       if (!digest.ok) throw new ProblemError(digest.reason.kind === 'digest-mismatch' ? 'content-digest-mismatch' : 'bad-signature', digest.reason.detail);
     }
 
@@ -85,7 +86,7 @@ export function verifyMessageSignature(options: VerifyMessageSignatureOptions = 
     checkParams(signature, now);
     if (!keyValidAt(key, now)) throw new ProblemError('unknown-partner', `key ${key.keyid} is outside its validity period`);
     const message = { method: c.req.method, url: c.req.url, headers: c.req.raw.headers };
-    if (!(await verifyEd25519(key, signature.signature, baseOf(message, signature)))) {
+    if (!(await verifyEd25519(await ed25519VerifyKey(key), signature.signature, new TextEncoder().encode(baseOf(message, signature))))) {
       throw new ProblemError('bad-signature', `${signatureLabel} does not verify under ${key.keyid}`);
     }
     const claims = [{ keyid: key.keyid, nonce: signature.params.nonce as string }];
@@ -167,7 +168,7 @@ function verifyPqSignature(partner: PartnerProfile, sig1: MessageSignature, sig2
   checkParams(sig2, nowMs);
   if (!keyValidAt(key, nowMs)) throw new ProblemError('unknown-partner', `key ${key.keyid} is outside its validity period`);
   const base = new TextEncoder().encode(baseOf(message, sig2));
-  if (!verifyMlDsa65(mlDsaPublicKey(key), base, sig2.signature)) {
+  if (!verifyPartnerMlDsa65(key, base, sig2.signature)) {
     throw new ProblemError('bad-signature', `${pqSignatureLabel} does not verify under ${key.keyid}`);
   }
   return { keyid: key.keyid, nonce: sig2.params.nonce as string };
@@ -187,10 +188,4 @@ function checkParams(signature: MessageSignature, nowMs: number): void {
     throw new ProblemError('stale-signature', `${signature.label}: created ${created} is more than ${createdSkewMaxMs / 1000} s from the gateway clock`);
   }
   if (expires !== undefined && expires * 1000 <= nowMs) throw new ProblemError('stale-signature', `${signature.label}: signature expired at ${expires}`);
-}
-
-async function verifyEd25519(key: Ed25519PartnerKey, signature: Uint8Array, base: string): Promise<boolean> {
-  if (signature.length !== 64) return false;
-  const publicKey = await ed25519VerifyKey(key);
-  return crypto.subtle.verify({ name: 'Ed25519' }, publicKey, signature, new TextEncoder().encode(base));
 }

@@ -7,13 +7,13 @@
  * A hybrid partner must send both signatures and both must verify: accepting the EdDSA one alone
  * would let an attacker who can forge Ed25519 (the quantum threat) strip the ML-DSA-65 signature.
  */
-import { compactVerify, errors, flattenedVerify } from 'jose';
 import { base64urlDecode } from '../../core/digest.ts';
+import { verifyEdDsaJwsSignature } from '../../core/ed25519.ts';
 import { jwsSigningInput, parseGeneralJws, type ParsedJwsSignature } from '../../core/hybrid-jws.ts';
-import { verifyMlDsa65 } from '../../core/ml-dsa.ts';
 import { parseStrictJson } from '../../core/strict-json.ts';
 import { ProblemError } from '../../core/problem.ts';
-import { ed25519VerifyKey, isHybridPartner, keyValidAt, mlDsaPublicKey, partnerKey, type Ed25519PartnerKey, type PartnerProfile } from '../config/partners.ts';
+import { verifyPartnerMlDsa65 } from '../message-signature/ml-dsa-65.ts';
+import { ed25519VerifyKey, isHybridPartner, keyValidAt, partnerKey, type Ed25519PartnerKey, type PartnerProfile } from '../config/partners.ts';
 
 export const jwsBytesMax = 32 * 1024;
 // The signature segment may be empty here: an Unsecured JWS ("alg": "none") is a well-formed JWS whose signature fails.
@@ -37,17 +37,25 @@ export async function verifyInstructionJws(jws: InstructionJws, partner: Partner
 }
 
 /** A payload segment that is not strict base64url makes a malformed JWS, whatever its signature says. */
-function checkPayloadSegment(segment: string): void {
+function decodePayloadSegment(segment: string): Uint8Array {
   try {
-    base64urlDecode(segment);
+    return base64urlDecode(segment);
   } catch {
     throw new ProblemError('invalid-instruction', 'the JWS payload segment is not base64url');
   }
 }
 
+/**
+ * We implement no JWS extension, so a critical header parameter (RFC 7515 §4.1.11) or an unencoded
+ * payload (RFC 7797 `b64`) is refused outright rather than half-understood.
+ */
+function refuseExtensions(header: Record<string, unknown>, where: string): void {
+  if (Object.hasOwn(header, 'crit') || Object.hasOwn(header, 'b64')) throw new ProblemError('bad-signature', `${where}: crit and b64 are not supported`);
+}
+
 async function verifyCompact(jws: string, partner: PartnerProfile, nowMs: number): Promise<Uint8Array> {
   if (!compactJwsPattern.test(jws)) throw new ProblemError('invalid-instruction', 'body is not a compact JWS (three base64url segments)');
-  const [headerSegment, payloadSegment] = jws.split('.') as [string, string, string];
+  const [headerSegment, payloadSegment, signatureSegment] = jws.split('.') as [string, string, string];
   let headerText: string;
   try {
     headerText = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false }).decode(base64urlDecode(headerSegment));
@@ -59,20 +67,18 @@ async function verifyCompact(jws: string, partner: PartnerProfile, nowMs: number
   if (typeof parsedHeader.value !== 'object' || parsedHeader.value === null || Array.isArray(parsedHeader.value)) {
     throw new ProblemError('bad-signature', 'the JWS protected header must be an object naming alg EdDSA');
   }
-  const header = parsedHeader.value as { kid?: unknown; alg?: unknown };
+  const header = parsedHeader.value as Record<string, unknown>;
   if (header.alg !== 'EdDSA') throw new ProblemError('bad-signature', 'instruction JWS alg must be EdDSA');
-  checkPayloadSegment(payloadSegment);
+  const payload = decodePayloadSegment(payloadSegment);
   if (isHybridPartner(partner)) {
     throw new ProblemError('bad-signature', `hybrid partner ${partner.partner_id} must sign instructions with EdDSA and ML-DSA-65 (JWS JSON serialization, application/jose+json)`);
   }
+  refuseExtensions(header, 'instruction JWS');
   const key = ed25519KeyFor(partner, header.kid, nowMs);
-  try {
-    const { payload } = await compactVerify(jws, await ed25519VerifyKey(key), { algorithms: ['EdDSA'] });
-    return payload;
-  } catch (cause) {
-    if (cause instanceof errors.JOSEError) throw new ProblemError('bad-signature', `instruction JWS: ${cause.message}`);
-    throw cause;
+  if (!(await verifyEdDsaJwsSignature(await ed25519VerifyKey(key), headerSegment, payloadSegment, signatureSegment))) {
+    throw new ProblemError('bad-signature', `instruction JWS: signature does not verify under ${key.keyid}`);
   }
+  return payload;
 }
 
 async function verifyGeneralJson(text: string, partner: PartnerProfile, nowMs: number): Promise<Uint8Array> {
@@ -97,22 +103,16 @@ async function verifyGeneralJson(text: string, partner: PartnerProfile, nowMs: n
 }
 
 async function verifyEdDsaEntry(payload: string, signature: ParsedJwsSignature, partner: PartnerProfile, nowMs: number): Promise<void> {
+  refuseExtensions(signature.header, 'instruction JWS (EdDSA)');
   const key = ed25519KeyFor(partner, signature.kid, nowMs);
-  try {
-    await flattenedVerify({ protected: signature.protected, payload, signature: signature.signature }, await ed25519VerifyKey(key), { algorithms: ['EdDSA'] });
-  } catch (cause) {
-    if (cause instanceof errors.JOSEError) throw new ProblemError('bad-signature', `instruction JWS (EdDSA): ${cause.message}`);
-    throw cause;
+  if (!(await verifyEdDsaJwsSignature(await ed25519VerifyKey(key), signature.protected, payload, signature.signature))) {
+    throw new ProblemError('bad-signature', `instruction JWS (EdDSA) does not verify under ${key.keyid}`);
   }
 }
 
-/**
- * jose cannot verify ML-DSA-65 here: it delegates to WebCrypto, and workerd's WebCrypto has no
- * ML-DSA. So we verify this one signature ourselves, over the standard JWS signing input, with
- * @noble/post-quantum. We refuse `crit` in this header because we implement no extensions.
- */
+/** The ML-DSA-65 entry, over the standard JWS signing input (core/hybrid-jws.ts), natively where the runtime can (../message-signature/ml-dsa-65.ts). */
 function verifyMlDsaEntry(payload: string, signature: ParsedJwsSignature, partner: PartnerProfile, nowMs: number): void {
-  if (Object.hasOwn(signature.header, 'crit') || Object.hasOwn(signature.header, 'b64')) throw new ProblemError('bad-signature', 'instruction JWS (ML-DSA-65): crit and b64 are not supported');
+  refuseExtensions(signature.header, 'instruction JWS (ML-DSA-65)');
   const key = partnerKey(partner, signature.kid, 'ml-dsa-65');
   if (key === undefined) throw new ProblemError('bad-signature', `instruction JWS kid ${signature.kid.slice(0, 128)} is not an ML-DSA-65 key of partner ${partner.partner_id}`);
   if (!keyValidAt(key, nowMs)) throw new ProblemError('bad-signature', `key ${key.keyid} is outside its validity period`);
@@ -122,7 +122,7 @@ function verifyMlDsaEntry(payload: string, signature: ParsedJwsSignature, partne
   } catch {
     throw new ProblemError('bad-signature', 'instruction JWS (ML-DSA-65): signature is not base64url');
   }
-  if (!verifyMlDsa65(mlDsaPublicKey(key), jwsSigningInput(signature.protected, payload), signatureBytes)) {
+  if (!verifyPartnerMlDsa65(key, jwsSigningInput(signature.protected, payload), signatureBytes)) {
     throw new ProblemError('bad-signature', `instruction JWS (ML-DSA-65) does not verify under ${key.keyid}`);
   }
 }
