@@ -2,11 +2,11 @@
  * A partner's PartnerState is `partnerStateShards` objects, so one partner's traffic is not capped
  * by one object's write rate (roughly 500–1,000 writes/s). Which object holds what:
  *
- *   shard of a payment        partnerStateShardOf(uetr): its nonce claims, idempotency record,
- *                             status, policy decision, screening result and hold
- *   home (shard 0, named by   security events and their counters; the nonce claims of signed
- *   the bare partner id)      requests that name no payment (sessions) or whose instruction does
- *                             not open; policy refusals recorded before a UETR is trusted
+ *   shard of a payment        partnerStateShardOf(uetr): its idempotency record, status, policy
+ *                             decision, screening result and hold
+ *   shard of a nonce          nonceShardOf(keyid, nonce): the claim of that (keyid, nonce) pair
+ *   home (shard 0, named by   security events and their counters; policy refusals; the nonce
+ *   the bare partner id)      claims of routes that claim in verifyMessageSignature (sessions)
  *   every shard               partner-level facts each shard must decide on alone, pushed to all
  *                             of them by Control (durable-objects/control/propagation.ts): revoked
  *                             keys, residency exceptions
@@ -19,15 +19,15 @@
  *   admission on it as a single PartnerState did. The shard count is a constant of the deployment,
  *   not of the request, for the same reason: changing it re-maps UETRs, so it is a migration
  *   (docs/capacity.md), never a setting flipped live.
- * - A replay lands where the original was claimed: the shard is derived from signature-covered
- *   content only. For a payment, the UETR is inside the instruction JWS, inside the body, whose
- *   Content-Digest the message signature covers; for a status read it is in `@target-uri`; anything
- *   else goes home. A byte-for-byte replay therefore opens to the same UETR (or fails the same way)
- *   and claims its (keyid, nonce) in the same object as the original did, where the claim is the
- *   same single-object compare-and-set as before. Producing a request that routes elsewhere means
- *   changing signed bytes, which needs the partner's key: that is a new request, not a replay.
- *   What is given up: a partner that itself reuses one nonce for two different payments is caught
- *   only when both UETRs share a shard; its payments stay exactly-once by UETR either way.
+ * - One (keyid, nonce), one object: a pair is claimed in the shard its own hash names, whatever the
+ *   request carries, so a pair used twice — a byte-for-byte replay, or the same nonce on another
+ *   payment — meets its first claim there, in the same single-object insert-or-refuse as before.
+ *   The pairs of one request that fall into one shard are claimed in one transaction, all or none;
+ *   a hybrid request whose two pairs fall into two shards claims each there, and a replayed pair
+ *   refuses the request whichever it is (an honest partner's fresh pair burnt with it costs nothing).
+ * - One round trip where the two coincide: when the request's nonce shard is the payment's shard
+ *   (1 in `partnerStateShards`), the claim and the prior answer are one call; otherwise both calls
+ *   go out at once, and a refused claim refuses the request whatever the prior answer said.
  * - Revocation stays immediate: Control's push of a revoked key returns only once every shard has
  *   stored it, and each shard refuses a revoked keyid in the same synchronous section as the claim.
  */
@@ -39,7 +39,7 @@ import { durableObjectFor } from '../jurisdiction.ts';
  * Objects per partner. Default for every partner; raising it for a deployment with data is a
  * migration (every UETR within the idempotency horizon must move to its new shard first).
  */
-export const partnerStateShards = 1;
+export const partnerStateShards = 4;
 /** Upper bound on any shard count, so a fan-out is bounded and shard ids fit composite cursors. */
 export const partnerStateShardsMax = 64;
 export const homeShard = 0;
@@ -53,6 +53,11 @@ export type PartnerStateStub = ReturnType<DurableObjectsEnv['PARTNER_STATE']['ge
  */
 export function partnerStateShardOf(uetr: string, shards = partnerStateShards): number {
   return (sha256(uetr)[1] ?? 0) % shards;
+}
+
+/** The shard that claims one (keyid, nonce) pair: the first byte of SHA-256(keyid ‖ LF ‖ nonce). */
+export function nonceShardOf(claim: { keyid: string; nonce: string }, shards = partnerStateShards): number {
+  return (sha256(`${claim.keyid}\n${claim.nonce}`)[0] ?? 0) % shards;
 }
 
 /** Shard 0 keeps the bare partner id, so the home object is the one a single-object deployment had. */

@@ -1,21 +1,22 @@
 /**
- * openAndClaim() and claimStatusRead(): the nonce claim of a payment request, made in the object
- * that holds the payment (durable-objects/partner-state/partner-shards.ts), folded into the first
- * call that object gets anyway — the prior answer for a submission, the record for a status read.
- * verifyMessageSignature({ deferNonceClaim: true }) leaves the claim to these.
+ * openAndClaim() and claimStatusRead(): the nonce claim of a payment request, made where each
+ * (keyid, nonce) pair is claimed (its nonce shard, durable-objects/partner-state/partner-shards.ts)
+ * and sent at the same time as the first call the payment's shard gets anyway — the prior answer
+ * for a submission, the record for a status read — folded into that call when the two shards are
+ * one. verifyMessageSignature({ deferNonceClaim: true }) leaves the claim to these.
  *
  * They run before enforceTransportPosture() and every other refusal, so that every request whose
  * signature verified has claimed its nonce before it can be refused on anything outside the signed
  * bytes (TLS, limits, corridor state): a captured request refused once cannot be replayed later,
- * over a better connection, into an admission. Where it is claimed depends on signed bytes only: the
- * UETR of the instruction when it opens, the home object when it does not (an instruction that does
- * not open today does not open on replay either: the same bytes meet the same checks, and session
- * tickets only ever expire).
+ * over a better connection, into an admission. An instruction that does not open is refused after
+ * its claim, as before. The prior answer read beside a claim that turns out refused is dropped; the
+ * only thing that read can do is finish an earlier, verified admission left pending.
  */
 import { createMiddleware } from 'hono/factory';
 import { ProblemError } from '../../core/problem.ts';
-import { partnerStateForPayment, partnerStateHome } from '../../durable-objects/partner-state/partner-shards.ts';
-import type { PriorAnswer, RequestClaim } from '../../durable-objects/partner-state/partner-state.ts';
+import { homeShard, nonceShardOf, partnerStateShard, partnerStateShardOf, type PartnerStateStub } from '../../durable-objects/partner-state/partner-shards.ts';
+import type { ClaimedPayment, ClaimedPrior, NonceClaim, PaymentRecord, PriorAnswer, RequestClaim, RequestClaimOutcome } from '../../durable-objects/partner-state/partner-state.ts';
+import type { PartnerProfile } from '../config/partners.ts';
 import type { Env } from '../env.ts';
 import { profileAfterClaim, type SignedRequestVariables } from '../message-signature/verify-message-signature.ts';
 import { openInstruction, type OpenedInstruction } from './open-instruction.ts';
@@ -28,8 +29,6 @@ export interface ClaimedPaymentVariables extends SignedRequestVariables {
 
 export const uetrPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 
-type PaymentRecordOf = Extract<Awaited<ReturnType<ReturnType<typeof partnerStateForPayment>['claimAndGetPayment']>>, { kind: 'claimed' }>['payment'];
-
 export function openAndClaim() {
   return createMiddleware<{ Bindings: Env; Variables: ClaimedPaymentVariables }>(async (c, next) => {
     const claim = deferredClaim(c.var.requestClaim);
@@ -37,14 +36,16 @@ export function openAndClaim() {
     const mediaType = mediaTypeOf(c.req.header('content-type'));
     let opened = await openInstruction(c, mediaType);
     if (!opened.ok) {
-      // Not a payment this request can name: claimed at home, where its replay will be claimed too.
-      profileAfterClaim(listed, claim.claims, await partnerStateHome(c.env, listed.jurisdiction, listed.partner_id).claimRequest(claim));
+      await claimBeside(c.env, listed, claim, homeShard, async () => ({ outcome: claimedNothing }), async () => undefined);
       throw refusalProblem(opened.reason);
     }
     const { uetr } = opened.value.instruction;
-    const answer = await partnerStateForPayment(c.env, listed.jurisdiction, listed.partner_id, uetr).claimAndPriorAnswer({ claim, uetr, instructionSha256: opened.value.instructionSha256 });
-    const partner = profileAfterClaim(listed, claim.claims, answer.kind === 'refused' ? answer.outcome : { kind: 'claimed', revokedProfileKeyids: answer.revokedProfileKeyids });
-    if (answer.kind === 'refused') throw new Error('profileAfterClaim returned for a refused claim');
+    const { instructionSha256 } = opened.value;
+    const { partner, answer: prior } = await claimBeside(
+      c.env, listed, claim, partnerStateShardOf(uetr),
+      async (stub, folded) => claimedValue((await stub.claimAndPriorAnswer({ claim: folded, uetr, instructionSha256 })) as ClaimedPrior, (claimed: Extract<ClaimedPrior, { kind: 'claimed' }>) => claimed.prior),
+      (stub) => stub.priorAnswer(uetr, instructionSha256),
+    );
     if (partner !== listed) {
       // A key the isolate's directory still lists was revoked: the instruction must verify without it (rare: within the directory's cache period).
       c.set('partner', partner);
@@ -52,27 +53,69 @@ export function openAndClaim() {
       if (!opened.ok) throw refusalProblem(opened.reason);
     }
     c.set('opened', opened.value);
-    c.set('prior', answer.prior);
+    c.set('prior', prior as PriorAnswer);
     await next();
   });
 }
 
-/** GET /v1/payments/{uetr}: claimed with the read of the record, in the payment's object; a malformed UETR names no payment and is claimed at home. */
+/** GET /v1/payments/{uetr}: claimed beside (or with) the read of the record; a malformed UETR names no payment and reads nothing. */
 export function claimStatusRead() {
-  return createMiddleware<{ Bindings: Env; Variables: SignedRequestVariables & { payment: PaymentRecordOf } }>(async (c, next) => {
+  return createMiddleware<{ Bindings: Env; Variables: SignedRequestVariables & { payment: PaymentRecord | null } }>(async (c, next) => {
     const claim = deferredClaim(c.var.requestClaim);
     const listed = c.var.partner;
     const uetr = c.req.param('uetr') ?? '';
     if (!uetrPattern.test(uetr)) {
-      profileAfterClaim(listed, claim.claims, await partnerStateHome(c.env, listed.jurisdiction, listed.partner_id).claimRequest(claim));
+      await claimBeside(c.env, listed, claim, homeShard, async () => ({ outcome: claimedNothing }), async () => undefined);
       throw new ProblemError('not-found', 'no such payment');
     }
-    const answer = await partnerStateForPayment(c.env, listed.jurisdiction, listed.partner_id, uetr).claimAndGetPayment({ claim, uetr });
-    c.set('partner', profileAfterClaim(listed, claim.claims, answer.kind === 'refused' ? answer.outcome : { kind: 'claimed', revokedProfileKeyids: answer.revokedProfileKeyids }));
-    if (answer.kind === 'refused') throw new Error('profileAfterClaim returned for a refused claim');
-    c.set('payment', answer.payment);
+    const { partner, answer: payment } = await claimBeside(
+      c.env, listed, claim, partnerStateShardOf(uetr),
+      async (stub, folded) => claimedValue((await stub.claimAndGetPayment({ claim: folded, uetr })) as ClaimedPayment, (claimed: Extract<ClaimedPayment, { kind: 'claimed' }>) => claimed.payment),
+      (stub) => stub.getPayment(uetr),
+    );
+    c.set('partner', partner);
+    c.set('payment', payment as PaymentRecord | null);
     await next();
   });
+}
+
+type ShardClaim<T> = { outcome: RequestClaimOutcome; answer?: T };
+const claimedNothing: RequestClaimOutcome = { kind: 'claimed', revokedProfileKeyids: [] };
+
+/**
+ * Claims the request's pairs, each group in its nonce shard, while `shard` answers `read`: folded
+ * into one call (`withClaim`) for the group that shard claims itself, beside it (`alone`) when it
+ * claims none. Refuses the request (the problem of `profileAfterClaim`) if any group is refused.
+ */
+async function claimBeside<T>(
+  env: Env, listed: PartnerProfile, claim: RequestClaim, shard: number,
+  withClaim: (stub: PartnerStateStub, folded: RequestClaim) => Promise<ShardClaim<T>>,
+  alone: (stub: PartnerStateStub) => Promise<T>,
+): Promise<{ partner: PartnerProfile; answer: T }> {
+  const groups = new Map<number, NonceClaim[]>();
+  for (const pair of claim.claims) groups.set(nonceShardOf(pair), [...(groups.get(nonceShardOf(pair)) ?? []), pair]);
+  const stub = partnerStateShard(env, listed.jurisdiction, listed.partner_id, shard);
+  const folded = groups.get(shard);
+  groups.delete(shard);
+  const [first, ...others] = await Promise.all([
+    folded === undefined ? alone(stub).then((answer): ShardClaim<T> => ({ outcome: claimedNothing, answer })) : withClaim(stub, { ...claim, claims: folded }),
+    ...[...groups].map(([other, pairs]) => partnerStateShard(env, listed.jurisdiction, listed.partner_id, other).claimRequest({ ...claim, claims: pairs })),
+  ]);
+  const partner = profileAfterClaim(listed, claim.claims, combinedOutcome([first.outcome, ...others]));
+  return { partner, answer: first.answer as T };
+}
+
+function claimedValue<C extends { kind: 'claimed'; revokedProfileKeyids: string[] }, T>(answer: C | { kind: 'refused'; outcome: RequestClaimOutcome }, value: (claimed: C) => T): ShardClaim<T> {
+  if (answer.kind === 'refused') return { outcome: (answer as { outcome: RequestClaimOutcome }).outcome };
+  const claimed = answer as C;
+  return { outcome: { kind: 'claimed', revokedProfileKeyids: claimed.revokedProfileKeyids }, answer: value(claimed) };
+}
+
+/** The request's outcome from its groups': a revoked key first, then a replay; otherwise every revoked profile key any shard named. */
+function combinedOutcome(outcomes: readonly RequestClaimOutcome[]): RequestClaimOutcome {
+  const refused = outcomes.find((outcome) => outcome.kind === 'revoked-key') ?? outcomes.find((outcome) => outcome.kind === 'replay');
+  if (refused !== undefined) return refused;
+  return { kind: 'claimed', revokedProfileKeyids: [...new Set(outcomes.flatMap((outcome) => (outcome.kind === 'claimed' ? outcome.revokedProfileKeyids : [])))] };
 }
 
 function deferredClaim(claim: RequestClaim | undefined): RequestClaim {
