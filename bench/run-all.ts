@@ -5,6 +5,7 @@
  *   npm run bench                    full sizes
  *   npm run bench -- --quick         small sizes (a few minutes; figures are noisier)
  *   npm run bench -- --only edge     one or more of edge,admission,settlement
+ *   npm run bench -- --from-results  the table from the latest recorded lines, nothing run
  *
  * Runs, one after another as subprocesses with their own progress on this terminal:
  *   edge        bench/edge/edge.bench.ts (both runtimes, bare Worker, several partners, one partner)
@@ -25,7 +26,7 @@ const benchNames = ['edge', 'admission', 'settlement'] as const;
 type BenchName = (typeof benchNames)[number];
 const resultsDirectory = new URL('./results/', import.meta.url);
 
-const { values: flags } = parseArgs({ options: { quick: { type: 'boolean', default: false }, only: { type: 'string', default: benchNames.join(',') } } });
+const { values: flags } = parseArgs({ options: { quick: { type: 'boolean', default: false }, only: { type: 'string', default: benchNames.join(',') }, 'from-results': { type: 'boolean', default: false } } });
 const selected = flags.only.split(',').map((name) => name.trim());
 for (const name of selected) if (!(benchNames as readonly string[]).includes(name)) throw new Error(`--only: unknown bench ${name} (one of ${benchNames.join(', ')})`);
 
@@ -48,6 +49,13 @@ interface Row {
 function resultLines(file: string): string[] {
   const path = new URL(file, resultsDirectory);
   return existsSync(path) ? readFileSync(path, 'utf8').split('\n').filter((line) => line.trim() !== '') : [];
+}
+
+/** --from-results: the latest line each bench recorded, without running it again. */
+function latestRecord(name: BenchName): Record<string, unknown> {
+  const latest = resultLines(commands[name].results).at(-1);
+  if (latest === undefined) throw new Error(`bench/results/${commands[name].results} has no figures yet`);
+  return JSON.parse(latest) as Record<string, unknown>;
 }
 
 function runBench(name: BenchName): Promise<Record<string, unknown>> {
@@ -131,12 +139,21 @@ function verdict(row: Row): string {
   return (row.target.op === '≥' ? row.value >= row.target.bound : row.value <= row.target.bound) ? 'pass' : 'FAIL';
 }
 
-function printSummary(rows: readonly Row[]): void {
-  console.log(`\n=== issue #14 summary (load average 1 min ${loadavg()[0]!.toFixed(2)}; figures measured now on a shared machine are upper bounds)\n`);
+/** When, at which commit and under what load a record was measured (the benches write the load in two shapes). */
+function provenance(name: BenchName, record: Record<string, unknown>): string {
+  const machine = record.machine as { loadavg_1m?: number } | undefined;
+  const load = machine?.loadavg_1m ?? (record.load_average_1m as number | undefined);
+  return `${name}: ${String(record.date ?? '?')}, commit ${String(record.commit ?? '?')}, load average ${load ?? '?'}`;
+}
+
+function printSummary(rows: readonly Row[], provenances: readonly string[]): void {
+  console.log(`\n=== issue #14 summary (load average now ${loadavg()[0]!.toFixed(2)}; on a shared machine the figures are upper bounds)`);
+  for (const line of provenances) console.log(`  ${line}`);
+  console.log('');
   console.log('| figure | measured | baseline | target | result |');
   console.log('|---|---|---|---|---|');
   for (const row of rows) {
-    const measured = row.value === undefined ? '–' : `${Number(row.value.toFixed(row.value < 10 ? 2 : 0))}${row.unit === '' ? '' : ` ${row.unit}`}`;
+    const measured = row.value === undefined ? '–' : `${Number(row.value.toFixed(row.value < 10 ? 2 : row.value < 100 ? 1 : 0))}${row.unit === '' ? '' : ` ${row.unit}`}`;
     const target = row.target === undefined ? '' : `${row.target.op} ${row.target.bound}${row.unit === '' || row.unit === '/s' ? '' : ` ${row.unit}`}`;
     console.log(`| ${row.figure}${row.note === undefined ? '' : ` (${row.note})`} | ${measured} | ${row.baseline} | ${target} | ${verdict(row)} |`);
   }
@@ -146,16 +163,19 @@ function printSummary(rows: readonly Row[]): void {
 
 const readers: Record<BenchName, (record: Record<string, unknown>) => Row[]> = { edge: edgeRows, admission: admissionRows, settlement: settlementRows };
 const rows: Row[] = [];
+const provenances: string[] = [];
 const failures: string[] = [];
 for (const name of benchNames) {
   if (!selected.includes(name)) continue;
   try {
-    rows.push(...readers[name](await runBench(name)));
+    const record = flags['from-results'] ? latestRecord(name) : await runBench(name);
+    rows.push(...readers[name](record));
+    provenances.push(provenance(name, record));
   } catch (error) {
     failures.push(`${name}: ${(error as Error).message}`);
   }
 }
-printSummary(rows);
+printSummary(rows, provenances);
 if (failures.length > 0) {
   console.error(`\n${failures.length} bench${failures.length > 1 ? 'es' : ''} did not produce figures:\n  ${failures.join('\n  ')}`);
   process.exitCode = 1;
