@@ -15,6 +15,7 @@ import { freePort, repoRoot, type GatewayBackends } from './runtimes.ts';
 
 const readyTimeoutMs = 180_000;
 const redisProbeTimeoutMs = 500;
+const stopGraceMs = 10_000;
 /** The Redis database the bench's velocity counters live in, apart from `npm start`'s and the tests' (0). */
 const benchRedisDatabase = 13;
 const localRedis = { host: '127.0.0.1', port: 6379 };
@@ -89,11 +90,12 @@ function readyLine(child: ChildProcessByStdio<null, Readable, Readable>, line: s
   });
 }
 
-function stopChild(child: ChildProcessByStdio<null, Readable, Readable>): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+async function stopChild(child: ChildProcessByStdio<null, Readable, Readable>): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise<boolean>((resolve) => child.once('exit', () => resolve(true)));
   child.kill('SIGTERM');
-  return exited;
+  const stopped = await Promise.race([exited, new Promise<boolean>((resolve) => setTimeout(() => resolve(false), stopGraceMs))]);
+  if (!stopped) child.kill('SIGKILL');
 }
 
 /**

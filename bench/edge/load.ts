@@ -106,8 +106,12 @@ export async function countSettled(payments: readonly SignedPayment[], gatewayUr
       const payment = payments[nextIndex++]!;
       let client = clients.get(payment.partner.partner_id);
       if (client === undefined) clients.set(payment.partner.partner_id, (client = new PartnerClient(payment.partner, gatewayUrl)));
-      const answer = await client.paymentStatus(payment.uetr);
-      if (answer.status === 200 && answer.body.status === 'settled') settled += 1;
+      try {
+        const answer = await client.paymentStatus(payment.uetr);
+        if (answer.status === 200 && answer.body.status === 'settled') settled += 1;
+      } catch {
+        // No answer counts as not settled yet: the caller asks again until its deadline.
+      }
     }
   }));
   return settled;

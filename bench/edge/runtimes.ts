@@ -149,7 +149,12 @@ export async function startMiniflare(configPath: string, bundleDirectory: string
   const url = (await miniflare.ready).href.replace(/\/$/, '');
   const pids = workerdPids(process.pid).filter((pid) => !before.has(pid));
   if (pids.length === 0) throw new Error('Miniflare is ready but no new workerd process is found under this process');
-  await waitForHealth(url, 'Miniflare', () => output);
+  try {
+    await waitForHealth(url, 'Miniflare', () => output);
+  } catch (error) {
+    await miniflare.dispose();
+    throw error;
+  }
   return { runtime: 'miniflare', url, workerdPids: () => pids, output: () => output, stop: () => miniflare.dispose() };
 }
 
