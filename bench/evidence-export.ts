@@ -39,11 +39,28 @@ const seedMode = process.argv[2] === '--seed';
 const windowDurationS = 2;
 /** The edge's instructions view page (workers/ops/views/instructions-view.ts instructionsPageRows). */
 const edgeInstructionsPageRows = 200;
+const seedAttemptsMax = 5;
 
 const seconds = (startedMs: number) => round((performance.now() - startedMs) / 1000, 2);
 
 function progressLine(startedMs: number): (message: string) => void {
   return (message) => process.stderr.write(`[${seconds(startedMs).toFixed(1)} s] ${message}\n`);
+}
+
+/**
+ * The backend answers 503 when its SERIALIZABLE retries ran out (40001 from the other lane's
+ * commits in the same database on this loaded machine); the edge's outbox delivers again, and so
+ * does the seeder (a fresh batch: the refused one was not committed).
+ */
+async function settleRetrying(settle: () => Promise<void>): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await settle();
+    } catch (error) {
+      if (attempt >= seedAttemptsMax || !/HTTP 503/.test((error as Error).message)) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 250 * attempt));
+    }
+  }
 }
 
 async function seededExport(paymentsPerSecond: number, minutes: number) {
@@ -64,7 +81,7 @@ async function seededExport(paymentsPerSecond: number, minutes: number) {
     let settled = 0;
     await inPool(lanes, lanes.length, async (hosts) => {
       for (let window = 0; window < windowsPerLane; window++) {
-        await world.settle(hosts[window % hosts.length]!, paymentsPerBatch);
+        await settleRetrying(() => world.settle(hosts[window % hosts.length]!, paymentsPerBatch));
         if (++settled % 100 === 0) seedProgress(`seeded ${settled} of ${batches} batches (${settled * paymentsPerBatch} payments)`);
       }
     });

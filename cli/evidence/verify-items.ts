@@ -13,9 +13,10 @@
  *   ops-audit     the hash chain (core/ops-changes.ts)
  * Each failure is recorded against the id of the item it concerns.
  */
+import { createHash } from 'node:crypto';
 import { compactVerify, createLocalJWKSet, decodeProtectedHeader, importJWK, type JSONWebKeySet } from 'jose';
 import { canonicalJson } from '../../core/canonical-json.ts';
-import { base64Decode, base64urlDecode, sha256Hex, utf8 } from '../../core/digest.ts';
+import { base64Decode, base64urlDecode, utf8 } from '../../core/digest.ts';
 import { dsseVerifierForKey, parseEnvelope, verifyEnvelope, type DsseVerifier } from '../../core/dsse.ts';
 import { jwsSigningInput } from '../../core/hybrid-jws.ts';
 import { inTotoPayloadType, parseSettlementBatchStatement } from '../../core/in-toto.ts';
@@ -247,9 +248,21 @@ async function verifyBatches(items: readonly BundleItem[], keys: Map<string, Jur
   }
 }
 
-async function partnerKeyFor(partners: PartnerKeysItem['partners'], partnerId: string, kid: string | undefined) {
-  const key = partners.find((partner) => partner.partner_id === partnerId)?.keys.find((candidate) => candidate.keyid === kid && candidate.alg === 'ed25519');
-  return key?.public_jwk === undefined ? undefined : importJWK({ kty: 'OKP', crv: 'Ed25519', x: key.public_jwk.x }, 'EdDSA');
+type PartnerKey = Awaited<ReturnType<typeof importJWK>>;
+
+/** Imported once per partner key: an hour's bundle holds ~180,000 instructions from a handful of keys. */
+function partnerKeyCache(partners: PartnerKeysItem['partners']) {
+  const imported = new Map<string, Promise<PartnerKey | undefined>>();
+  return (partnerId: string, kid: string | undefined): Promise<PartnerKey | undefined> => {
+    const cacheKey = `${partnerId} ${String(kid)}`;
+    let key = imported.get(cacheKey);
+    if (key === undefined) {
+      const registered = partners.find((partner) => partner.partner_id === partnerId)?.keys.find((candidate) => candidate.keyid === kid && candidate.alg === 'ed25519');
+      key = registered?.public_jwk === undefined ? Promise.resolve(undefined) : importJWK({ kty: 'OKP', crv: 'Ed25519', x: registered.public_jwk.x }, 'EdDSA');
+      imported.set(cacheKey, key);
+    }
+    return key;
+  };
 }
 
 async function verifyInstructions(items: readonly BundleItem[], instructionsIncluded: boolean, failures: Failures): Promise<void> {
@@ -258,10 +271,12 @@ async function verifyInstructions(items: readonly BundleItem[], instructionsIncl
   const receiptKeys = gatewayJwks === undefined ? undefined : createLocalJWKSet(gatewayJwks);
   const batches = new Map(items.filter((item) => item.kind === 'batch').map((item) => [(item.body as BatchItem).settlement.batch_id, item]));
   const instructed = new Set<string>();
+  const partnerKeyFor = partnerKeyCache(partners);
   for (const item of items.filter((candidate) => candidate.kind === 'instruction')) {
     const body = item.body as InstructionItem;
     instructed.add(body.uetr);
-    if (sha256Hex(utf8(body.jws)) !== body.instruction_sha256) fail(failures, item.id, 'instruction_sha256 is not the SHA-256 of the JWS');
+    // node:crypto: the CLI runs on Node, and noble's pure-JS hash was most of the time on ~180 MB of JWSs.
+    if (createHash('sha256').update(body.jws, 'utf8').digest('hex') !== body.instruction_sha256) fail(failures, item.id, 'instruction_sha256 is not the SHA-256 of the JWS');
     // Compact EdDSA JWS; a hybrid partner's JSON serialization carries an EdDSA and an ML-DSA-65 signature, both checked.
     const compact = body.jws.startsWith('{') ? hybridAsCompact(body.jws) : body.jws;
     if (body.jws.startsWith('{')) {
@@ -270,7 +285,7 @@ async function verifyInstructions(items: readonly BundleItem[], instructionsIncl
     }
     try {
       const header = decodeProtectedHeader(compact);
-      const key = await partnerKeyFor(partners, body.partner_id, header.kid);
+      const key = await partnerKeyFor(body.partner_id, header.kid);
       if (key === undefined) fail(failures, item.id, `no registered Ed25519 key ${String(header.kid)} of partner ${body.partner_id}`);
       else {
         const { payload } = await compactVerify(compact, key);

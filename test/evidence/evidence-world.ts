@@ -42,6 +42,10 @@ export interface EvidenceWorld {
 
 type RecordedInstruction = InstructionItem;
 
+const firstWindowStartMs = Date.UTC(2026, 0, 1);
+/** At least batches.ts's window duration, so consecutive windows never overlap. */
+const worldWindowMs = 60_000;
+
 export interface EvidenceWorldOptions {
   /** Rows per page of the stand-in instructions view: 3 exercises paging in the tests; the edge's view pages by 200. */
   instructionsPageRows?: number;
@@ -97,10 +101,12 @@ export async function startEvidenceWorld(options: EvidenceWorldOptions = {}): Pr
     return { partner_id: partner.partner_id, uetr, jws, instruction_sha256: instructionSha256, status: 'accepted', batch_id: null, receipt };
   }
 
+  // Consecutive windows: sampleBatch's random slice can repeat a batch id among thousands of batches.
+  let windowIndex = 0;
   async function settle(host: string, payments: number): Promise<void> {
     const backend = backends.find((candidate) => candidate.host === host)!;
     // Sealed as the regional suites seal batches (test/regional/support/batches.ts); each UETR gets its instruction.
-    const sealed = sampleBatch({ jurisdiction: backend.testbed.jurisdiction, payments });
+    const sealed = sampleBatch({ jurisdiction: backend.testbed.jurisdiction, payments, startsAtMs: firstWindowStartMs + windowIndex++ * worldWindowMs });
     const uetrs = [...new Set(sealed.batch.legs.map((leg) => leg.uetr))];
     const signed = await Promise.all(uetrs.map((uetr, index) => signedInstruction(instructions.length + index, uetr)));
     const response = await backend.testbed.deliver(sealed);
