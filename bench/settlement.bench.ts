@@ -33,6 +33,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -253,6 +254,14 @@ interface LatencyFigures {
   /** Medians of the parts: sealing at the edge, POST until the receipt is read, the token between. */
   seal_p50_ms: number;
   post_p50_ms: number;
+  /**
+   * CPU, not wall time, per close → receipt (medians): this process (seal, HTTP both ends, verify,
+   * commit, signing: the regional app runs in-process) and the PostgreSQL backends of the bench
+   * database (from /proc; null when the server is not local). On a loaded 2-core box wall time is
+   * mostly waiting for a core; their sum is what one close costs an idle machine, about.
+   */
+  process_cpu_p50_ms: number;
+  database_cpu_p50_ms: number | null;
 }
 
 /** Where one close → receipt spent its time. */
@@ -260,6 +269,31 @@ interface ReceiptSample {
   totalMs: number;
   sealMs: number;
   postMs: number;
+  processCpuMs: number;
+  databaseCpuMs: number | null;
+}
+
+const clockTicksPerSecond = 100;
+
+/**
+ * User + system CPU of every backend connected to this database, from /proc/<pid>/stat (fields 14
+ * and 15, in clock ticks of 10 ms: coarse, but a 10,000-leg commit is many ticks). null when the
+ * server runs elsewhere.
+ */
+async function databaseCpuMs(database: RegionalDatabase): Promise<number | null> {
+  const rows = (await database.sql`select pid from pg_stat_activity where datname = current_database()`) as unknown as { pid: number }[];
+  let ticks = 0;
+  for (const { pid } of rows) {
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    } catch {
+      return null;
+    }
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    ticks += Number(fields[11]) + Number(fields[12]);
+  }
+  return (ticks * 1000) / clockTicksPerSecond;
 }
 
 // The receipt passes run in jurisdiction eu: the backend re-checks residency per leg, and the
@@ -277,7 +311,16 @@ async function receiptLatency(database: RegionalDatabase, signer: Signer, signer
   const samples: ReceiptSample[] = [];
   try {
     for (let iteration = 0; iteration < warmups + iterations; iteration++) {
-      const sample = await closeWindowToReceipt(url, windowLegs(receiptJurisdiction, legCount), edge.privateKey);
+      const databaseCpuBeforeMs = await databaseCpuMs(database);
+      const processCpuBefore = process.cpuUsage();
+      const timing = await closeWindowToReceipt(url, windowLegs(receiptJurisdiction, legCount), edge.privateKey);
+      const processCpu = process.cpuUsage(processCpuBefore);
+      const databaseCpuAfterMs = await databaseCpuMs(database);
+      const sample: ReceiptSample = {
+        ...timing,
+        processCpuMs: (processCpu.user + processCpu.system) / 1000,
+        databaseCpuMs: databaseCpuBeforeMs === null || databaseCpuAfterMs === null ? null : databaseCpuAfterMs - databaseCpuBeforeMs,
+      };
       if (iteration >= warmups) samples.push(sample);
       if (legCount >= legsPerLargeReceipt && (iteration + 1) % 20 === 0) console.log(`  … ${iteration + 1}/${warmups + iterations} (${legCount.toLocaleString('en')} legs, last ${sample.totalMs.toFixed(0)} ms)`);
     }
@@ -299,11 +342,13 @@ async function receiptLatency(database: RegionalDatabase, signer: Signer, signer
     max_ms: round(sorted.at(-1)!),
     seal_p50_ms: round(median(samples.map((sample) => sample.sealMs))),
     post_p50_ms: round(median(samples.map((sample) => sample.postMs))),
+    process_cpu_p50_ms: round(median(samples.map((sample) => sample.processCpuMs))),
+    database_cpu_p50_ms: samples.some((sample) => sample.databaseCpuMs === null) ? null : round(median(samples.map((sample) => sample.databaseCpuMs!))),
   };
 }
 
 /** The clock starts with the window's legs in hand (arrival order) and stops at the receipt. */
-async function closeWindowToReceipt(url: string, window: WindowLegs, edgeKey: CryptoKey): Promise<ReceiptSample> {
+async function closeWindowToReceipt(url: string, window: WindowLegs, edgeKey: CryptoKey): Promise<Pick<ReceiptSample, 'totalMs' | 'sealMs' | 'postMs'>> {
   const startedAt = performance.now();
   const sealed = sealWindow(window);
   const sealedAt = performance.now();
@@ -349,7 +394,7 @@ try {
   console.log(`\n2. window close → signed receipt (seal, edge token, POST over HTTP, receipt read)`);
   const latencies: LatencyFigures[] = [];
   const printLatency = (latency: LatencyFigures) =>
-    console.log(`  ${latency.signer}, ${latency.legs_per_batch.toLocaleString('en')} legs × ${latency.iterations}: p50 ${latency.p50_ms} ms, p90 ${latency.p90_ms} ms, p99 ${latency.p99_ms} ms, max ${latency.max_ms} ms (median seal ${latency.seal_p50_ms} ms, POST → receipt ${latency.post_p50_ms} ms)`);
+    console.log(`  ${latency.signer}, ${latency.legs_per_batch.toLocaleString('en')} legs × ${latency.iterations}: p50 ${latency.p50_ms} ms, p90 ${latency.p90_ms} ms, p99 ${latency.p99_ms} ms, max ${latency.max_ms} ms (median seal ${latency.seal_p50_ms} ms, POST → receipt ${latency.post_p50_ms} ms; CPU: this process ${latency.process_cpu_p50_ms} ms, PostgreSQL ${latency.database_cpu_p50_ms ?? 'n/a'} ms)`);
   latencies.push(await receiptLatency(database, signer, 'local Ed25519', legsPerReceipt, receiptIterations, warmupReceipts));
   printLatency(latencies.at(-1)!);
   latencies.push(await receiptLatency(database, signer, 'local Ed25519', legsPerLargeReceipt, largeReceiptIterations, warmupLargeReceipts));
