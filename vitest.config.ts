@@ -20,7 +20,7 @@ export default defineConfig({
       {
         test: {
           name: 'node',
-          include: ['test/core/**/*.test.ts', 'test/regional/**/*.test.ts', 'test/cli/**/*.test.ts', 'test/conformance/node/**/*.test.ts', 'test/e2e/**/*.test.ts', 'test/policies/**/*.test.ts', 'test/evidence/**/*.test.ts', 'test/infra/**/*.test.ts', 'test/sdk/**/*.test.ts'],
+          include: ['test/core/**/*.test.ts', 'test/regional/**/*.test.ts', 'test/cli/**/*.test.ts', 'test/conformance/node/**/*.test.ts', 'test/e2e/**/*.test.ts', 'test/policies/**/*.test.ts', 'test/evidence/**/*.test.ts', 'test/infra/**/*.test.ts', 'test/sdk/**/*.test.ts', 'test/bench/**/*.test.ts'],
           environment: 'node',
           testTimeout: 60_000,
           hookTimeout: 120_000,
