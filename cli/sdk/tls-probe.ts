@@ -1,2 +1,0 @@
-// Moved to the partner SDK package (packages/partner-sdk); this re-export keeps existing importers working.
-export * from '../../packages/partner-sdk/src/tls-probe.ts';
