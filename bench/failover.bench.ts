@@ -12,7 +12,7 @@
  */
 import { recordResult, median, round } from './machine.ts';
 import { drillFlows, gatewayUrl, sleep, startTopology, submitPayments, timeToSettle, type Topology } from '../test/chaos/chaos-support.ts';
-import { PartnerClient } from '../cli/sdk/partner-client.ts';
+import { PartnerClient } from '../packages/partner-sdk/src/partner-client.ts';
 
 const samples = Number(process.argv[2] ?? '10');
 const rounds = Number(process.argv[3] ?? '3');

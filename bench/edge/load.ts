@@ -3,8 +3,8 @@
  * starts (RFC 9421 message signature and the instruction's compact EdDSA JWS, the Ed25519 path),
  * sent with a fixed number in flight, and the wait until what was accepted has settled.
  */
-import { buildInstruction } from '../../cli/sdk/instruction-builder.ts';
-import { PartnerClient, signedRequest, signInstruction, type PartnerCredentials } from '../../cli/sdk/partner-client.ts';
+import { buildInstruction } from '../../packages/partner-sdk/src/instruction-builder.ts';
+import { PartnerClient, signedRequest, signInstruction, type PartnerCredentials } from '../../packages/partner-sdk/src/partner-client.ts';
 import { loadDevPartners, type DevPartner } from '../../dev/fixtures.ts';
 
 /** One stream of payments: a partner sending in one corridor, its residency satisfied. */

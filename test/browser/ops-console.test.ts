@@ -14,8 +14,8 @@ import { serve } from '@hono/node-server';
 import { Hono } from 'hono';
 import type { Locator, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildInstruction } from '../../cli/sdk/instruction-builder.ts';
-import { PartnerClient } from '../../cli/sdk/partner-client.ts';
+import { buildInstruction } from '../../packages/partner-sdk/src/instruction-builder.ts';
+import { PartnerClient } from '../../packages/partner-sdk/src/partner-client.ts';
 import { loadDevPartners } from '../../dev/fixtures.ts';
 import { devSignInRoutes } from '../../workers/ops/console/dev-sign-in.ts';
 import {

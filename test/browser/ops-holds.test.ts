@@ -7,8 +7,8 @@
  */
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildInstruction } from '../../cli/sdk/instruction-builder.ts';
-import { PartnerClient } from '../../cli/sdk/partner-client.ts';
+import { buildInstruction } from '../../packages/partner-sdk/src/instruction-builder.ts';
+import { PartnerClient } from '../../packages/partner-sdk/src/partner-client.ts';
 import { loadDevPartners } from '../../dev/fixtures.ts';
 import {
   ana, ben, gatewayUrl, operatorBrowser, pendingRow, readyTimeoutMs, refreshedWithinMs, startConsoleTopology, stopConsoleTopology, tabTo,

@@ -19,8 +19,8 @@ import { createServer } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestHarness, type TestHarness } from 'wrangler';
 import { startRedisBridge, type RedisBridge } from '../../cli/dev/redis-bridge.ts';
-import { buildInstruction } from '../../cli/sdk/instruction-builder.ts';
-import { PartnerClient } from '../../cli/sdk/partner-client.ts';
+import { buildInstruction } from '../../packages/partner-sdk/src/instruction-builder.ts';
+import { PartnerClient } from '../../packages/partner-sdk/src/partner-client.ts';
 import { devUpstashToken, gatewayDevBindings, loadDevPartners } from '../../dev/fixtures.ts';
 
 const startTimeoutMs = 150_000;

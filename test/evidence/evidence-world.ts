@@ -20,7 +20,7 @@ import { gatewayKey } from '../../core/gateway-key.ts';
 import { auditEntryHash, auditGenesisHash, type AuditEntry } from '../../core/ops-changes.ts';
 import { loadDevGateway, loadDevPartners, publicPartnerProfile } from '../../dev/fixtures.ts';
 import type { InstructionItem } from '../../cli/evidence/bundle-format.ts';
-import { buildInstruction } from '../../cli/sdk/instruction-builder.ts';
+import { buildInstruction } from '../../packages/partner-sdk/src/instruction-builder.ts';
 import { logOrigin } from '../../regional/log/checkpoint.ts';
 import { loadOrCreateLocalSigner } from '../../regional/signer/local-signer.ts';
 import type { Cosigning } from '../../regional/witness/cosigning.ts';

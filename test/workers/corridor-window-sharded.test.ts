@@ -5,7 +5,7 @@
  */
 import { evictDurableObject } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
-import { buildInstruction } from '../../cli/sdk/instruction-builder.ts';
+import { buildInstruction } from '../../packages/partner-sdk/src/instruction-builder.ts';
 import { sha256Hex } from '../../core/digest.ts';
 import { sealNettingWindow, type NettingWindowPart } from '../../core/netting-window.ts';
 import type { SettlementBatch } from '../../core/settlement-batch.ts';

@@ -9,7 +9,7 @@
  */
 import { SELF } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
-import { signedRequest, signInstruction } from '../../cli/sdk/partner-client.ts';
+import { signedRequest, signInstruction } from '../../packages/partner-sdk/src/partner-client.ts';
 import type { SecurityEventKind } from '../../durable-objects/partner-state/partner-state.ts';
 import type { PartnerProfile } from '../../workers/config/partners.ts';
 import { offerDowngrade } from '../../workers/downgrade/handshake-offer.ts';

@@ -8,8 +8,8 @@
 import { env, runDurableObjectAlarm, runInDurableObject, SELF } from 'cloudflare:test';
 import { compactVerify, createLocalJWKSet } from 'jose';
 import { describe, expect, it } from 'vitest';
-import { signedRequest, signInstruction } from '../../cli/sdk/partner-client.ts';
-import { buildInstruction } from '../../cli/sdk/instruction-builder.ts';
+import { signedRequest, signInstruction } from '../../packages/partner-sdk/src/partner-client.ts';
+import { buildInstruction } from '../../packages/partner-sdk/src/instruction-builder.ts';
 import golfLimitedJson from '../../dev/partners/golf-limited.json';
 import { verifyAuditChain, type AuditEntry } from '../../core/ops-changes.ts';
 import { partnerStateForPayment } from '../../durable-objects/partner-state/partner-shards.ts';

@@ -5,7 +5,7 @@
  */
 import { env, SELF } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
-import { signedRequest, signInstruction } from '../../cli/sdk/partner-client.ts';
+import { signedRequest, signInstruction } from '../../packages/partner-sdk/src/partner-client.ts';
 import { expectProblem, paymentsUrl } from './hostile-support.ts';
 import { alpha, clientFor, eurPayment } from './support.ts';
 

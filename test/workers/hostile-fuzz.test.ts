@@ -7,7 +7,7 @@
 import { SELF } from 'cloudflare:test';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { signInstruction } from '../../cli/sdk/partner-client.ts';
+import { signInstruction } from '../../packages/partner-sdk/src/partner-client.ts';
 import { problemTypePrefix } from '../../core/problem.ts';
 import { partnerProblems } from '../../workers/openapi/partner-problems.ts';
 import { craftRequest } from './hostile-support.ts';

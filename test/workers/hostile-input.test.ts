@@ -7,7 +7,7 @@
 import { Token } from 'structured-headers';
 import { SELF } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
-import { signInstruction } from '../../cli/sdk/partner-client.ts';
+import { signInstruction } from '../../packages/partner-sdk/src/partner-client.ts';
 import { base64Encode, utf8 } from '../../core/digest.ts';
 import {
   craftRequest, defaultBodyComponents, flipLastBit, nowS, paymentsUrl, runHostileCases, sha256Base64, type CraftOptions, type HostileCase,

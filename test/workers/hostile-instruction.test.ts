@@ -9,7 +9,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { SELF } from 'cloudflare:test';
-import { signInstruction } from '../../cli/sdk/partner-client.ts';
+import { signInstruction } from '../../packages/partner-sdk/src/partner-client.ts';
 import { base64urlEncode, utf8 } from '../../core/digest.ts';
 import { craftRequest, jwsOfText, jwsWith, publicKeyBytes, segment, runHostileCases, type HostileCase } from './hostile-support.ts';
 import { alpha, charlie, eurPayment } from './support.ts';

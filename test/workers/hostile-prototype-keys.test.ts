@@ -10,7 +10,7 @@
  */
 import { SELF } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
-import { signInstruction } from '../../cli/sdk/partner-client.ts';
+import { signInstruction } from '../../packages/partner-sdk/src/partner-client.ts';
 import { base64Encode, base64urlDecode, base64urlEncode, utf8 } from '../../core/digest.ts';
 import { hpkeSessionSuite, sessionInfo, sessionSuite } from '../../core/pq-session.ts';
 import { craftRequest, jwsWith, runHostileCases, segment, sha256Base64, type CraftOptions, type HostileCase } from './hostile-support.ts';

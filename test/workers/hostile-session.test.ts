@@ -11,10 +11,10 @@
 import { env, SELF } from 'cloudflare:test';
 import { CompactEncrypt } from 'jose';
 import { describe, expect, it } from 'vitest';
-import { buildInstruction } from '../../cli/sdk/instruction-builder.ts';
+import { buildInstruction } from '../../packages/partner-sdk/src/instruction-builder.ts';
 import {
   openPqSession, sealInstruction, signedRequest, signHybridInstruction, signInstruction, type GatewayDiscovery, type PartnerCredentials, type PqSession,
-} from '../../cli/sdk/partner-client.ts';
+} from '../../packages/partner-sdk/src/partner-client.ts';
 import { base64Decode, base64Encode, base64urlDecode, base64urlEncode, utf8 } from '../../core/digest.ts';
 import { jwsSigningInput } from '../../core/hybrid-jws.ts';
 import { mlDsa65KeyPairFromSeed, signMlDsa65 } from '../../core/ml-dsa.ts';

@@ -1,13 +1,13 @@
 /**
- * Builders for hostile requests. The partner SDK (cli/sdk/partner-client.ts) only produces
+ * Builders for hostile requests. The partner SDK (packages/partner-sdk/src/partner-client.ts) only produces
  * well-formed requests, so these write every header, parameter, label and JWS segment by hand:
  * each builder starts from what an honest partner would send and breaks exactly one thing.
  */
 import { SELF } from 'cloudflare:test';
 import { expect } from 'vitest';
 import { serializeInnerList, type BareItem, type Parameters } from 'structured-headers';
-import type { PartnerCredentials } from '../../cli/sdk/partner-client.ts';
-import { newNonce } from '../../cli/sdk/partner-client.ts';
+import type { PartnerCredentials } from '../../packages/partner-sdk/src/partner-client.ts';
+import { newNonce } from '../../packages/partner-sdk/src/partner-client.ts';
 import { base64Encode, base64urlDecode, base64urlEncode, utf8 } from '../../core/digest.ts';
 import { signatureBase } from '../../core/message-signature.ts';
 import { problemStatus, problemTypePrefix, type ProblemSlug } from '../../core/problem.ts';

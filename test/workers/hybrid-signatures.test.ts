@@ -5,7 +5,7 @@
  */
 import { SELF } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
-import { jwsMediaType, signedRequest, signHybridInstruction, signInstruction, type PartnerCredentials } from '../../cli/sdk/partner-client.ts';
+import { jwsMediaType, signedRequest, signHybridInstruction, signInstruction, type PartnerCredentials } from '../../packages/partner-sdk/src/partner-client.ts';
 import { base64urlDecode, base64urlEncode } from '../../core/digest.ts';
 import { alpha, charlie, client, delta, expectProblem, gatewayUrl, partnerState, paymentFrom } from './partner-trust-support.ts';
 

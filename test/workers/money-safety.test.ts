@@ -7,8 +7,8 @@
  */
 import { env, runInDurableObject } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
-import { signInstruction } from '../../cli/sdk/partner-client.ts';
-import { buildInstruction } from '../../cli/sdk/instruction-builder.ts';
+import { signInstruction } from '../../packages/partner-sdk/src/partner-client.ts';
+import { buildInstruction } from '../../packages/partner-sdk/src/instruction-builder.ts';
 import { sha256Hex } from '../../core/digest.ts';
 import type { WindowCorridor, WindowPayment } from '../../core/corridor-window-contract.ts';
 import type { SettlementBatch } from '../../core/settlement-batch.ts';

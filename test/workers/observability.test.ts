@@ -6,7 +6,7 @@
  */
 import { SELF } from 'cloudflare:test';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { signedRequest, signInstruction } from '../../cli/sdk/partner-client.ts';
+import { signedRequest, signInstruction } from '../../packages/partner-sdk/src/partner-client.ts';
 import { parseTraceparent } from '../../core/trace-context.ts';
 import { ana, opsFetch } from './ops-support.ts';
 import { alpha, eurPayment, gatewayUrl } from './support.ts';

@@ -5,12 +5,12 @@
  */
 import { SELF } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
-import { signedRequest } from '../../cli/sdk/partner-client.ts';
+import { signedRequest } from '../../packages/partner-sdk/src/partner-client.ts';
 import { problemSchemaFor } from '../../core/api-problems.ts';
 import { discoverySchema, gatewayHealthSchema, jwksSchema, paymentAnswerSchema, paymentStatusRecordSchema, sessionAnswerSchema } from '../../core/api-responses.ts';
 import type { ProblemSlug } from '../../core/problem.ts';
-import { PartnerClient } from '../../cli/sdk/partner-client.ts';
-import { SessionCache } from '../../cli/sdk/pq-session.ts';
+import { PartnerClient } from '../../packages/partner-sdk/src/partner-client.ts';
+import { SessionCache } from '../../packages/partner-sdk/src/pq-session.ts';
 import { alpha, delta, gatewayUrl, paymentFrom } from './partner-trust-support.ts';
 
 async function parsedJson(response: Response, schema: { safeParse(value: unknown): { success: boolean; error?: unknown } }, status: number) {

@@ -5,7 +5,7 @@
 import { env, runInDurableObject, SELF } from 'cloudflare:test';
 import { generateKeyPair, exportJWK } from 'jose';
 import { describe, expect, it } from 'vitest';
-import { buildInstruction } from '../../cli/sdk/instruction-builder.ts';
+import { buildInstruction } from '../../packages/partner-sdk/src/instruction-builder.ts';
 import { verifyAuditChain, type AuditEntry } from '../../core/ops-changes.ts';
 import { corridorDirectoryTtlMs } from '../../workers/payments/route-to-corridor.ts';
 import { accessToken, ana, ben, chidi, opsFetch, opsJson, proposeAndApprove } from './ops-support.ts';

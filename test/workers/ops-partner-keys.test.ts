@@ -8,7 +8,7 @@
 import { env, runInDurableObject, SELF } from 'cloudflare:test';
 import { compactVerify, createLocalJWKSet, exportJWK, generateKeyPair } from 'jose';
 import { describe, expect, it } from 'vitest';
-import { signInstruction, type PartnerCredentials } from '../../cli/sdk/partner-client.ts';
+import { signInstruction, type PartnerCredentials } from '../../packages/partner-sdk/src/partner-client.ts';
 import type { PartnerProfile } from '../../core/partner-profile.ts';
 import { PartnerDirectory } from '../../durable-objects/control/partner-directory.ts';
 import { partnerDirectoryTtlMs } from '../../workers/message-signature/partner-directory.ts';

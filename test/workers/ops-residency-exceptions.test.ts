@@ -10,7 +10,7 @@ import { residencyExceptionDurationMaxMs, verifyAuditChain, type AuditEntry } fr
 import type { ResidencyExceptionView } from '../../durable-objects/control/residency-exceptions.ts';
 import { durableObjectFor } from '../../durable-objects/jurisdiction.ts';
 import { allPartnerStateShards } from '../../durable-objects/partner-state/partner-shards.ts';
-import { buildInstruction } from '../../cli/sdk/instruction-builder.ts';
+import { buildInstruction } from '../../packages/partner-sdk/src/instruction-builder.ts';
 import { ana, ben, chidi, opsFetch, opsJson, proposeAndApprove } from './ops-support.ts';
 import { alpha, bravo, clientFor } from './support.ts';
 import { parseWindowId, regionalSettlement, waitForStatus, windowStub } from './window-support.ts';

@@ -5,8 +5,8 @@
  */
 import { SELF } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
-import { PartnerClient, signedRequest, signInstruction, type PartnerCredentials } from '../../cli/sdk/partner-client.ts';
-import { buildInstruction } from '../../cli/sdk/instruction-builder.ts';
+import { PartnerClient, signedRequest, signInstruction, type PartnerCredentials } from '../../packages/partner-sdk/src/partner-client.ts';
+import { buildInstruction } from '../../packages/partner-sdk/src/instruction-builder.ts';
 import { ana, opsJson } from './ops-support.ts';
 import { alpha, bravo, eurPayment, gatewayUrl } from './support.ts';
 import { sleep, waitForStatus } from './window-support.ts';

@@ -7,8 +7,8 @@
  */
 import { env, runInDurableObject, SELF } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
-import { signedRequest, signInstruction } from '../../cli/sdk/partner-client.ts';
-import { buildInstruction } from '../../cli/sdk/instruction-builder.ts';
+import { signedRequest, signInstruction } from '../../packages/partner-sdk/src/partner-client.ts';
+import { buildInstruction } from '../../packages/partner-sdk/src/instruction-builder.ts';
 import { allPartnerStateShards, partnerStateShard, partnerStateShardOf, partnerStateShards } from '../../durable-objects/partner-state/partner-shards.ts';
 import { ana, ben, chidi, opsJson, proposeAndApprove } from './ops-support.ts';
 import { alpha, bravo, client, expectProblem } from './partner-trust-support.ts';

@@ -1,7 +1,7 @@
 import { SELF } from 'cloudflare:test';
 import { compactVerify, createLocalJWKSet } from 'jose';
 import { describe, expect, it } from 'vitest';
-import { signedRequest, signInstruction } from '../../cli/sdk/partner-client.ts';
+import { signedRequest, signInstruction } from '../../packages/partner-sdk/src/partner-client.ts';
 import { alpha, charlie, clientFor, eurPayment, gatewayUrl } from './support.ts';
 
 async function problemOf(response: Response) {

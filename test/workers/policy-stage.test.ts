@@ -5,7 +5,7 @@
 import { env } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
 import { allPartnerStateShards } from '../../durable-objects/partner-state/partner-shards.ts';
-import { buildInstruction } from '../../cli/sdk/instruction-builder.ts';
+import { buildInstruction } from '../../packages/partner-sdk/src/instruction-builder.ts';
 import { policyForbidSlugs, policyPermitId } from '../../core/policy-request.ts';
 import type { PolicyDecision } from '../../durable-objects/partner-state/partner-state.ts';
 import { authorizePayment, policySet } from '../../workers/policy/policy-engine.ts';

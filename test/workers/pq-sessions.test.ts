@@ -7,7 +7,7 @@ import { env, SELF } from 'cloudflare:test';
 import { CompactEncrypt, compactDecrypt } from 'jose';
 import { describe, expect, it } from 'vitest';
 import gateway from '../../dev/gateway.json';
-import { sealInstruction, signedRequest, signInstruction, signInstructionFor } from '../../cli/sdk/partner-client.ts';
+import { sealInstruction, signedRequest, signInstruction, signInstructionFor } from '../../packages/partner-sdk/src/partner-client.ts';
 import { base64urlDecode, base64urlEncode, utf8 } from '../../core/digest.ts';
 import { exportSessionKeys, sessionConfirm, sessionSuite, xwingPublicKeyFromSeed } from '../../core/pq-session.ts';
 import { openTicket, sealTicket, ticketKeys } from '../../workers/sessions/session-ticket.ts';
@@ -58,7 +58,7 @@ describe('POST /v1/sessions', () => {
   });
 
   it('lets the SDK detect a confirm that does not match its offer', async () => {
-    const tampering = new (await import('../../cli/sdk/partner-client.ts')).PartnerClient(alpha, gatewayUrl, async (request) => {
+    const tampering = new (await import('../../packages/partner-sdk/src/partner-client.ts')).PartnerClient(alpha, gatewayUrl, async (request) => {
       const response = await SELF.fetch(request);
       if (!request.url.endsWith('/v1/sessions')) return response;
       const answer = (await response.json()) as Record<string, unknown>;

@@ -6,7 +6,7 @@
  */
 import { SELF } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
-import { signedRequest, signHybridInstruction, signInstruction } from '../../cli/sdk/partner-client.ts';
+import { signedRequest, signHybridInstruction, signInstruction } from '../../packages/partner-sdk/src/partner-client.ts';
 import { base64urlEncode, utf8 } from '../../core/digest.ts';
 import { duplicateDictionaryKey } from '../../core/message-signature.ts';
 import { duplicateMember } from '../../core/strict-json.ts';

@@ -2,8 +2,8 @@ import { SELF } from 'cloudflare:test';
 import alphaBank from '../../dev/partners/alpha-bank.json';
 import banqueBravo from '../../dev/partners/banque-bravo.json';
 import charlieTrust from '../../dev/partners/charlie-trust.json';
-import { PartnerClient, type PartnerCredentials } from '../../cli/sdk/partner-client.ts';
-import { buildInstruction } from '../../cli/sdk/instruction-builder.ts';
+import { PartnerClient, type PartnerCredentials } from '../../packages/partner-sdk/src/partner-client.ts';
+import { buildInstruction } from '../../packages/partner-sdk/src/instruction-builder.ts';
 
 export const gatewayUrl = 'https://gateway.meridian.test';
 export const alpha = alphaBank as PartnerCredentials & { bic: string };

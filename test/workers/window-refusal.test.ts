@@ -17,8 +17,8 @@
 import { env, runDurableObjectAlarm } from 'cloudflare:test';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import deltaSg from '../../dev/partners/delta-sg.json';
-import type { PartnerCredentials } from '../../cli/sdk/partner-client.ts';
-import { buildInstruction } from '../../cli/sdk/instruction-builder.ts';
+import type { PartnerCredentials } from '../../packages/partner-sdk/src/partner-client.ts';
+import { buildInstruction } from '../../packages/partner-sdk/src/instruction-builder.ts';
 import { settlementRefusalsMetric, settlementRefusedReason } from '../../core/netting-window.ts';
 import { finishedWindowRetentionMs, type NettingWindowSummary } from '../../durable-objects/corridor-window/netting-store.ts';
 import { ana, opsFetch, opsJson } from './ops-support.ts';

@@ -1,7 +1,7 @@
 /** Helpers for the CorridorWindow suites: stubs by name, waiting on states, and the regional backend's view. */
 import { env, evictDurableObject, runInDurableObject } from 'cloudflare:test';
 import { expect } from 'vitest';
-import type { PartnerCredentials } from '../../cli/sdk/partner-client.ts';
+import type { PartnerCredentials } from '../../packages/partner-sdk/src/partner-client.ts';
 import type { SettlementBatch } from '../../core/settlement-batch.ts';
 import type { NettingWindowSummary } from '../../durable-objects/corridor-window/netting-store.ts';
 import { corridorWindowName, type EnqueueOutcome, type WindowCorridor, type WindowPayment } from '../../core/corridor-window-contract.ts';

@@ -14,7 +14,7 @@
 import { writeFileSync } from 'node:fs';
 import alphaBank from '../../dev/partners/alpha-bank.json' with { type: 'json' };
 import deltaSg from '../../dev/partners/delta-sg.json' with { type: 'json' };
-import { jwsMediaType, signedRequest, signInstructionFor, type PartnerCredentials } from '../../cli/sdk/request-signing.ts';
+import { jwsMediaType, signedRequest, signInstructionFor, type PartnerCredentials } from '../../packages/partner-sdk/src/request-signing.ts';
 import { base64urlEncode, sha256 } from '../../core/digest.ts';
 import type { SignedExample } from './signed-examples.ts';
 

@@ -1,6 +1,6 @@
 /**
  * Acceptance by independent implementations (issue 3, "Done when"): a partner client written here
- * from the specifications alone — nothing from core/ or cli/sdk/ — talks to the real gateway
+ * from the specifications alone — nothing from core/ or packages/partner-sdk/ — talks to the real gateway
  * (wrangler's test harness runs workerd with wrangler.toml and the dev bindings) over HTTP:
  *
  *   - RFC 9421 signature base written out by hand per §2.5, Ed25519 and ML-DSA-65 signatures and
