@@ -33,7 +33,10 @@ const opsOnlySlugs: Partial<Record<ProblemSlug, string>> = {
 /** The partner-facing edge's sources, as text, to find every slug literal they can answer with (the ops API is its own contract). */
 const edgeSources = Object.fromEntries(
   Object.entries(import.meta.glob(['../../workers/**/*.ts', '../../durable-objects/**/*.ts'], { query: '?raw', import: 'default', eager: true }) as Record<string, string>)
-    .filter(([path]) => !path.includes('/workers/ops/') && !path.includes('/durable-objects/control/') && !path.includes('/workers/openapi/')),
+    // The outbox reads the regional backend's problem answers (a refused settlement batch) to classify
+    // them; it never answers a partner with them, so its regional slugs are not the edge's.
+    .filter(([path]) => !path.includes('/workers/ops/') && !path.includes('/durable-objects/control/') && !path.includes('/workers/openapi/'))
+    .filter(([path]) => !path.endsWith('/durable-objects/corridor-window/deliver-batch.ts') && !path.endsWith('/durable-objects/corridor-window/netting-store.ts')),
 );
 
 const document = generatePartnerDocument();

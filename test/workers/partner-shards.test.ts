@@ -9,12 +9,20 @@ import { env, runInDurableObject, SELF } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
 import { signedRequest, signInstruction } from '../../packages/partner-sdk/src/partner-client.ts';
 import { buildInstruction } from '../../packages/partner-sdk/src/instruction-builder.ts';
-import { allPartnerStateShards, partnerStateShard, partnerStateShardOf, partnerStateShards } from '../../durable-objects/partner-state/partner-shards.ts';
+import { allPartnerStateShards, nonceShardOf, partnerStateShard, partnerStateShardOf, partnerStateShards } from '../../durable-objects/partner-state/partner-shards.ts';
 import { ana, ben, chidi, opsJson, proposeAndApprove } from './ops-support.ts';
 import { alpha, bravo, client, expectProblem } from './partner-trust-support.ts';
 import { gatewayUrl } from './support.ts';
 
 const paymentsUrl = `${gatewayUrl}/v1/payments`;
+
+/** A nonce of alpha's key that is claimed in `shard` of its PartnerState. */
+function nonceInShard(shard: number): string {
+  for (;;) {
+    const nonce = `shard-nonce-${crypto.randomUUID()}`;
+    if (nonceShardOf({ keyid: alpha.keyid, nonce }) === shard) return nonce;
+  }
+}
 
 /** A UETR whose payment lives in `shard` of the partner's PartnerState. */
 function uetrInShard(shard: number): string {
@@ -81,11 +89,17 @@ describe('a partner over several PartnerState objects', () => {
     const read = await signedRequest(alpha, { method: 'GET', url: `${paymentsUrl}/${uetr}` });
     expect((await SELF.fetch(read.clone())).status).toBe(200);
     await expectProblem(await SELF.fetch(read), 'replayed-nonce');
-    // An instruction that does not open names no payment: its nonce is claimed all the same, and its replay is refused.
-    const garbage = await signedRequest(alpha, { method: 'POST', url: paymentsUrl, body: 'not.a.jws' });
-    const garbageBody = await garbage.clone().text();
-    await expectProblem(await SELF.fetch(garbage), 'invalid-instruction');
-    await expectProblem(await SELF.fetch(new Request(garbage.url, { method: 'POST', headers: garbage.headers, body: garbageBody })), 'replayed-nonce');
+    // A request that names no payment (an instruction that does not open, a malformed UETR): its
+    // nonce is claimed all the same, in whichever shard the nonce falls, and its replay is refused.
+    for (let shard = 0; shard < partnerStateShards; shard++) {
+      const garbage = await signedRequest(alpha, { method: 'POST', url: paymentsUrl, body: 'not.a.jws', nonce: nonceInShard(shard) });
+      const garbageBody = await garbage.clone().text();
+      await expectProblem(await SELF.fetch(garbage), 'invalid-instruction');
+      await expectProblem(await SELF.fetch(new Request(garbage.url, { method: 'POST', headers: garbage.headers, body: garbageBody })), 'replayed-nonce');
+      const badRead = await signedRequest(alpha, { method: 'GET', url: `${paymentsUrl}/not-a-uetr`, nonce: nonceInShard(shard) });
+      await expectProblem(await SELF.fetch(badRead.clone()), 'not-found');
+      await expectProblem(await SELF.fetch(badRead), 'replayed-nonce');
+    }
   });
 
   it('refuses one nonce on a second, different payment, whichever shards the two payments live in', async () => {

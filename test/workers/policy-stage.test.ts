@@ -89,8 +89,11 @@ describe('residency', () => {
     // Short-lived on purpose: the lapse is observed without a clock seam, after at most 3 s.
     const expiresAtMs = Date.now() + 3_000;
     const exception = { change_id: crypto.randomUUID(), partner_id: alpha.partner_id, debtor_country: 'US', owner: 'ops.lead@meridian.example', reason: 'INC-42 migration', expires_at_ms: expiresAtMs };
-    const stored = await partnerState(alpha.partner_id).recordResidencyException(exception);
+    // As Control's push does: every shard of the partner holds the exception (the payment's shard is
+    // SHA-256 of its UETR, so any of them may decide it).
+    const [stored, ...others] = await Promise.all(allPartnerStateShards(env, 'eu', alpha.partner_id).map(({ stub }) => stub.recordResidencyException(exception)));
     expect(stored).toMatchObject(exception);
+    for (const copy of others) expect(copy).toMatchObject(exception);
     // Idempotent on change_id: a retried apply changes nothing.
     expect(await partnerState(alpha.partner_id).recordResidencyException({ ...exception, expires_at_ms: expiresAtMs + 60_000 })).toEqual(stored);
 

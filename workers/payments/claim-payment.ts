@@ -36,7 +36,7 @@ export function openAndClaim() {
     const mediaType = mediaTypeOf(c.req.header('content-type'));
     let opened = await openInstruction(c, mediaType);
     if (!opened.ok) {
-      await claimBeside(c.env, listed, claim, homeShard, async () => ({ outcome: claimedNothing }), async () => undefined);
+      await claimOnly(c.env, listed, claim);
       throw refusalProblem(opened.reason);
     }
     const { uetr } = opened.value.instruction;
@@ -65,7 +65,7 @@ export function claimStatusRead() {
     const listed = c.var.partner;
     const uetr = c.req.param('uetr') ?? '';
     if (!uetrPattern.test(uetr)) {
-      await claimBeside(c.env, listed, claim, homeShard, async () => ({ outcome: claimedNothing }), async () => undefined);
+      await claimOnly(c.env, listed, claim);
       throw new ProblemError('not-found', 'no such payment');
     }
     const { partner, answer: payment } = await claimBeside(
@@ -80,6 +80,14 @@ export function claimStatusRead() {
 }
 
 type ShardClaim<T> = { outcome: RequestClaimOutcome; answer?: T };
+
+/**
+ * Claims a request that names no payment (an instruction that does not open, a malformed UETR):
+ * every pair in its own nonce shard, the home shard's included, so its replay is refused too.
+ */
+async function claimOnly(env: Env, listed: PartnerProfile, claim: RequestClaim): Promise<void> {
+  await claimBeside(env, listed, claim, homeShard, async (stub, folded) => ({ outcome: await stub.claimRequest(folded) }), async () => undefined);
+}
 const claimedNothing: RequestClaimOutcome = { kind: 'claimed', revokedProfileKeyids: [] };
 
 /**
