@@ -121,10 +121,19 @@ describe('the partner SDK README', () => {
       if (!new URL(request.url).pathname.startsWith(path)) return response;
       return new Response(alter(await response.text()), { status: response.status, headers: response.headers });
     };
-    const flipLastChar = (text: string) => text.slice(0, -1) + (text.endsWith('A') ? 'B' : 'A');
     const url = regionalBackends['eu-1'];
-    const receiptForged = await verifySettlement(settled, url, altering('/v1/settlements/', (text) => JSON.stringify({ ...JSON.parse(text), receipt: flipLastChar(JSON.parse(text).receipt) })));
-    expect(receiptForged).toMatchObject({ ok: false, failure: expect.stringContaining('does not verify') });
+    const withReceipt = (alter: (receipt: string) => string) => altering('/v1/settlements/', (text) => JSON.stringify({ ...JSON.parse(text), receipt: alter(JSON.parse(text).receipt) }));
+    // A signature byte changed (still canonical base64url), and a final character whose spare bits are set
+    // (not canonical): both are a refused check, never a throw. Both cases every run, whatever the signature.
+    const flipFirstSignatureChar = (receipt: string) => {
+      const at = receipt.lastIndexOf('.') + 1;
+      return receipt.slice(0, at) + (receipt[at] === 'A' ? 'B' : 'A') + receipt.slice(at + 1);
+    };
+    const setSpareBits = (receipt: string) => receipt.slice(0, -1) + (receipt.endsWith('B') ? 'C' : 'B');
+    expect(await verifySettlement(settled, url, withReceipt(flipFirstSignatureChar))).toMatchObject({ ok: false, failure: expect.stringContaining('does not verify') });
+    expect(await verifySettlement(settled, url, withReceipt(setSpareBits))).toMatchObject({ ok: false, failure: expect.stringContaining('does not verify') });
+    const proofNotBase64 = await verifySettlement(settled, url, altering('/v1/log/inclusion', (text) => JSON.stringify({ ...JSON.parse(text), proof: ['not base64!'] })));
+    expect(proofNotBase64).toMatchObject({ ok: false, failure: expect.stringContaining('inclusion proof') });
     const proofAltered = await verifySettlement(settled, url, altering('/v1/log/inclusion', (text) => JSON.stringify({ ...JSON.parse(text), proof: [...JSON.parse(text).proof, 'AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA='] })));
     expect(proofAltered).toMatchObject({ ok: false, failure: expect.stringContaining('inclusion proof') });
     const checkpointForged = await verifySettlement(settled, url, altering('/v1/log/checkpoint', (text) => text.replace(/\n(\d+)\n/, (_line, size: string) => `\n${Number(size) + 1}\n`)));

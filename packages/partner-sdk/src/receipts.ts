@@ -34,6 +34,16 @@ export type Verification<T> = { ok: true; value: T } | { ok: false; failure: str
 const verified = <T>(value: T): Verification<T> => ({ ok: true, value });
 const failed = <T>(failure: string): Verification<T> => ({ ok: false, failure });
 
+/** A strict base64/base64url decode whose refusal is a value: a backend's altered bytes are a failed check, not a throw. */
+function decodedOrUndefined(text: unknown, decode: (text: string) => Uint8Array): Uint8Array | undefined {
+  if (typeof text !== 'string') return undefined;
+  try {
+    return decode(text);
+  } catch {
+    return undefined;
+  }
+}
+
 export interface ExpectedAcceptance {
   partnerId: string;
   uetr: string;
@@ -127,8 +137,10 @@ export async function verifySettlement(payment: SettledPayment, regionalUrl: str
   if (!checkpoint.ok) return checkpoint;
   const { treeSize, rootHash } = checkpoint.value;
   if (treeSize <= claims.log_index) return failed(`the checkpoint (tree size ${treeSize}) does not cover log index ${claims.log_index} yet`);
-  const inclusion = (await (await get(`/v1/log/inclusion?index=${claims.log_index}&size=${treeSize}`)).json()) as { proof: string[] };
-  const included = verifyInclusion(merkleLeafHash(leaf), claims.log_index, treeSize, inclusion.proof.map(base64Decode), rootHash);
+  const inclusion = (await (await get(`/v1/log/inclusion?index=${claims.log_index}&size=${treeSize}`)).json()) as { proof?: unknown };
+  const proof = Array.isArray(inclusion.proof) ? inclusion.proof.map((hash) => decodedOrUndefined(hash, base64Decode)) : [undefined];
+  if (proof.some((hash) => hash === undefined)) return failed(`inclusion proof of leaf ${claims.log_index} in tree ${treeSize}: not an array of base64 hashes`);
+  const included = verifyInclusion(merkleLeafHash(leaf), claims.log_index, treeSize, proof as Uint8Array[], rootHash);
   if (!included.ok) return failed(`inclusion proof of leaf ${claims.log_index} in tree ${treeSize}: ${included.reason.detail}`);
   return verified({ receipt: claims, checkpoint: { origin: checkpoint.value.origin, treeSize, signedBy: checkpoint.value.signedBy } });
 }
@@ -136,7 +148,9 @@ export async function verifySettlement(payment: SettledPayment, regionalUrl: str
 async function keyVerifiers(published: PublishedKeys): Promise<Map<string, DsseVerifier>> {
   const verifiers = new Map<string, DsseVerifier>();
   for (const key of published.keys) {
-    const verifier = await dsseVerifierForKey({ kid: key.kid, alg: key.alg, publicKey: base64Decode(key.public_key) });
+    // A key whose bytes do not decode verifies nothing: whatever it would have signed then fails as unknown-kid.
+    const publicKey = decodedOrUndefined(key.public_key, base64Decode);
+    const verifier = publicKey === undefined ? undefined : await dsseVerifierForKey({ kid: key.kid, alg: key.alg, publicKey });
     if (verifier !== undefined) verifiers.set(key.kid, verifier);
   }
   return verifiers;
@@ -154,8 +168,11 @@ async function verifySettlementReceipt(receipt: string, verifiers: Map<string, D
   }
   const verifier = kid === undefined ? undefined : verifiers.get(kid);
   if (verifier === undefined) return failed(`settlement receipt kid ${String(kid)} is not a key this backend publishes at /v1/keys`);
-  if (!(await verifier.verify(utf8(`${header}.${payload}`), base64urlDecode(signature)))) return failed(`settlement receipt signature by ${kid} does not verify`);
-  const claims = parseJson(base64urlDecode(payload)) as SettlementReceiptClaims | undefined;
+  const signatureBytes = decodedOrUndefined(signature, base64urlDecode);
+  if (signatureBytes === undefined) return failed(`settlement receipt signature by ${kid} does not verify: not canonical base64url`);
+  if (!(await verifier.verify(utf8(`${header}.${payload}`), signatureBytes))) return failed(`settlement receipt signature by ${kid} does not verify`);
+  const payloadBytes = decodedOrUndefined(payload, base64urlDecode);
+  const claims = payloadBytes === undefined ? undefined : (parseJson(payloadBytes) as SettlementReceiptClaims | undefined);
   return claims === undefined ? failed('settlement receipt payload is not JSON') : verified(claims);
 }
 
