@@ -10,8 +10,11 @@
  * alone is exactly what a quantum-capable forger could produce.
  *
  * The nonce claim lives in the partner's PartnerState Durable Object: KV has no compare-and-set,
- * so two replays could both pass there; a DO serializes the claim. Every (keyid, nonce) pair of
- * the request is claimed in one transaction: all of them or none. A route that can name the
+ * so two replays could both pass there; a DO serializes the claim. Each (keyid, nonce) pair is
+ * claimed in the shard its own hash names (nonceShardOf), whatever the route: a pair claimed
+ * anywhere else would not meet its earlier use, so a nonce spent on /v1/sessions could be spent
+ * again on /v1/payments. The pairs that fall into one shard are claimed in one transaction, all of
+ * them or none. A route that can name the
  * payment the request is about asks for `deferNonceClaim`: the claim then travels inside that
  * route's first PartnerState call, at the payment's shard (durable-objects/partner-state/
  * partner-shards.ts says why that stays exact), instead of costing a round trip of its own here.
@@ -34,7 +37,7 @@ import type { NonceClaim, RequestClaim, RequestClaimOutcome } from '../../durabl
 import { verifyContentDigest } from './content-digest.ts';
 import { verifyPartnerMlDsa65 } from './ml-dsa-65.ts';
 import { partnerDirectory } from './partner-directory.ts';
-import { durableObjectFor } from '../../durable-objects/jurisdiction.ts';
+import { nonceShardOf, partnerStateShard } from '../../durable-objects/partner-state/partner-shards.ts';
 
 export const signatureLabel = 'sig1';
 export const pqSignatureLabel = 'sig2';
@@ -130,14 +133,36 @@ async function signerOf(env: Env, signature: MessageSignature): Promise<{ partne
 }
 
 /**
- * The replay and revocation check in the partner's PartnerState. Returns the profile the request
- * carries on with: the listed one, less any key PartnerState knows to be revoked. The signing keys
- * are not revoked (or the claim refused), so it keeps its Ed25519 key and, for a hybrid partner,
- * the ML-DSA-65 key of `sig2`: hybrid-ness cannot change here.
+ * The replay and revocation check in the partner's PartnerState: each group of pairs in its nonce
+ * shard, the groups at once (a hybrid request's two pairs may fall into two shards). Returns the
+ * profile the request carries on with: the listed one, less any key PartnerState knows to be
+ * revoked. The signing keys are not revoked (or the claim refused), so it keeps its Ed25519 key
+ * and, for a hybrid partner, the ML-DSA-65 key of `sig2`: hybrid-ness cannot change here.
  */
 async function claimAtPartnerState(env: Env, partner: PartnerProfile, claim: RequestClaim): Promise<PartnerProfile> {
-  const partnerState = durableObjectFor(env, env.PARTNER_STATE, partner.jurisdiction, partner.partner_id);
-  return profileAfterClaim(partner, claim.claims, await partnerState.claimRequest(claim));
+  const outcomes = await Promise.all(
+    [...claimsByNonceShard(claim.claims)].map(([shard, pairs]) => partnerStateShard(env, partner.jurisdiction, partner.partner_id, shard).claimRequest({ ...claim, claims: pairs })),
+  );
+  return profileAfterClaim(partner, claim.claims, combinedClaimOutcome(outcomes));
+}
+
+/** A request's pairs grouped by the PartnerState shard that claims them (partner-shards.ts). */
+export function claimsByNonceShard(claims: readonly NonceClaim[]): Map<number, NonceClaim[]> {
+  const groups = new Map<number, NonceClaim[]>();
+  for (const pair of claims) {
+    const shard = nonceShardOf(pair);
+    const group = groups.get(shard);
+    if (group === undefined) groups.set(shard, [pair]);
+    else group.push(pair);
+  }
+  return groups;
+}
+
+/** A request's outcome from its shards' outcomes: a revoked key first, then a replay; otherwise every revoked profile key any shard named. */
+export function combinedClaimOutcome(outcomes: readonly RequestClaimOutcome[]): RequestClaimOutcome {
+  const refused = outcomes.find((outcome) => outcome.kind === 'revoked-key') ?? outcomes.find((outcome) => outcome.kind === 'replay');
+  if (refused !== undefined) return refused;
+  return { kind: 'claimed', revokedProfileKeyids: [...new Set(outcomes.flatMap((outcome) => (outcome.kind === 'claimed' ? outcome.revokedProfileKeyids : [])))] };
 }
 
 /** What a claim's outcome means for the request: a replay or a revoked signing key is refused here; otherwise the profile, less revoked keys. */
