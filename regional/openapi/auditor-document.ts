@@ -16,7 +16,7 @@ import { edgeTokenLifetimeSecondsMax } from '../edge-token.ts';
 import { auditorReadRetryAfterSeconds } from '../http/limit-auditor-reads.ts';
 import { bodyBytesMax } from '../http/read-json-body.ts';
 import { batchIdCharsMax, decimalPattern } from '../http/route-params.ts';
-import { evidenceLeavesMax } from '../routes/evidence.ts';
+import { evidenceIncludeSettlements, evidenceLeavesMax, evidencePageLegsMax } from '../routes/evidence.ts';
 import { leafMediaType } from '../routes/log.ts';
 import { addCheckpointBodyBytesMax } from '../witness/witness.ts';
 import { tlogSizeMediaType, witnessPathPrefix } from '../witness/witness-routes.ts';
@@ -43,6 +43,18 @@ export const auditorProblems = {
 export const inconsistentCheckpointSlug = 'inconsistent-checkpoint';
 
 type AuditorProblemSlug = keyof typeof auditorProblems;
+
+/**
+ * GET /v1/evidence's answer: the bundle of core/auditor-api-responses.ts, whose entries also carry
+ * `settlement` (GET /v1/settlements/{batch_id}'s body) and which says `next_from` when asked with
+ * include=settlements (regional/routes/evidence.ts).
+ */
+export const evidencePageSchema = evidenceBundleSchema.extend({
+  entries: z.array(evidenceBundleSchema.shape.entries.element.extend({
+    settlement: storedSettlementSchema.optional().meta({ description: 'With include=settlements: the settlement the leaf records, exactly as GET /v1/settlements/{batch_id} answers it.' }),
+  })),
+  next_from: z.number().int().min(1).optional().meta({ description: 'With include=settlements: the first leaf index this page does not cover; `to` when the page is complete, else where to ask again.' }),
+});
 
 const always = ['method-not-allowed', 'internal'] as const satisfies readonly AuditorProblemSlug[];
 const decimal = (description: string) => z.string().regex(decimalPattern).meta({ param: { description } });
@@ -102,8 +114,17 @@ function auditorOperations(registry: OpenApiRegistry): RouteConfig[] {
     },
     {
       method: 'get', path: '/v1/evidence', operationId: 'getEvidence', summary: 'Evidence bundle for leaves [from, to)', tags,
-      request: { query: z.object({ from: decimal('First leaf index.'), to: decimal(`One past the last leaf; at most ${evidenceLeavesMax} leaves per bundle.`), size: decimal("The tree size the proofs are against; default the checkpoint's.").optional() }) },
-      responses: { 200: json(registry.register('EvidenceBundle', freshSchema(evidenceBundleSchema)), 'The signed checkpoint, the keys, each leaf with its inclusion proof, batch id, digest and receipt.'), ...reads(['invalid-request', 'not-found']) },
+      description: `With include=${evidenceIncludeSettlements}, each entry carries its whole settlement and the page is bounded by legs as well as leaves: it takes the batches of [from, to) in order while their legs stay within legs_max, and always at least one, so every batch fits a page; \`next_from\` says where the page ends.`,
+      request: {
+        query: z.object({
+          from: decimal('First leaf index.'),
+          to: decimal(`One past the last leaf; at most ${evidenceLeavesMax} leaves per bundle.`),
+          size: decimal("The tree size the proofs are against; default the checkpoint's.").optional(),
+          include: z.enum([evidenceIncludeSettlements]).optional().meta({ param: { description: 'settlements: each entry also carries the settlement it records (legs, positions, receipt), as GET /v1/settlements/{batch_id} answers it.' } }),
+          legs_max: decimal(`With include=${evidenceIncludeSettlements}: at most this many legs per page, 1 to ${evidencePageLegsMax} (the default, the largest batch a backend commits); a batch larger than legs_max comes alone.`).optional(),
+        }),
+      },
+      responses: { 200: json(registry.register('EvidenceBundle', freshSchema(evidencePageSchema)), 'The signed checkpoint, the keys, each leaf with its inclusion proof, batch id, digest and receipt (and, with include=settlements, its settlement and next_from).'), ...reads(['invalid-request', 'not-found']) },
     },
     {
       method: 'post', path: `${witnessPathPrefix}/add-checkpoint`, operationId: 'addCheckpoint', summary: "Witness: cosign another jurisdiction's checkpoint (c2sp.org/tlog-witness)", tags: ['witness'],
