@@ -7,7 +7,8 @@
  *   consistency    from every other backend's checkpoint of the jurisdiction to the largest one (the
  *                  anchor), an empty proof where the sizes are equal
  *   batch          every leaf committed in [from, to): its exact bytes, its inclusion proof in the
- *                  anchor, and the settlement it records (legs, positions, receipt)
+ *                  anchor, and the settlement it records (legs, positions, receipt), read in pages of
+ *                  GET /v1/evidence?include=settlements (one request per 256 leaves, not one per batch)
  *
  * Finding the period: leaves are appended in commit order, so committed_at grows with the index up
  * to the clock skew between backends sharing a log (eu-1, eu-2). A binary search over leaves finds
@@ -22,12 +23,19 @@ export const periodSlackLeaves = 64;
 /** The backend's evidenceLeavesMax (regional/routes/evidence.ts). */
 const evidencePageLeaves = 256;
 /**
- * Settlement reads in flight per backend: each backend runs auditorReadsConcurrentMax (2) at once
- * and queues 8 more before shedding (regional/http/limit-auditor-reads.ts), so 4 keeps its pool
- * busy without a 503. The jurisdiction's backends share its database, so the reads are spread over
- * all of them (eu-1 and eu-2: twice the read pools).
+ * Evidence pages in flight per backend: each backend runs auditorReadsConcurrentMax (2) reads at
+ * once and queues 8 more before shedding (regional/http/limit-auditor-reads.ts), so 2 keeps its
+ * pool busy without queueing behind ourselves. The jurisdiction's backends share its database, so
+ * pages are spread over all of them whose log reaches the anchor (eu-1 and eu-2: twice the pools).
  */
-const settlementFetchesPerBackend = 4;
+const evidencePagesPerBackend = 2;
+
+interface EvidencePageEntry {
+  index: number;
+  leaf: string;
+  inclusion_proof: string[];
+  settlement: BatchItem['settlement'];
+}
 
 export interface ExportProgress {
   (message: string): void;
@@ -108,20 +116,31 @@ export async function exportJurisdiction(
   const first = Math.max(0, (await firstLeafAtOrAfter(source, anchor.url, anchor.treeSize, period.fromMs)) - periodSlackLeaves);
   const end = Math.min(anchor.treeSize, (await firstLeafAtOrAfter(source, anchor.url, anchor.treeSize, period.toMs)) + periodSlackLeaves);
   progress(`${jurisdiction}: leaves ${first}..${end} of ${anchor.treeSize} around the period (anchor ${anchor.region})`);
-  const entries: Array<{ index: number; leaf: string; inclusion_proof: string[]; batch_id: string }> = [];
-  for (let start = first; start < end; start += evidencePageLeaves) {
-    const page = (await getJson(source, anchor.url, `v1/evidence?from=${start}&to=${Math.min(end, start + evidencePageLeaves)}&size=${anchor.treeSize}`)) as { entries: typeof entries };
-    entries.push(...page.entries.filter((entry) => {
-      const atMs = Date.parse(committedAt(new TextDecoder().decode(base64Decode(entry.leaf))));
-      return atMs >= period.fromMs && atMs < period.toMs;
-    }));
-  }
-  let fetched = 0;
-  const batches = await inPool(entries, settlementFetchesPerBackend * views.length, async (entry, index) => {
-    const reader = views[index % views.length]!;
-    const settlement = (await getJson(source, reader.url, `v1/settlements/${encodeURIComponent(entry.batch_id)}`)) as BatchItem['settlement'];
-    if (++fetched % 500 === 0) progress(`${jurisdiction}: ${fetched} of ${entries.length} settlements`);
-    const body: BatchItem = { jurisdiction, region: anchor.region, log_index: entry.index, leaf: entry.leaf, inclusion: { tree_size: anchor.treeSize, proof: entry.inclusion_proof }, settlement };
+  const readers = views.filter((view) => view.latestTreeSize >= anchor.treeSize);
+  const spans: Array<{ start: number; end: number }> = [];
+  for (let start = first; start < end; start += evidencePageLeaves) spans.push({ start, end: Math.min(end, start + evidencePageLeaves) });
+  let leavesRead = 0;
+  const pages = await inPool(spans, evidencePagesPerBackend * readers.length, async (span, index) => {
+    const reader = readers[index % readers.length]!;
+    const entries: EvidencePageEntry[] = [];
+    // A page ends early when its batches' legs reach the backend's bound: ask again from next_from.
+    for (let from = span.start; from < span.end; ) {
+      const page = (await getJson(source, reader.url, `v1/evidence?from=${from}&to=${span.end}&size=${anchor.treeSize}&include=settlements`)) as { entries: EvidencePageEntry[]; next_from?: number };
+      if (page.next_from === undefined || page.next_from <= from || page.next_from > span.end || page.entries.length !== page.next_from - from) {
+        throw new ExportFailure(`${reader.url} GET v1/evidence?from=${from}&to=${span.end}: a page without settlements or next_from (a backend older than include=settlements?)`);
+      }
+      entries.push(...page.entries);
+      leavesRead += page.entries.length;
+      from = page.next_from;
+    }
+    progress(`${jurisdiction}: ${leavesRead} of ${end - first} leaves with their settlements`);
+    return entries;
+  });
+  const batches = pages.flat().filter((entry) => {
+    const atMs = Date.parse(committedAt(new TextDecoder().decode(base64Decode(entry.leaf))));
+    return atMs >= period.fromMs && atMs < period.toMs;
+  }).map((entry) => {
+    const body: BatchItem = { jurisdiction, region: anchor.region, log_index: entry.index, leaf: entry.leaf, inclusion: { tree_size: anchor.treeSize, proof: entry.inclusion_proof }, settlement: entry.settlement };
     return { id: `batch/${jurisdiction}/${entry.index}`, kind: 'batch' as const, body };
   });
   progress(`${jurisdiction}: ${batches.length} settled batches in the period`);
