@@ -12,6 +12,9 @@ export interface InstructionInput {
   remittanceInfo?: string;
 }
 
+/** The instruction `buildInstruction` returns: what `signInstruction` and `pay` take. */
+export type PaymentInstruction = ReturnType<typeof buildInstruction>;
+
 export function buildInstruction(input: InstructionInput) {
   const now = new Date();
   const uetr = input.uetr ?? crypto.randomUUID();

@@ -26,6 +26,13 @@ export interface GatewayAnswer<T> {
   retryAfter?: string | null;
 }
 
+export interface SubmitOptions {
+  /** Seal the instruction under a PQ session (always, when the partner's profile says `pq: required`). */
+  seal?: boolean;
+  /** Cancels the request. */
+  signal?: AbortSignal;
+}
+
 export interface PartnerClientOptions {
   /**
    * The TLS version this client's own stack negotiated with the gateway ("TLSv1.3", …), reported in
@@ -53,14 +60,21 @@ export class PartnerClient {
     this.options = options;
   }
 
-  /** GET /.well-known/meridian (unsigned, cached per client). */
-  discover(): Promise<GatewayDiscovery> {
-    this.discovery ??= (async () => {
+  /**
+   * GET /.well-known/meridian (unsigned), cached per client. A failed fetch is not cached (the next
+   * call asks again); `{ refresh: true }` asks again anyway (after a receipt key rotation).
+   */
+  discover(options: { refresh?: boolean } = {}): Promise<GatewayDiscovery> {
+    if (options.refresh === true) this.discovery = undefined;
+    const discovery = (this.discovery ??= (async () => {
       const response = await this.send(new Request(new URL('/.well-known/meridian', this.baseUrl)));
-      if (!response.ok) throw new Error(`discovery answered ${response.status}`);
+      if (!response.ok) throw new Error(`GET /.well-known/meridian answered HTTP ${response.status}`);
       return (await response.json()) as GatewayDiscovery;
-    })();
-    return this.discovery;
+    })());
+    discovery.catch(() => {
+      if (this.discovery === discovery) this.discovery = undefined;
+    });
+    return discovery;
   }
 
   /** Opens a new PQ session (POST /v1/sessions) and checks the gateway's key confirmation. */
@@ -79,25 +93,26 @@ export class PartnerClient {
     return (this.options.sessions ?? sharedSessions).get(`${this.baseUrl} ${this.credentials.partner_id} ${this.credentials.keyid}`, () => this.openSession());
   }
 
-  async submitPayment(instruction: unknown, options: { seal?: boolean } = {}): Promise<GatewayAnswer<Record<string, unknown>>> {
+  async submitPayment(instruction: unknown, options: SubmitOptions = {}): Promise<GatewayAnswer<Record<string, unknown>>> {
     return this.submitJws(await signInstructionFor(this.credentials, instruction), options);
   }
 
   /** Submits an instruction JWS, sealed when asked or when the partner's profile requires PQ. */
-  async submitJws(jws: string, options: { seal?: boolean } = {}): Promise<GatewayAnswer<Record<string, unknown>>> {
+  async submitJws(jws: string, options: SubmitOptions = {}): Promise<GatewayAnswer<Record<string, unknown>>> {
     const url = new URL('/v1/payments', this.baseUrl).href;
+    const signal = options.signal === undefined ? {} : { signal: options.signal };
     if (!(options.seal ?? this.credentials.pq === 'required')) {
-      return this.answer(await this.send(await signedRequest(this.credentials, { method: 'POST', url, body: jws, contentType: jwsMediaType(jws) })));
+      return this.answer(await this.send(await signedRequest(this.credentials, { method: 'POST', url, body: jws, contentType: jwsMediaType(jws), ...signal })));
     }
     const session = await this.session();
     const sealed = await sealInstruction(session, jws);
-    const answer = await this.answer(await this.send(await signedRequest(this.credentials, { method: 'POST', url, body: sealed, contentType: 'application/jose' })));
+    const answer = await this.answer(await this.send(await signedRequest(this.credentials, { method: 'POST', url, body: sealed, contentType: 'application/jose', ...signal })));
     if (answer.status === 401) (this.options.sessions ?? sharedSessions).evict(session);
     return answer;
   }
 
-  async paymentStatus(uetr: string): Promise<GatewayAnswer<Record<string, unknown>>> {
-    const request = await signedRequest(this.credentials, { method: 'GET', url: new URL(`/v1/payments/${uetr}`, this.baseUrl).href });
+  async paymentStatus(uetr: string, options: { signal?: AbortSignal } = {}): Promise<GatewayAnswer<Record<string, unknown>>> {
+    const request = await signedRequest(this.credentials, { method: 'GET', url: new URL(`/v1/payments/${uetr}`, this.baseUrl).href, ...(options.signal === undefined ? {} : { signal: options.signal }) });
     return this.answer(await this.send(request));
   }
 

@@ -32,6 +32,8 @@ export interface SignedRequestOptions {
   components?: string[];
   /** Override for tests: leave out a hybrid partner's `sig2`. */
   omitPqSignature?: boolean;
+  /** Aborts the request (the caller's cancellation, a per-attempt timeout). */
+  signal?: AbortSignal;
 }
 
 const signingKeys = new WeakMap<JWK, Promise<CryptoKey>>();
@@ -96,7 +98,7 @@ export async function signedRequest(credentials: PartnerCredentials, options: Si
   }
   headers.set('signature-input', inputs.join(', '));
   headers.set('signature', signatures.join(', '));
-  return new Request(options.url, { method: options.method, headers, ...(hasBody ? { body: options.body } : {}) });
+  return new Request(options.url, { method: options.method, headers, ...(hasBody ? { body: options.body } : {}), ...(options.signal === undefined ? {} : { signal: options.signal }) });
 }
 
 /** Signs an instruction as a compact JWS (EdDSA, kid = the partner key id). */
