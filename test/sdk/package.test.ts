@@ -58,10 +58,16 @@ describe('a project that installed the tarball', () => {
     writeFileSync(join(packed.project, 'tsconfig.json'), JSON.stringify(tsconfig));
     writeFileSync(join(packed.project, 'package.json'), JSON.stringify({ type: 'module' }));
     const tsc = resolve('node_modules/typescript/bin/tsc');
-    const consumer = (body: string) => writeFileSync(join(packed.project, 'consumer.ts'), `import { MeridianClient, generatePartnerKeys, type SettledPayment } from '@meridian/partner-sdk';\n${body}\n`);
+    const consumer = (body: string) => writeFileSync(join(packed.project, 'consumer.ts'), `import { MeridianClient, MeridianError, buildInstruction, generatePartnerKeys, type AcceptedPayment, type PaymentInstruction, type RetriedAnswer, type SettledPayment, type SignedInstruction, type WaitForSettlementOptions } from '@meridian/partner-sdk';\n${body}\n`);
+    // Every public return has a type a partner can name in their own signatures.
     consumer(`const { credentials } = await generatePartnerKeys('zulu-bank');
-const meridian = new MeridianClient({ gateway: 'http://127.0.0.1:8787', credentials });
-export const settle = async (uetr: string): Promise<SettledPayment> => meridian.waitForSettlement(uetr, { timeoutMs: 1_000 });`);
+const meridian = new MeridianClient({ gateway: 'http://127.0.0.1:8787', credentials, attemptTimeoutMs: 5_000, retryElapsedMsMax: 30_000 });
+const waiting: WaitForSettlementOptions = { timeoutMs: 1_000, signal: AbortSignal.timeout(2_000) };
+export const settle = async (uetr: string): Promise<SettledPayment> => meridian.waitForSettlement(uetr, waiting);
+export const instruction: PaymentInstruction = buildInstruction({ debtorBic: 'ALPHDEFFXXX', debtorCountry: 'DE', creditorBic: 'BRAVFRPPXXX', creditorCountry: 'FR', amount: '1.00', currency: 'EUR', targetCurrency: 'EUR' });
+export const submit = async (signed: SignedInstruction): Promise<RetriedAnswer> => meridian.submit(signed, { signal: AbortSignal.timeout(1_000) });
+export const pay = async (): Promise<AcceptedPayment> => meridian.pay(instruction);
+export const slugOf = (error: unknown): string | undefined => (error instanceof MeridianError ? error.slug : undefined);`);
     expect(() => execFileSync(process.execPath, [tsc, '-p', '.'], { cwd: packed.project, encoding: 'utf8' })).not.toThrow();
     consumer(`const meridian = new MeridianClient({ gateway: 'http://127.0.0.1:8787' });`);
     let diagnostics = '';
