@@ -7,6 +7,9 @@
  *   node_modules/.bin/node bench/edge/edge.bench.ts [--payments 1000] [--concurrency 16]
  *     [--runtimes miniflare,wrangler-dev] [--cases bare,several,one] [--results <file.jsonl>]
  *     [--redis-url <url> | --embedded-velocity-store]   (env: EDGE_BENCH_PAYMENTS, EDGE_BENCH_REDIS_URL)
+ *     [--cpu-profile <dir>]   Miniflare's gateway cases: a V8 CPU profile of the isolate from the first
+ *                             payment until they settled (bench/edge/cpu-profile.ts), written to
+ *                             <dir>/<case>.cpuprofile and summarised per source file and function
  *
  * Cases, each `--payments` pre-signed Ed25519 payments (message signature and instruction JWS
  * signed before the clock starts) sent from this Node process with `--concurrency` in flight:
@@ -34,7 +37,8 @@ import { parseArgs } from 'node:util';
 import { median, recordResult, round } from '../machine.ts';
 import { benchRedisUrl, startBackends } from './backends.ts';
 import { countSettled, drive, onePartnerFlows, percentile, refusalCounts, severalPartnerFlows, signPayments, type Answer, type PaymentFlow, type SignedPayment } from './load.ts';
-import { bundleWorker, repoRoot, runtimeKinds, startMiniflare, startWranglerDev, writeGatewayConfig, type RunningWorker, type RuntimeKind } from './runtimes.ts';
+import { startCpuProfile, summarizeCpuProfile, writeCpuProfile, type ProfileSession } from './cpu-profile.ts';
+import { bundleWorker, freePort, repoRoot, runtimeKinds, startMiniflare, startWranglerDev, writeGatewayConfig, type RunningWorker, type RuntimeKind } from './runtimes.ts';
 import { cpuMsOf } from './workerd-cpu.ts';
 
 export type CaseName = 'bare' | 'several' | 'one';
@@ -55,6 +59,8 @@ const quietCoreShare = 0.05;
 /** Payments checked `settled` per case: all of a small run, an even spread of a large one. */
 const settledSampleMax = 120;
 const statusQueryConcurrency = 8;
+/** How long a profiled case keeps sampling after its last answer: the windows' close, delivery and notices. */
+const profileAfterLastAnswerMs = 6_000;
 
 export interface CaseResult {
   runtime: RuntimeKind;
@@ -99,6 +105,7 @@ async function options() {
       results: { type: 'string', default: new URL('../results/edge.jsonl', import.meta.url).pathname },
       'redis-url': { type: 'string' },
       'embedded-velocity-store': { type: 'boolean', default: false },
+      'cpu-profile': { type: 'string' },
     },
   });
   const payments = Number(values.payments);
@@ -109,7 +116,7 @@ async function options() {
   for (const runtime of runtimes) if (!runtimeKinds.includes(runtime as RuntimeKind)) throw new Error(`--runtimes: unknown runtime ${runtime} (known: ${runtimeKinds.join(', ')})`);
   const cases = values.cases.split(',').map((name) => name.trim());
   for (const name of cases) if (!caseNames.includes(name as CaseName)) throw new Error(`--cases: unknown case ${name} (known: ${caseNames.join(', ')})`);
-  return { payments, concurrency, runtimes: runtimes as RuntimeKind[], cases: cases as CaseName[], results: values.results, redisUrl: values['embedded-velocity-store'] ? undefined : (values['redis-url'] ?? (await benchRedisUrl())) };
+  return { payments, concurrency, runtimes: runtimes as RuntimeKind[], cases: cases as CaseName[], results: values.results, cpuProfile: values['cpu-profile'], redisUrl: values['embedded-velocity-store'] ? undefined : (values['redis-url'] ?? (await benchRedisUrl())) };
 }
 
 function progress(label: string, total: number): { onAnswer: (done: number) => void; stop: () => void } {
@@ -159,7 +166,7 @@ async function awaitSettlement(worker: RunningWorker, accepted: readonly SignedP
   }
 }
 
-async function runCase(worker: RunningWorker, name: CaseName, payments: number, concurrency: number): Promise<CaseResult> {
+async function runCase(worker: RunningWorker, name: CaseName, payments: number, concurrency: number, profileDirectory?: string): Promise<CaseResult> {
   const flows = name === 'bare' ? severalPartnerFlows : caseFlows[name];
   const label = `${worker.runtime} ${name}`;
   const target = name === 'bare' ? (signed: SignedPayment[]) => retargeted(signed, worker.url) : async (signed: SignedPayment[]) => signed.map((payment) => payment.request);
@@ -168,6 +175,8 @@ async function runCase(worker: RunningWorker, name: CaseName, payments: number, 
   const requests = await target(signed);
   console.log(`  ${label}: ${caseLabels[name]}, ${payments} signed payments, ${concurrency} in flight`);
   const meter = progress(label, payments);
+  // The profiler's own cost lands in the CPU figures: a profiled run is for the breakdown, not the figures.
+  const profiling: ProfileSession | undefined = profileDirectory !== undefined && worker.inspectorPort !== undefined && name !== 'bare' ? await startCpuProfile(worker.inspectorPort, 'bench-subject') : undefined;
   const cpuBeforeMs = cpuMsOf(worker.workerdPids());
   const startedAt = performance.now();
   let answers: Answer[];
@@ -198,6 +207,16 @@ async function runCase(worker: RunningWorker, name: CaseName, payments: number, 
     cpu_ms_per_admission: accepted > 0 ? round(cpuAdmittedMs / accepted, 2) : 0,
     cpu_ms_per_payment: accepted > 0 ? round(cpuAdmittedMs / accepted, 2) : 0,
   };
+  if (profiling !== undefined) {
+    // A fixed span after the last answer, long enough for the windows to close, deliver and notify
+    // (WINDOW_DURATION_MS is 2 s): the background after that (health probes every second, the
+    // profiler's own sampling) would otherwise fill the profile and keep workerd from going quiet.
+    await new Promise((resolve) => setTimeout(resolve, profileAfterLastAnswerMs));
+    const profile = await profiling.stop();
+    profiling.close();
+    writeCpuProfile(join(profileDirectory!, `${name}.cpuprofile`), profile);
+    console.log(summarizeCpuProfile(profile, worker.sourceMapPath, label, accepted));
+  }
   if (name !== 'bare' && accepted > 0) {
     const settlement = await awaitSettlement(worker, acceptedPayments, startedAt);
     result.cpu_ms_per_payment = round((settlement.cpuMs - cpuBeforeMs) / accepted, 2);
@@ -233,9 +252,9 @@ function printTable(results: readonly CaseResult[], found: readonly Ratio[]): vo
 }
 
 /** A worker started for one case set: the gateway (shared by its cases) or the bare Worker. */
-async function startSubject(runtime: RuntimeKind, configPath: string, bundleDirectory: string, persistDirectory: string): Promise<RunningWorker> {
+async function startSubject(runtime: RuntimeKind, configPath: string, bundleDirectory: string, persistDirectory: string, profiled = false): Promise<RunningWorker> {
   mkdirSync(persistDirectory, { recursive: true });
-  return runtime === 'wrangler-dev' ? startWranglerDev(configPath, persistDirectory) : startMiniflare(configPath, bundleDirectory, persistDirectory);
+  return runtime === 'wrangler-dev' ? startWranglerDev(configPath, persistDirectory) : startMiniflare(configPath, bundleDirectory, persistDirectory, profiled ? await freePort() : undefined);
 }
 
 async function main(): Promise<void> {
@@ -272,9 +291,10 @@ async function main(): Promise<void> {
       }
       if (gatewayConfig === undefined) continue;
       console.log(`${runtime}: starting the gateway…`);
-      const gateway = await startSubject(runtime, gatewayConfig, bundles.gateway, join(workDirectory, `gateway-${runtime}-state`));
+      const gateway = await startSubject(runtime, gatewayConfig, bundles.gateway, join(workDirectory, `gateway-${runtime}-state`), settings.cpuProfile !== undefined);
+      if (settings.cpuProfile !== undefined) mkdirSync(settings.cpuProfile, { recursive: true });
       try {
-        for (const name of gatewayCases) results.push(await runCase(gateway, name, settings.payments, settings.concurrency));
+        for (const name of gatewayCases) results.push(await runCase(gateway, name, settings.payments, settings.concurrency, settings.cpuProfile));
       } finally {
         await gateway.stop();
       }

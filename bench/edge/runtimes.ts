@@ -31,6 +31,9 @@ export interface RunningWorker {
   /** The runtime's recent output, for an error message. */
   output(): string;
   stop(): Promise<void>;
+  /** Miniflare started with --cpu-profile: workerd's inspector port, and the bundle's source map. */
+  inspectorPort?: number;
+  sourceMapPath?: string;
 }
 
 export const repoRoot = new URL('../..', import.meta.url).pathname;
@@ -120,7 +123,7 @@ export async function bundleWorker(configPath: string, outDirectory: string): Pr
  * first of wrangler's rules for the config that matches it; files no rule names (the source map,
  * wrangler's README) are not modules.
  */
-export async function startMiniflare(configPath: string, bundleDirectory: string, persistDirectory: string): Promise<RunningWorker> {
+export async function startMiniflare(configPath: string, bundleDirectory: string, persistDirectory: string, inspectorPort?: number): Promise<RunningWorker> {
   const { workerOptions } = unstable_getMiniflareWorkerOptions(configPath, '');
   const { modulesRules = [], ...options } = workerOptions;
   const files = readdirSync(bundleDirectory).sort();
@@ -142,6 +145,8 @@ export async function startMiniflare(configPath: string, bundleDirectory: string
     host: '127.0.0.1',
     port: 0,
     resourcePersistencePath: persistDirectory,
+    // Only for --cpu-profile (bench/edge/cpu-profile.ts): the DevTools protocol on workerd's inspector.
+    ...(inspectorPort === undefined ? {} : { inspectorPort }),
     // The Worker's request log goes here rather than to this process's stdout: the bench prints its own progress.
     handleStructuredLogs: (log) => keep(`${log.level} ${log.message}`),
     workers: [{ ...options, name: 'bench-subject', modules, modulesRoot: bundleDirectory }],
@@ -155,7 +160,7 @@ export async function startMiniflare(configPath: string, bundleDirectory: string
     await miniflare.dispose();
     throw error;
   }
-  return { runtime: 'miniflare', url, workerdPids: () => pids, output: () => output, stop: () => miniflare.dispose() };
+  return { runtime: 'miniflare', url, workerdPids: () => pids, output: () => output, stop: () => miniflare.dispose(), ...(inspectorPort === undefined ? {} : { inspectorPort, sourceMapPath: join(bundleDirectory, `${entries[0]!}.map`) }) };
 }
 
 /** `wrangler dev` on free ports, persisting to its own directory, as its own process group. */

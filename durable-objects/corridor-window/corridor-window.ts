@@ -73,6 +73,12 @@ export class CorridorWindow extends DurableObject<Env> {
   private readonly traces: PaymentTraceStore;
   /** The stored snapshot's JSON, so the hot path writes it only when routing's view changed. */
   private corridorJson: string | undefined;
+  /**
+   * The alarm as this instance last set or read it (null: none; undefined: not known, read it). Only
+   * this class sets the object's alarm, so a placement need not read it again: the first payment of
+   * a slice arms it, the others see it is already early enough. Forgotten when the alarm runs.
+   */
+  private alarmAtMs: number | null | undefined;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -181,6 +187,7 @@ export class CorridorWindow extends DurableObject<Env> {
   // -- The alarm: every step of the window's life is driven from here ----------------------
 
   override async alarm(): Promise<void> {
+    this.alarmAtMs = undefined;
     const corridor = this.corridor();
     if (corridor === undefined) return;
     try {
@@ -333,13 +340,19 @@ export class CorridorWindow extends DurableObject<Env> {
     const candidates = [
       this.intake.nextWakeMs(nowMs + deliveryBackoffBaseMs), this.netting.nextWakeMs(nowMs, deliveryBackoffBaseMs), this.intake.nextPruneMs(), this.netting.nextPruneMs(),
     ].filter((at): at is number => at !== null);
+    this.alarmAtMs = undefined;
     if (candidates.length === 0) await this.ctx.storage.deleteAlarm();
     else await this.ctx.storage.setAlarm(Math.max(Math.min(...candidates), nowMs));
+    this.alarmAtMs = candidates.length === 0 ? null : Math.max(Math.min(...candidates), nowMs);
   }
 
   private async wakeAt(atMs: number): Promise<void> {
-    const current = await this.ctx.storage.getAlarm();
-    if (current === null || atMs < current) await this.ctx.storage.setAlarm(atMs);
+    const current = this.alarmAtMs === undefined ? await this.ctx.storage.getAlarm() : this.alarmAtMs;
+    this.alarmAtMs = current;
+    if (current !== null && atMs >= current) return;
+    this.alarmAtMs = undefined;
+    await this.ctx.storage.setAlarm(atMs);
+    this.alarmAtMs = atMs;
   }
 
   private coordinatorStub(corridor: WindowCorridor) {

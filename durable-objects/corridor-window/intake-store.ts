@@ -33,6 +33,11 @@
  *
  * Everything here is synchronous SQLite, so a placement and a close can never interleave: the
  * Durable Object runs one synchronous section at a time.
+ *
+ * Per placement (the hot path): one SELECT for a repeat, one INSERT and one UPDATE in a
+ * transaction. The window rows are read through `windowRows`, an in-memory copy that this class,
+ * the only writer of intake_windows, drops on every write but a placement's own count, which it
+ * applies to the copy in the same synchronous section: the copy can never differ from the table.
  */
 import { canonicalJson } from '../../core/canonical-json.ts';
 import { sha256Hex } from '../../core/digest.ts';
@@ -92,6 +97,8 @@ type PaymentRow = {
 export class IntakeStore {
   private readonly sql: SqlStorage;
   private readonly storage: DurableObjectStorage;
+  /** intake_windows rows as read, by start_ms (an absent row is not cached); see the header. */
+  private readonly windowRows = new Map<number, IntakeWindowRow>();
 
   constructor(storage: DurableObjectStorage) {
     this.storage = storage;
@@ -138,7 +145,6 @@ export class IntakeStore {
     if (slice === undefined) return { kind: 'join', startMs, endMs: startMs + corridor.window_duration_ms };
     const settlement = paymentSettlement(legInput(payment, slice), fxOf(slice));
     if (!settlement.ok) return { kind: 'unsettleable', reason: settlement.reason };
-    let placed: IntakeWindowRow | undefined;
     this.storage.transactionSync(() => {
       this.sql.exec(
         `INSERT INTO intake_payments (partner_id, uetr, window_start_ms, instructing_agent, amount_minor, debtor_agent, creditor_agent, accepted_at_ms, debtor_country, residency_exception)
@@ -146,10 +152,12 @@ export class IntakeStore {
         payment.partner_id, payment.uetr, startMs, payment.instructing_agent, payment.amount_minor, payment.debtor_agent_bic, payment.creditor_agent_bic, nowMs,
         payment.debtor_country, payment.residency_exception,
       );
-      this.sql.exec(`UPDATE intake_windows SET payment_count = payment_count + 1 WHERE start_ms = ? AND state = 'open'`, startMs);
-      placed = this.window(startMs);
+      const counted = this.sql.exec(`UPDATE intake_windows SET payment_count = payment_count + 1 WHERE start_ms = ? AND state = 'open'`, startMs).rowsWritten;
+      // Programmer error (the slice was checked open above, in this synchronous section): roll the payment back.
+      if (counted !== 1) throw new Error(`corridor window: payment ${payment.partner_id}/${payment.uetr} placed into a window that is not open`);
     });
-    if (placed === undefined || placed.state !== 'open') throw new Error(`corridor window: payment ${payment.partner_id}/${payment.uetr} placed into a window that is not open`);
+    const placed: IntakeWindowRow = { ...slice, payment_count: slice.payment_count + 1 };
+    this.windowRows.set(startMs, placed);
     return { kind: 'placed', startMs, endMs: placed.end_ms, full: placed.payment_count >= placed.payments_max, repeat: false };
   }
 
@@ -159,6 +167,7 @@ export class IntakeStore {
    * handed and empty, so placement moves on to the next slice.
    */
   recordJoin(startMs: number, endMs: number, corridor: WindowCorridor, answer: 'joined' | 'sealed'): void {
+    this.windowRows.clear();
     if (answer === 'joined') {
       this.openWindow(startMs, corridor, endMs);
       return;
@@ -182,6 +191,7 @@ export class IntakeStore {
    * return it. The coordinator stores it, so the part counts as handed.
    */
   collect(startMs: number, endMs: number, corridor: WindowCorridor): WindowPart {
+    this.windowRows.clear();
     if (startMs < this.retiredBeforeMs()) throw new Error(`corridor window: part ${startMs} of shard ${corridor.shard} was pruned (slices before ${this.retiredBeforeMs()} are retired)`);
     let row = this.window(startMs);
     if (row === undefined) {
@@ -191,6 +201,7 @@ export class IntakeStore {
     if (row.state === 'open') this.close(row, 'coordinator', Date.now());
     const part = this.part(startMs, corridor);
     this.sql.exec(`UPDATE intake_windows SET state = 'handed', next_handoff_ms = NULL, handed_at_ms = ? WHERE start_ms = ? AND state = 'closed'`, Date.now(), startMs);
+    this.windowRows.clear();
     return part;
   }
 
@@ -202,6 +213,7 @@ export class IntakeStore {
   }
 
   markHanded(startMs: number): void {
+    this.windowRows.clear();
     this.sql.exec(`UPDATE intake_windows SET state = 'handed', next_handoff_ms = NULL, last_error = NULL, handed_at_ms = ? WHERE start_ms = ? AND state = 'closed'`, Date.now(), startMs);
   }
 
@@ -219,10 +231,12 @@ export class IntakeStore {
   }
 
   markRejectionsNotified(startMs: number): void {
+    this.windowRows.clear();
     this.sql.exec(`UPDATE intake_windows SET rejections_notified = 1 WHERE start_ms = ?`, startMs);
   }
 
   markHandoffFailed(startMs: number, error: string, nextAttemptMs: number): void {
+    this.windowRows.clear();
     this.sql.exec(
       `UPDATE intake_windows SET handoff_attempts = handoff_attempts + 1, next_handoff_ms = ?, last_error = ? WHERE start_ms = ? AND state = 'closed'`,
       nextAttemptMs, error.slice(0, 2_000), startMs,
@@ -252,6 +266,7 @@ export class IntakeStore {
       )
       .toArray();
     if (due.length === 0) return 0;
+    this.windowRows.clear();
     this.storage.transactionSync(() => {
       for (const { start_ms: startMs } of due) {
         this.sql.exec(`DELETE FROM intake_payments WHERE window_start_ms = ?`, startMs);
@@ -276,7 +291,11 @@ export class IntakeStore {
   }
 
   window(startMs: number): IntakeWindowRow | undefined {
-    return this.sql.exec<IntakeWindowRow>(`SELECT * FROM intake_windows WHERE start_ms = ?`, startMs).toArray()[0];
+    const cached = this.windowRows.get(startMs);
+    if (cached !== undefined) return cached;
+    const row = this.sql.exec<IntakeWindowRow>(`SELECT * FROM intake_windows WHERE start_ms = ?`, startMs).toArray()[0];
+    if (row !== undefined) this.windowRows.set(startMs, row);
+    return row;
   }
 
   windows(limit: number): IntakeWindowRow[] {
@@ -298,6 +317,7 @@ export class IntakeStore {
 
   /** Fixes the window's parameters (rate, currencies, size limit) when its first payment, or a collect, opens it. */
   private openWindow(startMs: number, corridor: WindowCorridor, endMs = startMs + corridor.window_duration_ms): void {
+    this.windowRows.clear();
     const [sourceCurrency, targetCurrency] = corridor.id.split('-') as [string, string];
     const legsPerPayment = sourceCurrency === targetCurrency ? 1 : 2;
     this.sql.exec(
@@ -309,6 +329,7 @@ export class IntakeStore {
   }
 
   private close(row: IntakeWindowRow, reason: CloseReason, nowMs: number): void {
+    this.windowRows.clear();
     const content = this.partContent(row);
     this.storage.transactionSync(() => {
       for (const rejected of content.rejected) {

@@ -52,7 +52,7 @@ import { gatewayKey } from '../../core/gateway-key.ts';
 import { calleeSpan, writeLog } from '../../core/log-line.ts';
 import { formatTraceparent } from '../../core/trace-context.ts';
 import type { DurableObjectsEnv as Env } from '../env.ts';
-import { signAcceptanceReceipt } from '../../core/acceptance-receipt.ts';
+import { signAcceptanceRecord, type AcceptanceRecord } from '../../core/acceptance-receipt.ts';
 import type { WindowCorridor, WindowPayment } from '../../core/corridor-window-contract.ts';
 import type { PaymentLegsRejection } from '../../core/payment-legs.ts';
 import { keyidCharsMax } from '../../core/partner-profile.ts';
@@ -93,6 +93,18 @@ export interface PaymentAnswer {
   receipt: string;
 }
 
+/**
+ * An admitted payment's answer as this object keeps it: the record its acceptance receipt is signed
+ * from, at the edge (core/acceptance-receipt.ts), or — rows written before receipts moved out of this
+ * object — the signed answer itself, returned as stored.
+ */
+export type StoredAnswer = { kind: 'unsigned'; record: AcceptanceRecord } | { kind: 'signed'; answer: PaymentAnswer };
+
+export function storedAnswerOf(json: string): StoredAnswer {
+  const stored = JSON.parse(json) as PaymentAnswer | AcceptanceRecord;
+  return 'receipt' in stored ? { kind: 'signed', answer: stored } : { kind: 'unsigned', record: stored };
+}
+
 export interface AdmissionRequest {
   partnerId: string;
   uetr: string;
@@ -114,7 +126,7 @@ export interface AdmissionRequest {
 }
 
 export type AdmissionResult =
-  | { kind: 'accepted'; answer: PaymentAnswer; repeat: boolean }
+  | { kind: 'accepted'; answer: StoredAnswer; repeat: boolean }
   | { kind: 'uetr-mismatch' }
   /** The window cannot settle it at the rate it fixed; nothing was admitted. */
   | { kind: 'unsettleable'; reason: PaymentLegsRejection };
@@ -123,7 +135,7 @@ export type AdmissionResult =
 export type PriorAnswer =
   /** A new UETR: with the partner's unexpired residency exceptions, so the policy stage needs no second round trip. */
   | { kind: 'none'; residencyExceptions: ResidencyException[] }
-  | { kind: 'answered'; answer: PaymentAnswer }
+  | { kind: 'answered'; answer: StoredAnswer }
   | { kind: 'uetr-mismatch' }
   | { kind: 'unsettleable'; reason: PaymentLegsRejection };
 
@@ -236,6 +248,8 @@ export class PartnerState extends DurableObject<Env> {
   private readonly admissions = new Map<string, Promise<AdmissionResult>>();
   /** Set once the sweep alarm is known to exist; the alarm handler clears it when it stops re-arming. */
   private sweepAlarmArmed = false;
+  /** Every stored residency exception, latest expiry first, as `unexpiredResidencyExceptions` orders them; dropped on every write to the table. */
+  private residencyExceptions: ResidencyException[] | undefined;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -275,13 +289,12 @@ export class PartnerState extends DurableObject<Env> {
     const replay = new Error('replay');
     let claimed = true;
     try {
+      // Every pair in one statement; a pair already claimed inserts nothing, and then the whole request is refused and rolled back.
       this.ctx.storage.transactionSync(() => {
-        for (const claim of claims) {
-          const inserted = this.sql
-            .exec(`INSERT INTO nonces (keyid, nonce, expires_at_ms) VALUES (?, ?, ?) ON CONFLICT DO NOTHING RETURNING keyid`, claim.keyid, claim.nonce, expiresAtMs)
-            .toArray();
-          if (inserted.length !== 1) throw replay;
-        }
+        const inserted = this.sql
+          .exec(`INSERT INTO nonces (keyid, nonce, expires_at_ms) VALUES ${claims.map(() => '(?, ?, ?)').join(', ')} ON CONFLICT DO NOTHING RETURNING keyid`, ...claims.flatMap((claim) => [claim.keyid, claim.nonce, expiresAtMs]))
+          .toArray();
+        if (inserted.length !== claims.length) throw replay;
       });
     } catch (cause) {
       if (cause !== replay) throw cause;
@@ -334,13 +347,12 @@ export class PartnerState extends DurableObject<Env> {
       .map((row) => ({ keyid: row.keyid, revoked_at: new Date(row.revoked_at_ms).toISOString() }));
   }
 
+  /** The revoked ones among `keyids`, in one statement (the claim asks about every profile key on every request). */
   private revokedAmong(keyids: readonly string[]): Map<string, number> {
-    const revoked = new Map<string, number>();
-    for (const keyid of new Set(keyids)) {
-      const row = this.sql.exec<{ revoked_at_ms: number }>(`SELECT revoked_at_ms FROM revoked_keys WHERE keyid = ?`, keyid).toArray()[0];
-      if (row !== undefined) revoked.set(keyid, row.revoked_at_ms);
-    }
-    return revoked;
+    const rows = this.sql
+      .exec<{ keyid: string; revoked_at_ms: number }>(`SELECT keyid, revoked_at_ms FROM revoked_keys WHERE keyid IN (SELECT value FROM json_each(?))`, JSON.stringify([...new Set(keyids)]))
+      .toArray();
+    return new Map(rows.map((row) => [row.keyid, row.revoked_at_ms]));
   }
 
   /**
@@ -350,6 +362,7 @@ export class PartnerState extends DurableObject<Env> {
    */
   async recordResidencyException(input: ResidencyExceptionInput): Promise<ResidencyException> {
     assertResidencyExceptionInput(input);
+    this.residencyExceptions = undefined;
     const stored = insertResidencyException(this.sql, input, Date.now());
     await this.armSweepAlarm();
     return stored;
@@ -422,6 +435,7 @@ export class PartnerState extends DurableObject<Env> {
     this.sql.exec(`DELETE FROM nonces WHERE expires_at_ms <= ?`, nowMs);
     const pruned = this.pruneFinishedPayments(nowMs);
     pruneLapsedResidencyExceptions(this.sql, nowMs);
+    this.residencyExceptions = undefined;
     const prunedDecisions = pruneOldPolicyDecisions(this.sql, nowMs, pruneBatchRowsMax);
     const prunedScreenings = pruneOldScreeningResults(this.sql, nowMs, pruneBatchRowsMax);
     const remaining = this.sql
@@ -471,7 +485,7 @@ export class PartnerState extends DurableObject<Env> {
     const stored = this.paymentRow(uetr);
     if (stored === undefined) return this.noPriorAnswer();
     if (stored.instruction_sha256 !== instructionSha256) return { kind: 'uetr-mismatch' };
-    if (stored.answer != null) return { kind: 'answered', answer: JSON.parse(stored.answer) as PaymentAnswer };
+    if (stored.answer != null) return { kind: 'answered', answer: storedAnswerOf(stored.answer) };
     // A pending row from before the shard choice was stored carries none: let routing choose, as it did then.
     if (stored.enqueue === null) return this.noPriorAnswer();
     const result = await this.admit(JSON.parse(stored.enqueue) as AdmissionRequest);
@@ -480,7 +494,10 @@ export class PartnerState extends DurableObject<Env> {
   }
 
   private noPriorAnswer(): PriorAnswer {
-    return { kind: 'none', residencyExceptions: unexpiredResidencyExceptions(this.sql, Date.now()) };
+    const nowMs = Date.now();
+    // Every new UETR asks, exceptions change only through recordResidencyException and the prune: read them once, filter by the clock each time.
+    this.residencyExceptions ??= unexpiredResidencyExceptions(this.sql, Number.MIN_SAFE_INTEGER);
+    return { kind: 'none', residencyExceptions: this.residencyExceptions.filter((exception) => exception.expires_at_ms > nowMs) };
   }
 
   /** Admits a verified instruction exactly once per UETR; concurrent repeats share one admission. */
@@ -506,7 +523,7 @@ export class PartnerState extends DurableObject<Env> {
   private async admitOnce(fresh: AdmissionRequest): Promise<AdmissionResult> {
     const stored = this.paymentRow(fresh.uetr);
     if (stored !== undefined && stored.instruction_sha256 !== fresh.instructionSha256) return { kind: 'uetr-mismatch' };
-    if (stored?.answer != null) return { kind: 'accepted', answer: JSON.parse(stored.answer) as PaymentAnswer, repeat: true };
+    if (stored?.answer != null) return { kind: 'accepted', answer: storedAnswerOf(stored.answer), repeat: true };
     if (stored === undefined && fresh.hold !== undefined) return this.holdOnce(fresh, fresh.hold);
     // A pending row goes back to the shard it chose with the payment it sent, never to a new route.
     const request = stored?.enqueue != null ? (JSON.parse(stored.enqueue) as AdmissionRequest) : fresh;
@@ -530,42 +547,35 @@ export class PartnerState extends DurableObject<Env> {
       return { kind: 'unsettleable', reason: outcome.reason };
     }
     const acceptedAt = new Date();
-    const receipt = await signAcceptanceReceipt(await gatewayKey(this.env.GATEWAY_SIGNING_JWK), {
-      gateway: this.env.GATEWAY_ID,
-      partner_id: request.partnerId,
-      uetr: request.uetr,
-      instruction_sha256: request.instructionSha256,
-      status: 'accepted',
-      window: outcome.batchId,
-      accepted_at: acceptedAt.toISOString(),
-    });
-    const answer: PaymentAnswer = { uetr: request.uetr, status: 'accepted', window: outcome.batchId, receipt };
+    // The receipt is signed at the edge from this record, after this call returns (and so after this write is durable).
+    const record: AcceptanceRecord = {
+      partner_id: request.partnerId, uetr: request.uetr, instruction_sha256: request.instructionSha256, status: 'accepted', window: outcome.batchId, accepted_at: acceptedAt.toISOString(),
+    };
     // A settlement or rejection notice can overtake this write only if the window closed within this call; never undo it.
     this.sql.exec(
       `UPDATE payments SET window_id = ?, answer = ?, accepted_at_ms = ?, status = CASE WHEN status IN ('settled', 'rejected') THEN status ELSE 'accepted' END WHERE uetr = ?`,
-      outcome.batchId, JSON.stringify(answer), acceptedAt.getTime(), request.uetr,
+      outcome.batchId, JSON.stringify(record), acceptedAt.getTime(), request.uetr,
     );
     await this.armSweepAlarm();
     writeLog('info', 'payment admitted', 'partner-state', span?.ids ?? {}, { partner_id: request.partnerId, uetr: request.uetr, status: 'accepted', window: outcome.batchId });
-    return { kind: 'accepted', answer, repeat: false };
+    return { kind: 'accepted', answer: { kind: 'unsigned', record }, repeat: false };
   }
 
   /**
-   * A held admission: the receipt (status `held`, no window) is signed first, then the payment row,
-   * its hold, screening result and policy decision are written in one transaction. A crash before
-   * that transaction leaves nothing, and the partner, who was answered nothing, retries.
+   * A held admission: the payment row with its answer (status `held`, no window), its hold,
+   * screening result and policy decision are written in one transaction; the edge signs the receipt
+   * once this returns. A crash before that transaction leaves nothing, and the partner, who was
+   * answered nothing, retries.
    */
   private async holdOnce(request: AdmissionRequest, hold: HoldInput): Promise<AdmissionResult> {
     const heldAt = new Date();
-    const receipt = await signAcceptanceReceipt(await gatewayKey(this.env.GATEWAY_SIGNING_JWK), {
-      gateway: this.env.GATEWAY_ID, partner_id: request.partnerId, uetr: request.uetr, instruction_sha256: request.instructionSha256,
-      status: 'held', window: null, accepted_at: heldAt.toISOString(),
-    });
-    const answer: PaymentAnswer = { uetr: request.uetr, status: 'held', window: null, receipt };
+    const record: AcceptanceRecord = {
+      partner_id: request.partnerId, uetr: request.uetr, instruction_sha256: request.instructionSha256, status: 'held', window: null, accepted_at: heldAt.toISOString(),
+    };
     this.ctx.storage.transactionSync(() => {
       this.sql.exec(
         `INSERT INTO payments (uetr, instruction_sha256, jws, corridor, jurisdiction, status, answer, accepted_at_ms) VALUES (?, ?, ?, ?, ?, 'held', ?, ?)`,
-        request.uetr, request.instructionSha256, request.jws, request.corridor, request.jurisdiction, JSON.stringify(answer), heldAt.getTime(),
+        request.uetr, request.instructionSha256, request.jws, request.corridor, request.jurisdiction, JSON.stringify(record), heldAt.getTime(),
       );
       insertHold(this.sql, request.payment, request.corridor, hold, heldAt.getTime());
       if (request.policyDecision !== undefined) insertPolicyDecision(this.sql, request.policyDecision, heldAt.getTime());
@@ -573,7 +583,7 @@ export class PartnerState extends DurableObject<Env> {
     });
     await this.armSweepAlarm();
     writeLog('info', 'payment admitted', 'partner-state', calleeSpan(request.trace)?.ids ?? {}, { partner_id: request.partnerId, uetr: request.uetr, status: 'held' });
-    return { kind: 'accepted', answer, repeat: false };
+    return { kind: 'accepted', answer: { kind: 'unsigned', record }, repeat: false };
   }
 
   /** A held payment of this partner, with its screening result: what Control checks a `hold-decision` against. */
@@ -672,17 +682,11 @@ export class PartnerState extends DurableObject<Env> {
 
   /** Called by a CorridorWindow once its batch has a signed settlement receipt. Idempotent. */
   async markSettled(notice: SettlementNotice): Promise<number> {
-    let updated = 0;
-    const settledAt = Date.now();
-    this.ctx.storage.transactionSync(() => {
-      for (const uetr of notice.uetrs) {
-        updated += this.sql.exec(
-          `UPDATE payments SET status = 'settled', batch_id = ?, jurisdiction = ?, region = ?, log_index = ?, settled_at_ms = ? WHERE uetr = ? AND status != 'settled'`,
-          notice.batchId, notice.jurisdiction, notice.region, notice.logIndex, settledAt, uetr,
-        ).rowsWritten;
-      }
-    });
-    return updated;
+    // One statement for the window's payments in this shard, however many: the notice is per window, and so is its cost here.
+    return this.sql.exec(
+      `UPDATE payments SET status = 'settled', batch_id = ?, jurisdiction = ?, region = ?, log_index = ?, settled_at_ms = ? WHERE uetr IN (SELECT value FROM json_each(?)) AND status != 'settled'`,
+      notice.batchId, notice.jurisdiction, notice.region, notice.logIndex, Date.now(), JSON.stringify(notice.uetrs),
+    ).rowsWritten;
   }
 
   private paymentRow(uetr: string) {
@@ -703,24 +707,30 @@ export class PartnerState extends DurableObject<Env> {
     const instructionsPageMax = 500;
     const limit = Math.max(1, Math.min(query.limit ?? 100, instructionsPageMax));
     const afterMs = query.afterMs ?? -1;
-    return this.sql
+    const rows = this.sql
       .exec<{ uetr: string; jws: string; instruction_sha256: string; status: string; batch_id: string | null; accepted_at_ms: number; answer: string | null }>(
         `SELECT uetr, jws, instruction_sha256, status, batch_id, accepted_at_ms, answer FROM payments
          WHERE accepted_at_ms >= ? AND accepted_at_ms < ? AND (accepted_at_ms > ? OR (accepted_at_ms = ? AND uetr > ?))
          ORDER BY accepted_at_ms, uetr LIMIT ?`,
         query.fromMs, query.toMs, afterMs, afterMs, query.afterUetr ?? '', limit,
       )
-      .toArray()
-      .map((row) => ({
-        uetr: row.uetr,
-        jws: row.jws,
-        instruction_sha256: row.instruction_sha256,
-        status: row.status,
-        batch_id: row.status === 'settled' ? row.batch_id : null,
-        accepted_at: new Date(row.accepted_at_ms).toISOString(),
-        receipt: row.answer === null ? null : ((JSON.parse(row.answer) as { receipt?: string }).receipt ?? null),
-      }));
+      .toArray();
+    // The export is rare and paged: its receipts are signed again here, byte for byte the ones the partners got (deterministic Ed25519).
+    const key = await gatewayKey(this.env.GATEWAY_SIGNING_JWK);
+    return Promise.all(rows.map(async (row) => ({
+      uetr: row.uetr,
+      jws: row.jws,
+      instruction_sha256: row.instruction_sha256,
+      status: row.status,
+      batch_id: row.status === 'settled' ? row.batch_id : null,
+      accepted_at: new Date(row.accepted_at_ms).toISOString(),
+      receipt: row.answer === null ? null : await receiptOf(key, this.env.GATEWAY_ID, storedAnswerOf(row.answer)),
+    })));
   }
+}
+
+function receiptOf(key: Awaited<ReturnType<typeof gatewayKey>>, gateway: string, answer: StoredAnswer): Promise<string> {
+  return answer.kind === 'signed' ? Promise.resolve(answer.answer.receipt) : signAcceptanceRecord(key, gateway, answer.record);
 }
 
 /** SQLite has no ADD COLUMN IF NOT EXISTS: storage created by an earlier version gains the column once. */

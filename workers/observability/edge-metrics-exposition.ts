@@ -24,6 +24,7 @@ import { durableObjectFor } from '../../durable-objects/jurisdiction.ts';
 import type { Env } from '../env.ts';
 import { mapBounded } from '../ops/views/bounded-work.ts';
 import { metricDefinitions } from './edge-metric-names.ts';
+import { flushEdgeEvents } from './record-edge-event.ts';
 
 export const prometheusContentType = 'text/plain; version=0.0.4; charset=utf-8';
 /** Windows read per coordinator and intake rows per shard: in-flight windows are the newest. */
@@ -38,6 +39,7 @@ interface Sample {
 }
 
 export async function edgeMetricsExposition(env: Env, nowMs: number = Date.now()): Promise<string> {
+  await flushEdgeEvents(env);
   const [counters, windows] = await Promise.all([counterSamples(env), windowSamples(env, nowMs)]);
   const samples = [...counters.samples, ...windows.samples];
   samples.push({ name: 'meridian_edge_scrape_errors', labels: { source: 'metrics-shard' }, value: counters.errors });

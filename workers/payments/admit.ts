@@ -8,12 +8,12 @@
  * policies), and nothing is charged twice. `admit` places a new payment exactly once into the
  * shard routing chose; PartnerState persists that choice before the enqueue, so a retry of a
  * partial admission finishes at the same shard. The answer carries the acceptance receipt, which
- * PartnerState signs once the window has placed the payment (the `receipt` stage), or at once,
- * with status `held`, when screening held it.
+ * this Worker signs (the `receipt` stage, sign-receipt.ts) from the record PartnerState stored once
+ * the window placed the payment, or at once, with status `held`, when screening held it.
  */
 import type { WindowPayment } from '../../core/corridor-window-contract.ts';
 import { err, ok, type Result } from '../../core/result.ts';
-import type { PaymentAnswer, PolicyDecisionInput, PriorAnswer, ResidencyException } from '../../durable-objects/partner-state/partner-state.ts';
+import type { PaymentAnswer, PolicyDecisionInput, PriorAnswer, ResidencyException, StoredAnswer } from '../../durable-objects/partner-state/partner-state.ts';
 import { partnerStateForPayment, partnerStateHome } from '../../durable-objects/partner-state/partner-shards.ts';
 import type { PartnerProfile } from '../config/partners.ts';
 import type { Env } from '../env.ts';
@@ -21,9 +21,10 @@ import type { OpenedInstruction } from './open-instruction.ts';
 import type { PaymentRefusal } from './payment-refusal.ts';
 import type { CorridorRoute } from './route-to-corridor.ts';
 import type { ScreeningEvidence } from './screening-evidence.ts';
+import { signedAnswer } from './sign-receipt.ts';
 
 /** `none`: no admission exists for this UETR, so the new-admission stages run (the policy stage reads the partner's unexpired residency exceptions). */
-export type Prior = { kind: 'none'; residencyExceptions: ResidencyException[] } | { kind: 'answered'; answer: PaymentAnswer };
+export type Prior = { kind: 'none'; residencyExceptions: ResidencyException[] } | { kind: 'answered'; answer: StoredAnswer };
 
 /**
  * The partner's home PartnerState: policy refusals are recorded there (decide-payment-policy.ts);
@@ -91,7 +92,7 @@ export async function admit(
   });
   switch (admission.kind) {
     case 'accepted':
-      return ok({ answer: admission.answer, repeat: admission.repeat });
+      return ok({ answer: await signedAnswer(env, admission.answer), repeat: admission.repeat });
     case 'uetr-mismatch':
       return err({ kind: 'uetr-mismatch', uetr: instruction.uetr });
     case 'unsettleable':

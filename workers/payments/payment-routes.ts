@@ -16,7 +16,8 @@
  *                    (they were accepted), a refusal is 429 / 503 with Retry-After  workers/velocity/
  *   admit            exactly once into the CorridorWindow shard, refused if it cannot settle at
  *                    that window's rate; a held payment is stored `held` and enqueued nowhere
- *   receipt          the gateway-signed acceptance receipt in the 202
+ *   receipt          the gateway-signed acceptance receipt in the 202, signed here from the record
+ *                    PartnerState stored (sign-receipt.ts), never inside the serialised object
  *
  * Each stage returns a Result; `refusalProblem` maps every refusal to the wire in one place. The
  * stages from routeToCorridor to admit run once per identical submission in flight in an isolate
@@ -40,6 +41,7 @@ import type { VelocityRefusal } from '../velocity/velocity-problem.ts';
 import { refusalProblem, type PaymentRefusal } from './payment-refusal.ts';
 import { routeToCorridor } from './route-to-corridor.ts';
 import { screeningEvidence } from './screening-evidence.ts';
+import { signedAnswer } from './sign-receipt.ts';
 import { recordAdmission } from '../observability/record-admission.ts';
 import { traceparentOf } from '../observability/observe-requests.ts';
 
@@ -79,7 +81,7 @@ async function submitPayment(c: PaymentsContext): Promise<Response> {
   const opened = c.var.opened;
   const prior = priorAnswer(c.var.prior, opened.instruction.uetr);
   if (!prior.ok) throw refusalProblem(prior.reason);
-  if (prior.value.kind === 'answered') return c.json(prior.value.answer, 202);
+  if (prior.value.kind === 'answered') return c.json(await signedAnswer(c.env, prior.value.answer), 202);
   const none = prior.value;
   const admitted = await coalesced(`${partner.partner_id}|${opened.instruction.uetr}|${opened.instructionSha256}`, () => admitNew(c, opened, none));
   if (!admitted.ok) throw refusalProblem(admitted.reason);
