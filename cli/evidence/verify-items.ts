@@ -13,15 +13,12 @@
  *   ops-audit     the hash chain (core/ops-changes.ts)
  * Each failure is recorded against the id of the item it concerns.
  */
-import { createHash } from 'node:crypto';
-import { compactVerify, createLocalJWKSet, decodeProtectedHeader, importJWK, type JSONWebKeySet } from 'jose';
+import type { KeyObject } from 'node:crypto';
 import { canonicalJson } from '../../core/canonical-json.ts';
 import { base64Decode, base64urlDecode, utf8 } from '../../core/digest.ts';
 import { dsseVerifierForKey, parseEnvelope, verifyEnvelope, type DsseVerifier } from '../../core/dsse.ts';
-import { jwsSigningInput } from '../../core/hybrid-jws.ts';
 import { inTotoPayloadType, parseSettlementBatchStatement } from '../../core/in-toto.ts';
 import { merkleLeafHash, verifyConsistency, verifyInclusion } from '../../core/merkle.ts';
-import { verifyMlDsa65 } from '../../core/ml-dsa.ts';
 import { netPositions, positionSums } from '../../core/netting.ts';
 import { verifyAuditChain, type AuditEntry } from '../../core/ops-changes.ts';
 import { parseNoteVerifier, type NoteVerifierKey } from '../../core/signed-note.ts';
@@ -29,6 +26,8 @@ import type { SignerAlgorithm } from '../../regional/signer/signer.ts';
 import { verifySignerSignature } from '../../regional/signer/verify-signature.ts';
 import { parseCosignerVerifier, verifyWitnessQuorum, type CosignerKey } from '../../regional/witness/cosignature.ts';
 import { openCheckpoint, type AuditedCheckpoint } from '../audit.ts';
+import { checkInstructions, type InstructionKeys } from './check-instructions.ts';
+import { ed25519KeyObject, nativeEd25519DsseVerifier, verifyEd25519Native } from './native-ed25519.ts';
 import type { BatchItem, BundleItem, CheckpointItem, ConsistencyItem, InstructionItem, PartnerKeysItem } from './bundle-format.ts';
 
 export interface PinnedKeys {
@@ -48,6 +47,20 @@ interface ReceiptKey {
   kid: string;
   alg: SignerAlgorithm;
   publicKey: Uint8Array;
+  /** EdDSA keys, for node:crypto (./native-ed25519.ts); undefined for other algorithms or a malformed key. */
+  ed25519?: KeyObject;
+}
+
+function receiptKey(kid: string, alg: string, publicKey: Uint8Array): ReceiptKey {
+  const key: ReceiptKey = { kid, alg: alg as SignerAlgorithm, publicKey };
+  if (alg === 'EdDSA') {
+    try {
+      key.ed25519 = ed25519KeyObject(publicKey);
+    } catch {
+      // Not a valid Ed25519 key: nothing verifies under it (verifySignerSignature says false too).
+    }
+  }
+  return key;
 }
 
 interface JurisdictionKeys {
@@ -68,7 +81,7 @@ function keysByJurisdiction(items: readonly BundleItem[], pinned: PinnedKeys, fa
     const entry = byJurisdiction.get(body.jurisdiction) ?? { receiptKeys: [], noteVerifiers: [], witnessKeys: [] };
     for (const key of body.keys.keys) {
       try {
-        if (!entry.receiptKeys.some((known) => known.kid === key.kid)) entry.receiptKeys.push({ kid: key.kid, alg: key.alg as SignerAlgorithm, publicKey: base64Decode(key.public_key) });
+        if (!entry.receiptKeys.some((known) => known.kid === key.kid)) entry.receiptKeys.push(receiptKey(key.kid, key.alg, base64Decode(key.public_key)));
       } catch {
         fail(failures, item.id, `key ${key.kid}: public_key is not base64`);
       }
@@ -169,7 +182,10 @@ function verifyReceiptJws(receipt: string, receiptKeys: readonly ReceiptKey[]): 
     const header = JSON.parse(new TextDecoder().decode(base64urlDecode(parts[0]!))) as { alg?: string; kid?: string };
     const key = receiptKeys.find((candidate) => candidate.kid === header.kid);
     if (key === undefined || key.alg !== header.alg) return { failure: `receipt kid ${String(header.kid)} (${String(header.alg)}) is not a published key` };
-    if (!verifySignerSignature(key.alg, key.publicKey, utf8(`${parts[0]}.${parts[1]}`), base64urlDecode(parts[2]!))) return { failure: 'settlement receipt signature does not verify' };
+    const signingInput = utf8(`${parts[0]}.${parts[1]}`);
+    const signature = base64urlDecode(parts[2]!);
+    const verified = key.alg === 'EdDSA' ? key.ed25519 !== undefined && verifyEd25519Native(key.ed25519, signingInput, signature) : verifySignerSignature(key.alg, key.publicKey, signingInput, signature);
+    if (!verified) return { failure: 'settlement receipt signature does not verify' };
     return { claims: JSON.parse(new TextDecoder().decode(base64urlDecode(parts[1]!))) as Record<string, unknown> };
   } catch (error) {
     return { failure: `receipt: ${(error as Error).message}` };
@@ -193,7 +209,7 @@ async function verifyBatches(items: readonly BundleItem[], keys: Map<string, Jur
   for (const [jurisdiction, entry] of keys) {
     const list: DsseVerifier[] = [];
     for (const key of entry.receiptKeys) {
-      const verifier = await dsseVerifierForKey(key);
+      const verifier = key.alg === 'EdDSA' ? (key.ed25519 === undefined ? undefined : nativeEd25519DsseVerifier(key.kid, key.publicKey)) : await dsseVerifierForKey(key);
       if (verifier !== undefined) list.push(verifier);
     }
     verifiers.set(jurisdiction, list);
@@ -248,69 +264,24 @@ async function verifyBatches(items: readonly BundleItem[], keys: Map<string, Jur
   }
 }
 
-type PartnerKey = Awaited<ReturnType<typeof importJWK>>;
-
-/** Imported once per partner key: an hour's bundle holds ~180,000 instructions from a handful of keys. */
-function partnerKeyCache(partners: PartnerKeysItem['partners']) {
-  const imported = new Map<string, Promise<PartnerKey | undefined>>();
-  return (partnerId: string, kid: string | undefined): Promise<PartnerKey | undefined> => {
-    const cacheKey = `${partnerId} ${String(kid)}`;
-    let key = imported.get(cacheKey);
-    if (key === undefined) {
-      const registered = partners.find((partner) => partner.partner_id === partnerId)?.keys.find((candidate) => candidate.keyid === kid && candidate.alg === 'ed25519');
-      key = registered?.public_jwk === undefined ? Promise.resolve(undefined) : importJWK({ kty: 'OKP', crv: 'Ed25519', x: registered.public_jwk.x }, 'EdDSA');
-      imported.set(cacheKey, key);
-    }
-    return key;
+async function verifyInstructions(items: readonly BundleItem[], instructionsIncluded: boolean, failures: Failures, parallelMin: number | undefined): Promise<void> {
+  const keys: InstructionKeys = {
+    partners: (items.find((item) => item.kind === 'partner-keys')?.body as PartnerKeysItem | undefined)?.partners ?? [],
+    gatewayJwks: items.find((item) => item.kind === 'gateway-keys')?.body as { keys?: unknown } | undefined,
   };
-}
-
-async function verifyInstructions(items: readonly BundleItem[], instructionsIncluded: boolean, failures: Failures): Promise<void> {
-  const partners = (items.find((item) => item.kind === 'partner-keys')?.body as PartnerKeysItem | undefined)?.partners ?? [];
-  const gatewayJwks = items.find((item) => item.kind === 'gateway-keys')?.body as JSONWebKeySet | undefined;
-  const receiptKeys = gatewayJwks === undefined ? undefined : createLocalJWKSet(gatewayJwks);
   const batches = new Map(items.filter((item) => item.kind === 'batch').map((item) => [(item.body as BatchItem).settlement.batch_id, item]));
+  const uetrsOf = new Map([...batches].map(([batchId, batch]) => [batchId, new Set((batch.body as BatchItem).settlement.legs.map((leg) => leg.uetr))]));
   const instructed = new Set<string>();
-  const partnerKeyFor = partnerKeyCache(partners);
-  for (const item of items.filter((candidate) => candidate.kind === 'instruction')) {
+  const instructions = items.filter((candidate) => candidate.kind === 'instruction');
+  const signatureFailures = await checkInstructions(instructions.map((item) => item.body as InstructionItem), keys, parallelMin === undefined ? {} : { parallelMin });
+  for (const [position, item] of instructions.entries()) {
     const body = item.body as InstructionItem;
     instructed.add(body.uetr);
-    // node:crypto: the CLI runs on Node, and noble's pure-JS hash was most of the time on ~180 MB of JWSs.
-    if (createHash('sha256').update(body.jws, 'utf8').digest('hex') !== body.instruction_sha256) fail(failures, item.id, 'instruction_sha256 is not the SHA-256 of the JWS');
-    // Compact EdDSA JWS; a hybrid partner's JSON serialization carries an EdDSA and an ML-DSA-65 signature, both checked.
-    const compact = body.jws.startsWith('{') ? hybridAsCompact(body.jws) : body.jws;
-    if (body.jws.startsWith('{')) {
-      const mlDsa = mlDsaFailure(body.jws, partners, body.partner_id);
-      if (mlDsa !== undefined) fail(failures, item.id, mlDsa);
-    }
-    try {
-      const header = decodeProtectedHeader(compact);
-      const key = await partnerKeyFor(body.partner_id, header.kid);
-      if (key === undefined) fail(failures, item.id, `no registered Ed25519 key ${String(header.kid)} of partner ${body.partner_id}`);
-      else {
-        const { payload } = await compactVerify(compact, key);
-        const instruction = JSON.parse(new TextDecoder().decode(payload)) as { uetr?: string };
-        if (instruction.uetr !== body.uetr) fail(failures, item.id, `the signed instruction is for UETR ${String(instruction.uetr)}`);
-      }
-    } catch (error) {
-      fail(failures, item.id, `partner JWS: ${(error as Error).message}`);
-    }
-    if (body.receipt !== null) {
-      if (receiptKeys === undefined) fail(failures, item.id, 'an acceptance receipt but no gateway JWKS to verify it');
-      else {
-        try {
-          const { payload } = await compactVerify(body.receipt, receiptKeys);
-          const claims = JSON.parse(new TextDecoder().decode(payload)) as { uetr?: string; partner_id?: string; instruction_sha256?: string };
-          if (claims.uetr !== body.uetr || claims.partner_id !== body.partner_id || claims.instruction_sha256 !== body.instruction_sha256) fail(failures, item.id, 'the acceptance receipt names another payment or instruction');
-        } catch (error) {
-          fail(failures, item.id, `acceptance receipt: ${(error as Error).message}`);
-        }
-      }
-    }
+    for (const detail of signatureFailures[position]!) fail(failures, item.id, detail);
     if (body.status === 'settled' && body.batch_id !== null) {
       const batch = batches.get(body.batch_id);
       // A batch committed outside the period is not in the bundle; one that is must carry the leg.
-      if (batch !== undefined && !(batch.body as BatchItem).settlement.legs.some((leg) => leg.uetr === body.uetr)) fail(failures, item.id, `batch ${body.batch_id} has no leg of UETR ${body.uetr}`);
+      if (batch !== undefined && uetrsOf.get(body.batch_id)?.has(body.uetr) !== true) fail(failures, item.id, `batch ${body.batch_id} has no leg of UETR ${body.uetr}`);
     }
   }
   if (!instructionsIncluded) return;
@@ -318,31 +289,6 @@ async function verifyInstructions(items: readonly BundleItem[], instructionsIncl
     const orphans = (batch.body as BatchItem).settlement.legs.filter((leg) => !instructed.has(leg.uetr));
     if (orphans.length > 0) fail(failures, batch.id, `${orphans.length} legs without an instruction in the bundle (first: UETR ${orphans[0]!.uetr})`);
   }
-}
-
-/** The ML-DSA-65 signature of a hybrid (general JSON) JWS under the partner's registered ML-DSA-65 key. */
-function mlDsaFailure(json: string, partners: PartnerKeysItem['partners'], partnerId: string): string | undefined {
-  try {
-    const parsed = JSON.parse(json) as { payload: string; signatures: Array<{ protected: string; signature: string }> };
-    for (const signature of parsed.signatures) {
-      const header = JSON.parse(new TextDecoder().decode(base64urlDecode(signature.protected))) as { alg?: string; kid?: string };
-      if (header.alg !== 'ML-DSA-65') continue;
-      const key = partners.find((partner) => partner.partner_id === partnerId)?.keys.find((candidate) => candidate.keyid === header.kid && candidate.alg === 'ml-dsa-65');
-      if (key?.public_key === undefined) return `no registered ML-DSA-65 key ${String(header.kid)} of partner ${partnerId}`;
-      if (!verifyMlDsa65(base64urlDecode(key.public_key), jwsSigningInput(signature.protected, parsed.payload), base64urlDecode(signature.signature))) return 'partner JWS: the ML-DSA-65 signature does not verify';
-      return undefined;
-    }
-    return 'partner JWS: a hybrid JWS without its ML-DSA-65 signature';
-  } catch (error) {
-    return `partner JWS: ${(error as Error).message}`;
-  }
-}
-
-function hybridAsCompact(json: string): string {
-  const parsed = JSON.parse(json) as { payload: string; signatures: Array<{ protected: string; signature: string }> };
-  const first = parsed.signatures.find((signature) => (JSON.parse(new TextDecoder().decode(base64urlDecode(signature.protected))) as { alg?: string }).alg === 'EdDSA');
-  if (first === undefined) throw new Error('no EdDSA signature in the JSON serialization');
-  return `${first.protected}.${parsed.payload}.${first.signature}`;
 }
 
 function verifyOpsAudit(items: readonly BundleItem[], failures: Failures): void {
@@ -357,13 +303,20 @@ function verifyOpsAudit(items: readonly BundleItem[], failures: Failures): void 
   }
 }
 
-export async function verifyItems(items: readonly BundleItem[], options: { pinned: PinnedKeys; instructionsIncluded: boolean }): Promise<Failures> {
+export interface VerifyItemsOptions {
+  pinned: PinnedKeys;
+  instructionsIncluded: boolean;
+  /** From how many instructions on their signatures are checked in worker threads (./check-instructions.ts). */
+  parallelInstructionsMin?: number;
+}
+
+export async function verifyItems(items: readonly BundleItem[], options: VerifyItemsOptions): Promise<Failures> {
   const failures: Failures = new Map();
   const keys = keysByJurisdiction(items, options.pinned, failures);
   const opened = verifyCheckpoints(items, keys, options.pinned, failures);
   verifyConsistencies(items, opened, failures);
   await verifyBatches(items, keys, opened, failures);
-  await verifyInstructions(items, options.instructionsIncluded, failures);
+  await verifyInstructions(items, options.instructionsIncluded, failures, options.parallelInstructionsMin);
   verifyOpsAudit(items, failures);
   for (const item of items.filter((candidate) => candidate.kind === 'sbom')) {
     if ((item.body as { document?: { bomFormat?: unknown } }).document?.bomFormat !== 'CycloneDX') fail(failures, item.id, 'not a CycloneDX document');

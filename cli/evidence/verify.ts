@@ -110,7 +110,12 @@ function controlReports(items: readonly BundleItem[], failures: Failures): Contr
   });
 }
 
-export async function verifyBundle(bundleText: string, pinned: PinnedKeys = {}): Promise<VerifyReport> {
+export interface VerifyOptions {
+  /** From how many instructions on their signatures are checked in worker threads (default ./check-instructions.ts parallelInstructionsMinDefault). */
+  parallelInstructionsMin?: number;
+}
+
+export async function verifyBundle(bundleText: string, pinned: PinnedKeys = {}, options: VerifyOptions = {}): Promise<VerifyReport> {
   const report: VerifyReport = { ok: false, failures: new Map(), warnings: [], controls: [], itemCount: 0 };
   let bundle: unknown;
   try {
@@ -134,7 +139,7 @@ export async function verifyBundle(bundleText: string, pinned: PinnedKeys = {}):
     report.failures.set(`section ${section.name}`, [`unreachable at export: ${section.detail ?? 'no detail'}`]);
   }
   const instructionsIncluded = manifest.sections.some((section) => section.name === 'instruction' && section.status === 'included');
-  for (const [id, details] of await verifyItems(items, { pinned, instructionsIncluded })) report.failures.set(id, [...(report.failures.get(id) ?? []), ...details]);
+  for (const [id, details] of await verifyItems(items, { pinned, instructionsIncluded, ...options })) report.failures.set(id, [...(report.failures.get(id) ?? []), ...details]);
   report.controls = controlReports(items, report.failures);
   report.ok = report.failures.size === 0;
   return report;

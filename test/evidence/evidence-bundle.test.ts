@@ -4,6 +4,7 @@
  * (./evidence-world.ts), verify offline, then flip bytes in every item kind, the manifest and the
  * envelope, and in the raw file: every flip is detected and the item it hit is named.
  */
+import { createHash } from 'node:crypto';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -155,6 +156,31 @@ describe('evidence bundle', () => {
     expect(failedIds(report)).toEqual([batch.id]);
     expect(report.failures.get(batch.id)!.join(' ')).toMatch(/net positions|sum to/);
     expect(report.controls.find((control) => control.id === 'SWIFT-CSCF-2.9')!.status).toBe('fail');
+  });
+
+  it('names a forged partner signature and a forged acceptance receipt, checked inline and in worker threads alike', async () => {
+    const forged = JSON.parse(bundleText) as EvidenceBundle;
+    const [first, second] = forged.items.filter((item) => item.kind === 'instruction') as Array<{ id: string; body: { jws: string; receipt: string; instruction_sha256: string } }>;
+    // One character in the middle of each signature segment: still base64url, no longer the signature.
+    const flipSignature = (jws: string) => {
+      const at = jws.lastIndexOf('.') + 20;
+      return jws.slice(0, at) + (jws[at] === 'A' ? 'B' : 'A') + jws.slice(at + 1);
+    };
+    first!.body.jws = flipSignature(first!.body.jws);
+    first!.body.instruction_sha256 = createHash('sha256').update(first!.body.jws).digest('hex');
+    second!.body.receipt = flipSignature(second!.body.receipt);
+    const manifest = JSON.parse(new TextDecoder().decode(base64Decode(forged.envelope.payload))) as BundleManifest;
+    manifest.items = forged.items.map(manifestEntry);
+    forged.envelope = await signEnvelope(manifestPayloadType, utf8(canonicalJson(manifest)), [{ keyid: signer.kid, sign: (pae) => signer.sign(pae) }]);
+    const text = JSON.stringify(forged);
+    const inline = await verifyBundle(text);
+    const threaded = await verifyBundle(text, {}, { parallelInstructionsMin: 1 });
+    for (const report of [inline, threaded]) {
+      expect(failedIds(report).filter((id) => !id.startsWith('section ')).sort()).toEqual([first!.id, second!.id].sort());
+      expect(report.failures.get(first!.id)!.join(' ')).toMatch(/partner JWS: signature verification failed/);
+      expect(report.failures.get(second!.id)!.join(' ')).toMatch(/acceptance receipt: signature verification failed/);
+    }
+    expect(Object.fromEntries(threaded.failures)).toEqual(Object.fromEntries(inline.failures));
   });
 
   it('the CLI verifies with pinned keys and exits non-zero naming what failed', async () => {
