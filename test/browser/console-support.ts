@@ -2,13 +2,16 @@
  * What the ops console's browser suites share: the real local topology (`meridian start` on its
  * fixed ports, in a fresh data directory), one Chromium per operator with a fresh profile and a
  * CF_Authorization cookie minted from dev/access.json, and keyboard-only navigation.
+ * `useConsoleTopology()` is a suite's whole set-up and tear-down; test/browser/screenshots.ts (not a
+ * test) calls startConsoleTopology / operatorBrowser / stopConsoleTopology itself.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { delimiter, dirname, join } from 'node:path';
 import { importJWK, SignJWT, type JWK } from 'jose';
 import { chromium, type BrowserContext, type Locator, type Page } from 'playwright-core';
+import { afterAll, beforeAll } from 'vitest';
 
 export const chromiumPath = '/usr/bin/chromium';
 const chromiumArgs = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-quic', '--no-first-run', '--disable-component-update', '--disable-sync'];
@@ -51,13 +54,18 @@ export function startConsoleTopology(): Promise<ConsoleTopology> {
   assertChromium();
   const dataDirectory = mkdtempSync(join(tmpdir(), 'meridian-browser-'));
   const launcher = spawn(process.execPath, ['cli/meridian.ts', 'start'], {
-    env: { ...process.env, MERIDIAN_DATA_DIR: dataDirectory, DATABASE_URL: '', WRANGLER_SEND_METRICS: 'false' },
+    // The launcher's children (wrangler's `#!/usr/bin/env node`) run on this process's Node, not on
+    // whatever older `node` the PATH names first when this runs outside npm (screenshots.ts).
+    env: { ...process.env, PATH: `${dirname(process.execPath)}${delimiter}${process.env.PATH ?? ''}`, MERIDIAN_DATA_DIR: dataDirectory, DATABASE_URL: '', WRANGLER_SEND_METRICS: 'false' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const topology: ConsoleTopology = { launcher, dataDirectory, profiles: [], contexts: [] };
   let output = '';
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no "meridian: ready" within ${readyTimeoutMs} ms; output:\n${output}`)), readyTimeoutMs);
+    // Not ready in time: stop what did start, or its fixed ports stay taken for every later suite.
+    const timer = setTimeout(() => {
+      void stopConsoleTopology(topology).finally(() => reject(new Error(`no "meridian: ready" within ${readyTimeoutMs} ms; output:\n${output}`)));
+    }, readyTimeoutMs);
     const collect = (chunk: Buffer) => {
       output += chunk.toString();
       if (/^meridian: ready$/m.test(output)) {
@@ -83,6 +91,48 @@ export async function stopConsoleTopology(topology: ConsoleTopology | undefined)
     await exited;
   }
   for (const directory of [...topology.profiles, topology.dataDirectory]) rmSync(directory, { recursive: true, force: true });
+}
+
+/** Long enough to stop the launcher and every part it started (SIGINT, then their own shutdown). */
+export const stopTimeoutMs = 60_000;
+
+/** A suite's topology and ana's and ben's browsers, set once its beforeAll ran. */
+export interface ConsoleSuite {
+  readonly topology: ConsoleTopology;
+  readonly anaPage: Page;
+  readonly benPage: Page;
+}
+
+/**
+ * Registers the suite's beforeAll (the topology, then ana's and ben's signed-in browsers) and
+ * afterAll (`beforeStop`, e.g. undoing a change a failed test left, then everything stopped and
+ * removed). Each suite still gets a topology of its own: the suites run alone or in any order.
+ */
+export function useConsoleTopology(options: { beforeStop?: (suite: ConsoleSuite) => Promise<void> } = {}): ConsoleSuite {
+  let topology: ConsoleTopology | undefined;
+  const pages: { anaPage?: Page; benPage?: Page } = {};
+  const ready = <T>(value: T | undefined, what: string): T => {
+    if (value === undefined) throw new Error(`useConsoleTopology: ${what} is not ready (beforeAll failed or has not run)`);
+    return value;
+  };
+  const suite: ConsoleSuite = {
+    get topology() { return ready(topology, 'the topology'); },
+    get anaPage() { return ready(pages.anaPage, "ana's browser"); },
+    get benPage() { return ready(pages.benPage, "ben's browser"); },
+  };
+  beforeAll(async () => {
+    topology = await startConsoleTopology();
+    pages.anaPage = await operatorBrowser(topology, ana);
+    pages.benPage = await operatorBrowser(topology, ben);
+  }, readyTimeoutMs + 30_000);
+  afterAll(async () => {
+    try {
+      if (topology?.launcher.exitCode === null && options.beforeStop !== undefined) await options.beforeStop(suite);
+    } finally {
+      await stopConsoleTopology(topology);
+    }
+  }, stopTimeoutMs);
+  return suite;
 }
 
 /** One operator's browser: its own Chromium with a fresh user-data dir (signed in unless `email` is null). */
