@@ -151,7 +151,9 @@ async function openBenchDatabase(): Promise<BenchDatabase> {
 // ---------------------------------------------------------------------------------------------
 // 1. Committed legs per second, beside a raw multi-row INSERT of the same rows.
 
-const rawTables = ['settlement_batches', 'settlement_legs', 'journal_entries', 'net_positions', 'log_leaves'] as const;
+// Since migrations/0005_* the journal is a view over settlement_legs (one row per leg carries both
+// sides), so the rows a commit stores are these five tables'; journal_entries_v1 is no longer written.
+const rawTables = ['settlement_batches', 'settlement_legs', 'net_positions', 'log_leaves'] as const;
 
 async function createRawTables(sql: postgres.Sql): Promise<void> {
   // Same columns, types, defaults, checks and indexes; no foreign keys (LIKE does not copy them).
@@ -160,7 +162,7 @@ async function createRawTables(sql: postgres.Sql): Promise<void> {
 
 /** The rows the commit wrote for one batch, read back verbatim, to insert raw elsewhere. */
 async function storedRows(sql: postgres.Sql, digest: string): Promise<Record<(typeof rawTables)[number], postgres.Row[]>> {
-  const byDigest = { settlement_batches: 'digest', settlement_legs: 'batch_digest', journal_entries: 'batch_digest', net_positions: 'batch_digest', log_leaves: 'batch_digest' } as const;
+  const byDigest = { settlement_batches: 'digest', settlement_legs: 'batch_digest', net_positions: 'batch_digest', log_leaves: 'batch_digest' } as const;
   const rows = {} as Record<(typeof rawTables)[number], postgres.Row[]>;
   for (const table of rawTables) rows[table] = [...(await sql.unsafe(`select * from ${table} where ${byDigest[table]} = $1`, [digest]))];
   return rows;
@@ -173,7 +175,7 @@ async function rawInsert(sql: postgres.Sql, rows: Record<(typeof rawTables)[numb
     for (const table of rawTables) {
       // Fresh ids and digests keep the unique indexes of the copies satisfied run after run.
       const fresh: postgres.Row[] = rows[table].map((row) => ({ ...row, ...freshKeys(table, row, suffix) }));
-      // The copies draw their own ids from the same gen_random_uuid() default.
+      // The copies draw their own ids from the same gen_random_uuid() default (settlement_legs has none).
       const columns: string[] = Object.keys(fresh[0]!).filter((column) => column !== 'id');
       for (let start = 0; start < fresh.length; start += rowsPerStatement) {
         await tx`insert into ${tx(`bench_raw_${table}`)} ${tx(fresh.slice(start, start + rowsPerStatement), columns)}`;

@@ -5,6 +5,7 @@
  * published JWKS, so there is no standing secret between edge and backend; a stolen token is good
  * for one call, to one region, for a minute, and — through `batch_digest` — for one batch only.
  */
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { decodeProtectedHeader, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from 'jose';
 import { err, ok, type Result } from '../core/result.ts';
 import { jtiCharsMax } from './db/schema.ts';
@@ -138,4 +139,22 @@ function joseRejection(error: unknown): EdgeTokenRejection {
     return { kind: 'invalid-token', detail: `${code}: ${message}` };
   }
   return { kind: 'keys-unavailable', detail: `edge JWKS unavailable: ${message}` };
+}
+
+/**
+ * The verified token of the request being served, for the commit's deadline (commit.ts
+ * commitDeadlineMarginMs): http/require-edge-token.ts runs the rest of the request inside it. An
+ * ambient value rather than an argument because the route between them (routes/settlements.ts)
+ * passes the commit its options from configuration; CommitOptions.commitBy, when given, wins.
+ */
+const servedEdgeToken = new AsyncLocalStorage<EdgeTokenClaims>();
+
+export function runWithEdgeToken<T>(claims: EdgeTokenClaims, run: () => T): T {
+  return servedEdgeToken.run(claims, run);
+}
+
+/** When the served request's edge token expires (its `exp`), or undefined outside such a request. */
+export function currentEdgeTokenExpiresAt(): Date | undefined {
+  const claims = servedEdgeToken.getStore();
+  return claims === undefined ? undefined : new Date(claims.expiresAt * 1000);
 }

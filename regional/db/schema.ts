@@ -1,7 +1,9 @@
 /**
  * The regional settlement ledger. Valid on CockroachDB and PostgreSQL alike:
- * - primary keys are UUIDs defaulting to gen_random_uuid() — no serial, no sequences, so inserts
- *   spread across CockroachDB ranges instead of piling onto one hot tail;
+ * - primary keys are UUIDs defaulting to gen_random_uuid(), or natural keys (settlement_legs:
+ *   batch digest and leg index; the log: jurisdiction and index) — no serial, no sequences, so
+ *   inserts spread across CockroachDB ranges instead of piling onto one hot tail (a batch's legs
+ *   share a digest prefix, so one batch lands in one range: that is one commit's own write set);
  * - every column type is spelled out; amounts are numeric(38,0) minor units, read and written as
  *   bigint through drizzle's `mode: 'bigint'` and never as a JS number;
  * - a batch's identity is its digest (lowercase hex SHA-256 of its canonical JSON), so child rows
@@ -12,7 +14,7 @@
  * on text, because the database's collation is not the canonical order (UTF-16 code units).
  */
 import { sql } from 'drizzle-orm';
-import { bigint, char, check, index, integer, numeric, pgTable, primaryKey, text, timestamp, unique, uuid, varchar } from 'drizzle-orm/pg-core';
+import { bigint, char, check, foreignKey, index, integer, numeric, pgTable, pgView, primaryKey, text, timestamp, unique, uuid, varchar } from 'drizzle-orm/pg-core';
 
 /** Longest batch id the core schema admits is 46 characters; leave headroom. */
 const batchIdCharsMax = 64;
@@ -59,13 +61,24 @@ export const settlementBatches = pgTable(
   ],
 );
 
+/**
+ * One row per leg, and the journal in its one-row-two-sides form: a leg debits the payer's
+ * settlement account and credits the payee's by `amount_minor` in `currency`, so a leg cannot be
+ * half-booked, and the `journal_entries` view (below) shows each side as its own entry.
+ *
+ * Since migrations/0005_*: keyed by (batch_digest, leg_index), with no surrogate id, no foreign key
+ * to settlement_batches and no (instructing_agent, uetr) index. A 10,000-leg commit spent most of
+ * its database time maintaining those per row (EXPLAIN ANALYZE, bench/settlement.bench.ts): 4
+ * index insertions, a gen_random_uuid() and an RI trigger lookup per leg. What they guarded is kept:
+ * a leg belongs to one batch row because it is written in the batch's transaction and the commit
+ * reads back, by aggregate, that the batch row's digest has exactly the legs delivered
+ * (ledger/ledger-summary.ts); nothing deletes batches. The keys that guard money stay: one leg
+ * per position of a batch (the primary key) and one leg per (payment, currency) in a batch.
+ */
 export const settlementLegs = pgTable(
   'settlement_legs',
   {
-    id: uuid('id').primaryKey().defaultRandom(),
-    batchDigest: char('batch_digest', { length: digestHexChars })
-      .notNull()
-      .references(() => settlementBatches.digest),
+    batchDigest: char('batch_digest', { length: digestHexChars }).notNull(),
     legIndex: integer('leg_index').notNull(),
     uetr: uuid('uetr').notNull(),
     /**
@@ -75,32 +88,49 @@ export const settlementLegs = pgTable(
      * adds it); every insert names the agent, and the read-back assertion compares it.
      */
     instructingAgent: varchar('instructing_agent', { length: bicCharsMax }).notNull().default(''),
+    /** Debited: the payer's settlement account `settlement:<payer>:<currency>`. */
     payer: varchar('payer', { length: bicCharsMax }).notNull(),
+    /** Credited: the payee's settlement account `settlement:<payee>:<currency>`. */
     payee: varchar('payee', { length: bicCharsMax }).notNull(),
     currency: char('currency', { length: currencyChars }).notNull(),
     amountMinor: numeric('amount_minor', { precision: amountPrecisionDigits, scale: 0, mode: 'bigint' }).notNull(),
   },
   (table) => [
-    unique('settlement_legs_batch_digest_leg_index_key').on(table.batchDigest, table.legIndex),
+    primaryKey({ name: 'settlement_legs_pkey', columns: [table.batchDigest, table.legIndex] }),
     // One leg per (payment, currency) in a batch, a payment being (instructing agent, UETR).
     unique('settlement_legs_batch_digest_payment_currency_key').on(table.batchDigest, table.instructingAgent, table.uetr, table.currency),
-    index('settlement_legs_instructing_agent_uetr_idx').on(table.instructingAgent, table.uetr),
     check('settlement_legs_amount_positive', sql`${table.amountMinor} > 0`),
     check('settlement_legs_leg_index_nonnegative', sql`${table.legIndex} >= 0`),
   ],
 );
 
 /**
- * Double entry: each leg debits the payer's settlement account (entry 0) and credits the payee's
- * (entry 1), in the leg's currency. Exactly one side of an entry is non-zero.
+ * The double-entry journal as entries: two per leg, entry 0 debiting the payer's settlement account
+ * and entry 1 crediting the payee's, in the leg's currency — derived from settlement_legs by a view
+ * (migrations/0005_*), so it holds every batch, before and after 0005, and can never disagree with
+ * the legs. Read-only; nothing inserts into it.
  */
-export const journalEntries = pgTable(
-  'journal_entries',
+export const journalEntries = pgView('journal_entries', {
+  batchDigest: char('batch_digest', { length: digestHexChars }).notNull(),
+  legIndex: integer('leg_index').notNull(),
+  entryIndex: integer('entry_index').notNull(),
+  /** `settlement:<BIC>:<CCY>`. */
+  account: varchar('account', { length: accountCharsMax }).notNull(),
+  currency: char('currency', { length: currencyChars }).notNull(),
+  debitMinor: numeric('debit_minor', { precision: amountPrecisionDigits, scale: 0, mode: 'bigint' }).notNull(),
+  creditMinor: numeric('credit_minor', { precision: amountPrecisionDigits, scale: 0, mode: 'bigint' }).notNull(),
+}).existing();
+
+/**
+ * The journal rows written before migrations/0005_* (two stored rows per leg), kept as they were
+ * under their old constraints and renamed out of the way of the view; no longer written. For every
+ * batch they cover, the view above yields the same entries (regional/ledger/journal.ts built both).
+ */
+export const journalEntriesV1 = pgTable(
+  'journal_entries_v1',
   {
     id: uuid('id').primaryKey().defaultRandom(),
-    batchDigest: char('batch_digest', { length: digestHexChars })
-      .notNull()
-      .references(() => settlementBatches.digest),
+    batchDigest: char('batch_digest', { length: digestHexChars }).notNull(),
     legIndex: integer('leg_index').notNull(),
     entryIndex: integer('entry_index').notNull(),
     /** `settlement:<BIC>:<CCY>`. */
@@ -110,6 +140,8 @@ export const journalEntries = pgTable(
     creditMinor: numeric('credit_minor', { precision: amountPrecisionDigits, scale: 0, mode: 'bigint' }).notNull(),
   },
   (table) => [
+    // The constraint and index names of the table before its rename (PostgreSQL and CockroachDB keep them).
+    foreignKey({ name: 'journal_entries_batch_digest_settlement_batches_digest_fk', columns: [table.batchDigest], foreignColumns: [settlementBatches.digest] }),
     unique('journal_entries_batch_digest_leg_index_entry_index_key').on(table.batchDigest, table.legIndex, table.entryIndex),
     index('journal_entries_account_idx').on(table.account),
     check(
@@ -215,7 +247,7 @@ export const signingKeys = pgTable(
   ],
 );
 
-export const regionalSchema = { settlementBatches, settlementLegs, journalEntries, netPositions, logLeaves, consumedTokens, signingKeys };
+export const regionalSchema = { settlementBatches, settlementLegs, journalEntries, journalEntriesV1, netPositions, logLeaves, consumedTokens, signingKeys };
 
 /**
  * The witness's latest cosigned checkpoint per log, and the cosignatures this jurisdiction's log

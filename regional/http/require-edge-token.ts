@@ -2,10 +2,12 @@
  * Middleware: the request must carry a valid, unused edge token (see ../edge-token.ts). Token
  * problems are 401 with a stable slug; the reason goes to `detail` and the log. If the edge's
  * JWKS cannot be fetched the backend cannot judge the token at all: 503, so the edge fails over.
+ * The rest of the request runs with the token in scope, so the commit refuses to COMMIT once the
+ * token is about to expire (../commit.ts commitDeadlineMarginMs).
  */
 import type { MiddlewareHandler } from 'hono';
 import { ProblemError } from '../../core/problem.ts';
-import type { EdgeTokenClaims, EdgeTokenRejection, EdgeTokenVerifier } from '../edge-token.ts';
+import { runWithEdgeToken, type EdgeTokenClaims, type EdgeTokenRejection, type EdgeTokenVerifier } from '../edge-token.ts';
 import type { RegionalLogger } from '../logger.ts';
 
 export type EdgeTokenVariables = { Variables: { edgeToken: EdgeTokenClaims } };
@@ -18,7 +20,7 @@ export function requireEdgeToken(verify: EdgeTokenVerifier, logger: RegionalLogg
       throw edgeTokenProblem(verified.reason);
     }
     c.set('edgeToken', verified.value);
-    await next();
+    await runWithEdgeToken(verified.value, next);
   };
 }
 

@@ -1,7 +1,8 @@
 /**
  * Double-entry journal for a settlement batch. Each leg becomes two entries in the leg's
  * currency: entry 0 debits the payer's settlement account, entry 1 credits the payee's.
- * Accounts are `settlement:<BIC>:<CCY>`.
+ * Accounts are `settlement:<BIC>:<CCY>`. Stored, a leg row carries both entries (its payer and
+ * payee); the journal_entries view spells them out (regional/db/schema.ts, migrations/0005_*).
  *
  * `assertJournalBalanced` runs before anything is written: debits equal credits per currency,
  * and each settlement account's movement (credits − debits) equals the batch's net position for

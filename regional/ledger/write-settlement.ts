@@ -2,11 +2,13 @@
  * Writes one settlement into the ledger tables, inside the caller's transaction.
  *
  * Table layout (regional/db/schema.ts): settlement_batches (one row, keyed by digest), then
- * settlement_legs (leg_index = position in the canonical leg order), journal_entries (two per
- * leg), net_positions (position_index = canonical position order). All children point at the
- * batch by digest.
+ * settlement_legs (leg_index = position in the canonical leg order; each leg row is also the
+ * journal's two-sided entry, shown as two entries by the journal_entries view), net_positions
+ * (position_index = canonical position order). All children point at the batch by digest. A
+ * 10,000-leg batch is 10,000 leg rows and a few position rows (30,014 rows before
+ * migrations/0005_*, when the journal stored two more rows per leg).
  *
- * The child rows bypass drizzle's query builder. A 10,000-leg batch is 30,000 child rows, and
+ * The child rows bypass drizzle's query builder. A 10,000-leg batch was 30,000 child rows, and
  * building them as multi-row INSERTs through the builder (an entity check, a param mapping and a
  * typing pass per value: about 210,000 values) was half of the whole commit, more than the
  * database spent storing them (bench/settlement.bench.ts). Instead each table gets one statement
@@ -29,14 +31,13 @@
 import { sql, type SQL } from 'drizzle-orm';
 import type { SettlementBatch } from '../../core/settlement-batch.ts';
 import type { RegionalQueryable } from '../db/client.ts';
-import { journalEntries, netPositions, settlementBatches, settlementLegs } from '../db/schema.ts';
-import type { JournalEntry } from './journal.ts';
+import { netPositions, settlementBatches, settlementLegs } from '../db/schema.ts';
 
 /**
  * Rows per statement. Not a parameter limit any more (a statement has at most eight parameters):
- * it bounds one statement's size — about 1 MB of array text for 10,000 journal rows — well below
+ * it bounds one statement's size — about 1 MB of array text for 10,000 legs — well below
  * CockroachDB's 16 MiB default for one wire message (sql.conn.max_read_buffer_message_size), for
- * a batch up to core's batchLegsMax (200,000 legs, 400,000 journal rows).
+ * a batch up to core's batchLegsMax (200,000 legs).
  */
 export const rowsPerInsertMax = 10_000;
 
@@ -48,7 +49,6 @@ export interface SettlementRecord {
   logIndex: number;
   receipt: string;
   committedAt: Date;
-  journal: readonly JournalEntry[];
 }
 
 export async function insertSettlement(tx: RegionalQueryable, record: SettlementRecord): Promise<void> {
@@ -70,9 +70,6 @@ export async function insertSettlement(tx: RegionalQueryable, record: Settlement
   for (let start = 0; start < batch.legs.length; start += rowsPerInsertMax) {
     await tx.execute(insertLegs(digest, batch, start, Math.min(batch.legs.length, start + rowsPerInsertMax)));
   }
-  for (let start = 0; start < record.journal.length; start += rowsPerInsertMax) {
-    await tx.execute(insertJournalEntries(digest, record.journal.slice(start, start + rowsPerInsertMax)));
-  }
   for (let start = 0; start < batch.positions.length; start += rowsPerInsertMax) {
     await tx.execute(insertNetPositions(digest, batch, start, Math.min(batch.positions.length, start + rowsPerInsertMax)));
   }
@@ -88,15 +85,6 @@ function insertLegs(digest: string, batch: SettlementBatch, start: number, end: 
       ${column(legs.map((leg) => leg.payee))}::text[], ${column(legs.map((leg) => leg.currency))}::text[],
       ${column(legs.map((leg) => leg.amount_minor))}::text[])
       as r (leg_index, uetr, instructing_agent, payer, payee, currency, amount_minor)`;
-}
-
-function insertJournalEntries(digest: string, entries: readonly JournalEntry[]): SQL {
-  return sql`insert into ${journalEntries} (batch_digest, leg_index, entry_index, account, currency, debit_minor, credit_minor)
-    select ${digest}::text, r.leg_index, r.entry_index, r.account, r.currency, r.debit_minor::numeric, r.credit_minor::numeric
-    from unnest(${column(entries.map((entry) => entry.legIndex))}::int4[], ${column(entries.map((entry) => entry.entryIndex))}::int4[],
-      ${column(entries.map((entry) => entry.account))}::text[], ${column(entries.map((entry) => entry.currency))}::text[],
-      ${column(entries.map((entry) => entry.debitMinor.toString()))}::text[], ${column(entries.map((entry) => entry.creditMinor.toString()))}::text[])
-      as r (leg_index, entry_index, account, currency, debit_minor, credit_minor)`;
 }
 
 /** Positions [start, end) of the batch; position_index is the position in the canonical order. */
