@@ -15,7 +15,7 @@ import { createTestHarness, type TestHarness } from 'wrangler';
 import { startRedisBridge, type RedisBridge } from '../../cli/dev/redis-bridge.ts';
 import { devAccessToken } from '../../cli/ops-commands.ts';
 import { devUpstashToken, gatewayDevBindings, loadDevPartners } from '../../dev/fixtures.ts';
-import { buildInstruction, MeridianClient, verifySettlement } from '../../packages/partner-sdk/src/index.ts';
+import { buildInstruction, MeridianClient, SessionCache, verifySettlement, type PqSession } from '../../packages/partner-sdk/src/index.ts';
 import { packAndInstallSdk, packTimeoutMs, type PackedSdk } from './packed-sdk.ts';
 
 const run = promisify(execFile);
@@ -108,6 +108,20 @@ describe('the partner SDK README', () => {
     expect(quickStart).toMatch(/: accepted into window \S+ after 1 attempt\(s\); acceptance receipt verified\n/);
     expect(quickStart).toMatch(/settled: batch \S+ in eu-1, log index \d+; receipt by eu-1, inclusion verified in \S+ at tree size [1-9]\d*\n$/);
   }, 300_000);
+
+  it('seals once more under a fresh session when the gateway no longer honours the cached one (401 bad-signature)', async () => {
+    const bravo = loadDevPartners().find((partner) => partner.partner_id === 'banque-bravo')!;
+    const sessions = new SessionCache();
+    const cacheKey = `${gateway} ${bravo.partner_id} ${bravo.keyid}`;
+    // What a client holds after the gateway rotated its ticket keys: a session it will refuse.
+    const stale: PqSession = { sessionId: 'a-ticket-under-a-rotated-key', expiresAtMs: Date.now() + 3_600_000, payloadKey: crypto.getRandomValues(new Uint8Array(32)), partnerId: bravo.partner_id };
+    await sessions.get(cacheKey, async () => stale);
+    const meridian = new MeridianClient({ gateway, credentials: bravo, sessions });
+    const accepted = await meridian.pay(buildInstruction({ debtorBic: bravo.bic, debtorCountry: 'FR', creditorBic: 'ALPHDEFFXXX', creditorCountry: 'DE', amount: '12.00', currency: 'EUR', targetCurrency: 'EUR' }), { seal: true });
+    expect(accepted).toMatchObject({ status: 'accepted', attempts: 1 });
+    const cached = await sessions.get(cacheKey, () => Promise.reject(new Error('no session cached')));
+    expect(cached.sessionId).not.toBe(stale.sessionId);
+  }, 60_000);
 
   it('refuses a settlement whose receipt, log proof or batch a backend altered', async () => {
     const bravo = loadDevPartners().find((partner) => partner.partner_id === 'banque-bravo')!;

@@ -14,6 +14,7 @@
  * One request per call, no retries: MeridianClient (meridian-client.ts) adds those on top.
  */
 import { openPqSession, sealInstruction, SessionCache, type GatewayDiscovery, type PqSession } from './pq-session.ts';
+import { problemTypePrefix } from '../../../core/problem.ts';
 import { jwsMediaType, signedRequest, signInstructionFor, type PartnerCredentials } from './request-signing.ts';
 
 export * from './request-signing.ts';
@@ -104,11 +105,21 @@ export class PartnerClient {
     if (!(options.seal ?? this.credentials.pq === 'required')) {
       return this.answer(await this.send(await signedRequest(this.credentials, { method: 'POST', url, body: jws, contentType: jwsMediaType(jws), ...signal })));
     }
+    const sealedOnce = async (session: PqSession) => {
+      const sealed = await sealInstruction(session, jws);
+      return this.answer(await this.send(await signedRequest(this.credentials, { method: 'POST', url, body: sealed, contentType: 'application/jose', ...signal })));
+    };
     const session = await this.session();
-    const sealed = await sealInstruction(session, jws);
-    const answer = await this.answer(await this.send(await signedRequest(this.credentials, { method: 'POST', url, body: sealed, contentType: 'application/jose', ...signal })));
-    if (answer.status === 401) (this.options.sessions ?? sharedSessions).evict(session);
-    return answer;
+    const answer = await sealedOnce(session);
+    if (answer.status !== 401 || answer.body.type !== `${problemTypePrefix}bad-signature`) return answer;
+    // A sealed body refused bad-signature is most often a session the gateway no longer honours (its
+    // ticket lapsed early through clock skew, or the gateway rotated its ticket keys): the same
+    // instruction goes once more under a fresh session (nothing was admitted: a 401 comes before
+    // admission). If no fresh session opens, or the refusal was for another reason, the first answer stands.
+    const sessions = this.options.sessions ?? sharedSessions;
+    await sessions.evict(session);
+    const fresh = await this.session().catch(() => undefined);
+    return fresh === undefined ? answer : sealedOnce(fresh);
   }
 
   async paymentStatus(uetr: string, options: { signal?: AbortSignal } = {}): Promise<GatewayAnswer<Record<string, unknown>>> {

@@ -102,11 +102,11 @@ export class SessionCache {
     return opening;
   }
 
-  evict(session: PqSession): void {
-    for (const [key, entry] of this.sessions) {
-      void entry.then((candidate) => {
-        if (candidate.sessionId === session.sessionId && this.sessions.get(key) === entry) this.sessions.delete(key);
-      }, () => undefined);
-    }
+  /** Drops `session` wherever it is cached; resolved once it is gone, so the next `get` opens a new one. */
+  async evict(session: PqSession): Promise<void> {
+    await Promise.all([...this.sessions].map(async ([key, entry]) => {
+      const candidate = await entry.catch(() => undefined);
+      if (candidate?.sessionId === session.sessionId && this.sessions.get(key) === entry) this.sessions.delete(key);
+    }));
   }
 }
