@@ -39,8 +39,6 @@ const gatewayLogLinesShown = 40;
 const run = promisify(execFile);
 
 async function runDemo(): Promise<void> {
-  const health = await fetch(`${gatewayUrl}/healthz`).then((response) => `${response.status} ${response.statusText}`, (error: unknown) => String(error));
-  console.log(`screenshots: gateway /healthz ${health}`);
   const { stdout } = await run(process.execPath, ['cli/meridian.ts', 'demo', '--payments-per-flow', String(demoPaymentsPerFlow)], {
     env: { ...process.env, MERIDIAN_GATEWAY: gatewayUrl },
     timeout: demoTimeoutMs,
