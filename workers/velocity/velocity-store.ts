@@ -13,7 +13,7 @@ import { velocityScript } from './velocity-script.ts';
  * in time this isolate was free to take the reply (roundTripDeadline()).
  */
 export const velocityStoreTimeoutMs = 2_000;
-/** The bound in wall time, however busy the isolate: a store that never answers still ends the wait, and the fetch is aborted there. */
+/** The bound in wall time, however busy the isolate: a store that never answers still ends the wait. */
 export const velocityStoreWallTimeoutMaxMs = 10_000;
 /** How often the deadline reads the clock; a tick later than its delay by more means the isolate was busy elsewhere. */
 export const velocityDeadlineTickMs = 100;
@@ -57,9 +57,8 @@ export interface RoundTripDeadline {
  * (nothing the store does can be seen then), and that time is not charged to the round trip.
  *
  * The trade-off: under saturation a store that really hangs is noticed later than `budgetMs`, so
- * the wait is still bounded in wall time by `wallMaxMs`, whatever the load; and a caller that wants
- * the connection released at that bound aborts its fetch there (scriptRunner's signal). A tick costs
- * nothing measurable: most round trips end before the first one.
+ * the wait is still bounded in wall time by `wallMaxMs`, whatever the load. A tick costs nothing
+ * measurable: most round trips end before the first one, and `clear()` cancels it.
  */
 export function roundTripDeadline(budgetMs: number, wallMaxMs: number, tickMs = velocityDeadlineTickMs): RoundTripDeadline {
   const startedAtMs = Date.now();
@@ -99,8 +98,11 @@ function scriptRunner(config: VelocityStoreConfig): (keys: string[], args: strin
     url: config.url,
     token: config.token,
     retry: false,
-    // The round trip's own deadline is roundTripDeadline(); this one only releases the connection at the wall bound.
-    signal: () => AbortSignal.timeout(velocityStoreWallTimeoutMaxMs),
+    // No per-request AbortSignal: the deadline is roundTripDeadline(), raced in runVelocityScript.
+    // A fetch it gives up on is not aborted, and needs not be: workerd cancels a request's
+    // outstanding subrequests when its response is sent, here the 503 right after. An
+    // AbortSignal.timeout per check would also cost a timer that fires (and builds a DOMException)
+    // seconds after every payment, answered or not (bench/admission.bench.ts).
     enableTelemetry: false,
     enableAutoPipelining: false,
     readYourWrites: false,
