@@ -91,11 +91,14 @@ export async function startEvidenceWorld(options: EvidenceWorldOptions = {}): Pr
   const instructions: RecordedInstruction[] = [];
   const audit = await auditChain(['ana@meridian.example', 'ben@meridian.example']);
 
+  // Imported once per partner: the bench signs 180,000 instructions with two keys.
+  const partnerSigningKeys = await Promise.all(partners.map((partner) => importJWK(partner.private_jwk, 'EdDSA')));
+
   /** The partner-side artifacts of one payment of a batch: its signed instruction and the gateway's receipt. */
   async function signedInstruction(index: number, uetr: string): Promise<RecordedInstruction> {
     const partner = partners[index % partners.length]!;
     const instruction = buildInstruction({ debtorBic: partner.bic, debtorCountry: partner.bic.slice(4, 6), creditorBic: 'CHASUS33XXX', creditorCountry: 'US', amount: `${100 + index}.25`, currency: 'EUR', targetCurrency: 'USD', uetr });
-    const jws = await new CompactSign(utf8(JSON.stringify(instruction))).setProtectedHeader({ alg: 'EdDSA', kid: partner.keyid }).sign(await importJWK(partner.private_jwk, 'EdDSA'));
+    const jws = await new CompactSign(utf8(JSON.stringify(instruction))).setProtectedHeader({ alg: 'EdDSA', kid: partner.keyid }).sign(partnerSigningKeys[index % partners.length]!);
     const instructionSha256 = sha256Hex(utf8(jws));
     const receipt = await signAcceptanceReceipt(receiptKey, { gateway: gateway.gateway_id, partner_id: partner.partner_id, uetr, instruction_sha256: instructionSha256, status: 'accepted', window: 'EUR-USD', accepted_at: new Date().toISOString() });
     return { partner_id: partner.partner_id, uetr, jws, instruction_sha256: instructionSha256, status: 'accepted', batch_id: null, receipt };
@@ -108,8 +111,9 @@ export async function startEvidenceWorld(options: EvidenceWorldOptions = {}): Pr
     // Sealed as the regional suites seal batches (test/regional/support/batches.ts); each UETR gets its instruction.
     const sealed = sampleBatch({ jurisdiction: backend.testbed.jurisdiction, payments, startsAtMs: firstWindowStartMs + windowIndex++ * worldWindowMs });
     const uetrs = [...new Set(sealed.batch.legs.map((leg) => leg.uetr))];
-    const signed = await Promise.all(uetrs.map((uetr, index) => signedInstruction(instructions.length + index, uetr)));
-    const response = await backend.testbed.deliver(sealed);
+    // The partners' side is signed while the backend commits (both are this process's work); the
+    // instructions are recorded only once the batch is committed.
+    const [signed, response] = await Promise.all([Promise.all(uetrs.map((uetr, index) => signedInstruction(instructions.length + index, uetr))), backend.testbed.deliver(sealed)]);
     if (response.status !== 201) throw new Error(`settle: HTTP ${response.status} ${await response.text()}`);
     for (const record of signed) instructions.push({ ...record, status: 'settled', batch_id: sealed.batch.batch_id });
   }
