@@ -10,9 +10,10 @@ import type { AddressInfo } from 'node:net';
 import { CompactSign, exportJWK, generateKeyPair } from 'jose';
 import { describe, expect, it } from 'vitest';
 import { acceptanceReceiptType } from '../../core/acceptance-receipt.ts';
-import { sha256Hex } from '../../core/digest.ts';
+import { base64urlEncode, sha256Hex } from '../../core/digest.ts';
+import { xwingPublicKeyFromSeed } from '../../core/pq-session.ts';
 import {
-  buildInstruction, MeridianClient, MeridianError, retryAfterMs, retryAfterMaxMs, retryDecision, retryElapsedMsMax, verifyAcceptanceReceipt, type PartnerCredentials,
+  buildInstruction, MeridianClient, MeridianError, SessionCache, retryAfterMs, retryAfterMaxMs, retryDecision, retryElapsedMsMax, verifyAcceptanceReceipt, type PartnerCredentials,
 } from '../../packages/partner-sdk/src/index.ts';
 import { loadDevPartners } from '../../dev/fixtures.ts';
 
@@ -320,5 +321,31 @@ describe('waiting for settlement', () => {
     expect(pending.sent.length).toBeLessThanOrEqual(4);
     const hollow = await scripted([Response.json({ uetr, status: 'settled', batch_id: null, region: null, jurisdiction: null, log_index: null })]);
     await expect(new MeridianClient({ gateway, credentials: alpha, fetch: hollow.transport }).waitForSettlement(uetr)).rejects.toMatchObject({ kind: 'verification-failed' });
+  });
+});
+
+describe('failures around the payment itself', () => {
+  it('reports a refused PQ session handshake at once, with its slug, instead of resending it as a network failure', async () => {
+    const xwing = { kid: 'xwing-test', public_key: base64urlEncode(await xwingPublicKeyFromSeed(crypto.getRandomValues(new Uint8Array(32)))) };
+    const handshakes: string[] = [];
+    const transport = async (request: Request): Promise<Response> => {
+      const { pathname } = new URL(request.url);
+      if (pathname === '/.well-known/meridian') return Response.json({ gateway_id: 'test', xwing, receipts_jwks: { keys: [] } });
+      handshakes.push(pathname);
+      return problem(401, 'unknown-partner', {}, 'partner key alpha-bank-2026-01 was revoked');
+    };
+    const meridian = new MeridianClient({ gateway, credentials: alpha, fetch: transport, sessions: new SessionCache() });
+    const failure = (await meridian.pay(eurInstruction(), { seal: true }).catch((error: unknown) => error)) as MeridianError;
+    expect(failure).toMatchObject({ kind: 'refused', status: 401, slug: 'unknown-partner', detail: 'partner key alpha-bank-2026-01 was revoked' });
+    expect(handshakes).toEqual(['/v1/sessions']);
+  });
+
+  it('reports an auditor API it cannot read as a MeridianError naming the backend', async () => {
+    const settled = { uetr: crypto.randomUUID(), status: 'settled' as const, batch_id: 'b', jurisdiction: 'eu', region: 'eu-1', log_index: 0 };
+    const transport = async (): Promise<Response> => problem(404, 'not-found');
+    const meridian = new MeridianClient({ gateway, credentials: alpha, fetch: transport, regionalBackends: { 'eu-1': 'http://eu-1.test' } });
+    const failure = await meridian.verifySettlement(settled).catch((error: unknown) => error);
+    expect(failure).toBeInstanceOf(MeridianError);
+    expect(failure).toMatchObject({ kind: 'unreachable', message: expect.stringContaining('http://eu-1.test') });
   });
 });

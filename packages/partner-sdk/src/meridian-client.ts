@@ -14,7 +14,7 @@
  * `instructed_at` is a different instruction: 409 duplicate-uetr-mismatch.
  */
 import type { JSONWebKeySet } from 'jose';
-import type { GatewayDiscovery, PqSession, SessionCache } from './pq-session.ts';
+import type { GatewayDiscovery, PqSession, SessionCache, SessionHandshakeError } from './pq-session.ts';
 import { PartnerClient, type GatewayAnswer, type SubmitOptions } from './partner-client.ts';
 import { verifyAcceptanceReceipt, verifySettlement, type AcceptanceReceiptClaims, type SettledPayment, type VerifiedSettlement } from './receipts.ts';
 import { problemSlug, retryDecision, retryElapsedMsMax, sleep, submitAttemptsMax, type AttemptOutcome } from './retry-policy.ts';
@@ -184,6 +184,8 @@ export class MeridianClient {
         outcome = { kind: 'answer', status: answer.status, retryAfter: answer.retryAfter ?? null, slug: problemSlug(answer.body.type) };
       } catch (error) {
         if (options.signal?.aborted) throw aborted(label, options.signal);
+        const handshake = handshakeFailure(label, error);
+        if (handshake !== undefined) throw handshake;
         outcome = { kind: 'network-error', error };
       }
       const decision = retryDecision(outcome, attempt, { attemptsMax, elapsedMs: Date.now() - startedMs, elapsedMsMax });
@@ -269,7 +271,9 @@ export class MeridianClient {
     const regionalUrl = this.options.regionalBackends?.[settled.region];
     if (regionalUrl === undefined) throw new MeridianError('configuration', `no auditor URL for region ${settled.region}: pass regionalBackends: { "${settled.region}": "<its base URL>" }`);
     const transport = this.options.fetch ?? ((request: Request) => fetch(request));
-    const result = await verifySettlement(settled, regionalUrl, transport);
+    const result = await verifySettlement(settled, regionalUrl, transport).catch((cause: unknown) => {
+      throw new MeridianError('unreachable', `settlement of ${settled.uetr}: the auditor API at ${regionalUrl} could not be read: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
+    });
     if (!result.ok) throw new MeridianError('verification-failed', `settlement of ${settled.uetr}: ${result.failure}`);
     return result.value;
   }
@@ -285,10 +289,15 @@ function receiptsJwks(discovery: GatewayDiscovery): JSONWebKeySet {
 function refusal(what: string, answer: RetriedAnswer): MeridianError {
   const transient = transientStatuses.has(answer.status);
   const error = new MeridianError(transient ? 'unavailable' : 'refused', '', { status: answer.status, problem: answer.body });
-  const said = [error.slug, error.detail].filter((part) => part !== undefined).join(': ');
   const later = transient ? `; still unavailable after ${answer.attempts} attempt(s): the same signed request may be sent again later` : '';
-  error.message = `${what}: HTTP ${answer.status}${said === '' ? '' : ` ${said}`}${later}`;
+  error.message = `${what}: ${whatWasSaid(error)}${later}`;
   return error;
+}
+
+/** `HTTP 409 duplicate-uetr-mismatch: <detail>`: the status, slug and detail an error carries. */
+function whatWasSaid(error: MeridianError): string {
+  const said = [error.slug, error.detail].filter((part) => part !== undefined).join(': ');
+  return `HTTP ${String(error.status)}${said === '' ? '' : ` ${said}`}`;
 }
 
 /** A terminal status: its reason (`settlement-refused: <slug>`, `sanctions-hold-rejected`, …) is the error's detail, the part before the colon its slug. */
@@ -305,6 +314,24 @@ function settledPayment(uetr: string, body: Record<string, unknown>): SettledPay
     throw new MeridianError('verification-failed', `the settled status of ${uetr} does not name its uetr, batch, jurisdiction, region and log index: ${JSON.stringify(body)}`, { status: 200, problem: body });
   }
   return { uetr, status: 'settled', batch_id, jurisdiction, region, log_index: log_index as number };
+}
+
+/**
+ * A PQ session handshake that failed for good, as a MeridianError: refused (a 4xx, or a 500), or
+ * answered 201 with a key confirmation that does not match (`verification-failed`: never retried, it
+ * may be someone in the middle). Undefined for what a resend may fix (429, 502, 503, 504), and for
+ * anything that is not a handshake failure.
+ */
+function handshakeFailure(label: string, error: unknown): MeridianError | undefined {
+  if (!(typeof error === 'object' && error !== null && (error as { kind?: unknown }).kind === 'session-handshake')) return undefined;
+  const { status, answer, message } = error as SessionHandshakeError;
+  if (transientStatuses.has(status)) return undefined;
+  const problem = typeof answer === 'object' && answer !== null ? (answer as Record<string, unknown>) : undefined;
+  const details = { status, ...(problem === undefined ? {} : { problem }), cause: error };
+  if (status === 201) return new MeridianError('verification-failed', `${label}: PQ session: ${message}`, details);
+  const refused = new MeridianError('refused', '', details);
+  refused.message = `${label}: the PQ session was refused: ${whatWasSaid(refused)}`;
+  return refused;
 }
 
 function aborted(label: string, signal: AbortSignal): MeridianError {
