@@ -12,6 +12,9 @@ import { delimiter, dirname, join } from 'node:path';
 import { importJWK, SignJWT, type JWK } from 'jose';
 import { chromium, type BrowserContext, type Locator, type Page } from 'playwright-core';
 import { afterAll, beforeAll } from 'vitest';
+import { loadDevPartners } from '../../dev/fixtures.ts';
+import { buildInstruction } from '../../packages/partner-sdk/src/instruction-builder.ts';
+import { PartnerClient } from '../../packages/partner-sdk/src/partner-client.ts';
 
 export const chromiumPath = '/usr/bin/chromium';
 const chromiumArgs = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-quic', '--no-first-run', '--disable-component-update', '--disable-sync'];
@@ -154,6 +157,23 @@ export async function tabTo(page: Page, target: Locator): Promise<void> {
     await page.keyboard.press('Tab');
   }
   throw new Error(`${tabPressesMax} Tab presses did not reach ${target}`);
+}
+
+/** A corridor's row in the Corridors table. */
+export function corridorRow(page: Page, corridorId: string): Locator {
+  return page.getByRole('row').filter({ has: page.getByRole('rowheader', { name: corridorId, exact: true }) });
+}
+
+/** A name on the dev sanctions list (dev/sanctions/): screening holds a payment naming it. */
+export const listedDebtorName = 'Usama bin Laden';
+
+/** alpha-bank pays 480.00 EUR from a listed name: the gateway admits it `held`. Returns its UETR. */
+export async function submitHeldPayment(): Promise<string> {
+  const alphaBank = loadDevPartners().find((partner) => partner.partner_id === 'alpha-bank')!;
+  const base = buildInstruction({ debtorBic: alphaBank.bic, debtorCountry: 'DE', creditorBic: 'BRAVFRPPXXX', creditorCountry: 'FR', amount: '480.00', currency: 'EUR', targetCurrency: 'EUR' });
+  const answer = await new PartnerClient(alphaBank, gatewayUrl).submitPayment({ ...base, debtor: { ...base.debtor, name: listedDebtorName } });
+  if (answer.status !== 202 || answer.body.status !== 'held') throw new Error(`the listed-name payment was not held: HTTP ${answer.status} ${JSON.stringify(answer.body)}`);
+  return base.uetr;
 }
 
 export function pendingRow(page: Page, what: string): Locator {

@@ -11,13 +11,12 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { serve } from '@hono/node-server';
 import { Hono } from 'hono';
-import type { Locator, Page } from 'playwright-core';
 import { describe, expect, it } from 'vitest';
 import { buildInstruction } from '../../packages/partner-sdk/src/instruction-builder.ts';
 import { PartnerClient } from '../../packages/partner-sdk/src/partner-client.ts';
 import { loadDevPartners } from '../../dev/fixtures.ts';
 import { devSignInRoutes } from '../../workers/ops/console/dev-sign-in.ts';
-import { accessToken, ana, ben, chidi, gatewayUrl, operatorBrowser, pendingRow, refreshedWithinMs, tabTo, useConsoleTopology } from './console-support.ts';
+import { accessToken, ana, ben, chidi, corridorRow, gatewayUrl, operatorBrowser, pendingRow, refreshedWithinMs, tabTo, useConsoleTopology } from './console-support.ts';
 
 const corridorId = 'EUR-USD';
 /** The edge caches Control's corridor directory this long (workers/payments/route-to-corridor.ts corridorDirectoryTtlMs). */
@@ -26,10 +25,6 @@ const corridorDirectoryTtlMs = 2_000;
 const alphaBank = loadDevPartners().find((partner) => partner.partner_id === 'alpha-bank')!;
 
 let pausedChangeId = '';
-
-function corridorRow(page: Page): Locator {
-  return page.getByRole('row').filter({ has: page.getByRole('rowheader', { name: corridorId, exact: true }) });
-}
 
 async function corridorState(): Promise<string> {
   const response = await fetch(`${gatewayUrl}/ops/api/corridors`, { headers: { 'cf-access-jwt-assertion': await accessToken(chidi) } });
@@ -56,8 +51,8 @@ const suite = useConsoleTopology({
 describe('ops console in Chromium', () => {
   it('lists every corridor in a row with Pause, Drain and Open, and names every control', async () => {
     await suite.anaPage.goto(`${gatewayUrl}/ops`);
-    await expect.poll(() => corridorRow(suite.anaPage).count(), { timeout: refreshedWithinMs }).toBe(1);
-    const row = corridorRow(suite.anaPage);
+    await expect.poll(() => corridorRow(suite.anaPage, corridorId).count(), { timeout: refreshedWithinMs }).toBe(1);
+    const row = corridorRow(suite.anaPage, corridorId);
     expect(await row.locator('td[data-state]').textContent()).toBe('open');
     for (const name of ['Pause', 'Drain', 'Open']) expect(await row.getByRole('button', { name, exact: true }).count()).toBe(1);
     expect(await suite.anaPage.getByRole('textbox', { name: 'Reason', exact: true }).count()).toBe(1);
@@ -73,7 +68,7 @@ describe('ops console in Chromium', () => {
   it('lets ana propose a pause with the keyboard only: Tab to Reason, type, Tab to Pause, Enter', async () => {
     await tabTo(suite.anaPage, suite.anaPage.getByRole('textbox', { name: 'Reason', exact: true }));
     await suite.anaPage.keyboard.type('browser test: hold EUR-USD while the FX feed is checked');
-    await tabTo(suite.anaPage, corridorRow(suite.anaPage).getByRole('button', { name: 'Pause', exact: true }));
+    await tabTo(suite.anaPage, corridorRow(suite.anaPage, corridorId).getByRole('button', { name: 'Pause', exact: true }));
     expect(await suite.anaPage.evaluate(() => getComputedStyle(document.activeElement!).outlineStyle), 'focus is visible').toBe('solid');
     await suite.anaPage.keyboard.press('Enter');
     await expect.poll(() => suite.anaPage.getByRole('status').textContent()).toMatch(/^Proposed to pause EUR-USD \(change [0-9a-f]{8}\)/);
@@ -104,7 +99,7 @@ describe('ops console in Chromium', () => {
     await suite.benPage.keyboard.press('Space');
     await expect.poll(() => suite.benPage.getByRole('status').textContent()).toMatch(/^Approved change [0-9a-f]{8} \(EUR-USD → paused\): applied\.$/);
     for (const page of [suite.benPage, suite.anaPage]) {
-      await expect.poll(() => corridorRow(page).locator('td[data-state]').textContent(), { timeout: refreshedWithinMs }).toBe('paused');
+      await expect.poll(() => corridorRow(page, corridorId).locator('td[data-state]').textContent(), { timeout: refreshedWithinMs }).toBe('paused');
       await expect.poll(() => pendingRow(page, 'EUR-USD → paused').count(), { timeout: refreshedWithinMs }).toBe(0);
     }
     expect(await corridorState()).toBe('paused');
@@ -128,7 +123,7 @@ describe('ops console in Chromium', () => {
   });
 
   it('opens EUR-USD again through two operators (ben proposes: Open first, then the Reason it asks for; ana approves)', async () => {
-    await tabTo(suite.benPage, corridorRow(suite.benPage).getByRole('button', { name: 'Open', exact: true }));
+    await tabTo(suite.benPage, corridorRow(suite.benPage, corridorId).getByRole('button', { name: 'Open', exact: true }));
     await suite.benPage.keyboard.press('Enter');
     expect(await suite.benPage.evaluate(() => document.activeElement?.id), 'asks for the reason').toBe('reason');
     await suite.benPage.keyboard.type('browser test: FX feed checked');
@@ -140,7 +135,7 @@ describe('ops console in Chromium', () => {
     await suite.anaPage.keyboard.press('Enter');
     await expect.poll(() => suite.anaPage.getByRole('status').textContent()).toMatch(/^Approved change [0-9a-f]{8} \(EUR-USD → open\): applied\.$/);
     for (const page of [suite.anaPage, suite.benPage]) {
-      await expect.poll(() => corridorRow(page).locator('td[data-state]').textContent(), { timeout: refreshedWithinMs }).toBe('open');
+      await expect.poll(() => corridorRow(page, corridorId).locator('td[data-state]').textContent(), { timeout: refreshedWithinMs }).toBe('open');
     }
     expect(await corridorState()).toBe('open');
     await new Promise((resolve) => setTimeout(resolve, corridorDirectoryTtlMs + 500));
@@ -178,7 +173,7 @@ describe('ops console in Chromium', () => {
       expect(await page.locator('#operator').textContent()).toBe(chidi);
       const [cookie] = await page.context().cookies(frontUrl + '/ops');
       expect(cookie).toMatchObject({ name: 'CF_Authorization', path: '/ops', httpOnly: true, sameSite: 'Strict' });
-      await expect.poll(() => corridorRow(page).locator('td[data-state]').textContent(), { timeout: refreshedWithinMs }).toBe('open');
+      await expect.poll(() => corridorRow(page, corridorId).locator('td[data-state]').textContent(), { timeout: refreshedWithinMs }).toBe('open');
     } finally {
       // The console keeps polling over keep-alive connections: close the browser first, or close() waits on them.
       await page.context().close();

@@ -7,10 +7,9 @@
  */
 import type { Page } from 'playwright-core';
 import { describe, expect, it } from 'vitest';
-import { buildInstruction } from '../../packages/partner-sdk/src/instruction-builder.ts';
 import { PartnerClient } from '../../packages/partner-sdk/src/partner-client.ts';
 import { loadDevPartners } from '../../dev/fixtures.ts';
-import { ana, ben, gatewayUrl, pendingRow, refreshedWithinMs, tabTo, useConsoleTopology } from './console-support.ts';
+import { ana, gatewayUrl, pendingRow, refreshedWithinMs, submitHeldPayment, tabTo, useConsoleTopology } from './console-support.ts';
 
 const alphaBank = loadDevPartners().find((partner) => partner.partner_id === 'alpha-bank')!;
 const settledWithinMs = 30_000;
@@ -21,22 +20,13 @@ function heldRow(page: Page, uetr: string) {
   return page.locator(`#hold-rows tr[data-uetr="${uetr}"]`);
 }
 
-async function submitHeld(): Promise<string> {
-  const base = buildInstruction({ debtorBic: alphaBank.bic, debtorCountry: 'DE', creditorBic: 'BRAVFRPPXXX', creditorCountry: 'FR', amount: '480.00', currency: 'EUR', targetCurrency: 'EUR' });
-  const instruction = { ...base, debtor: { ...base.debtor, name: 'Usama bin Laden' } };
-  const answer = await new PartnerClient(alphaBank, gatewayUrl).submitPayment(instruction);
-  expect(answer.status, JSON.stringify(answer.body)).toBe(202);
-  expect(answer.body.status).toBe('held');
-  return instruction.uetr;
-}
-
 async function paymentStatus(uetr: string): Promise<unknown> {
   return (await new PartnerClient(alphaBank, gatewayUrl).paymentStatus(uetr)).body.status;
 }
 
 describe('held payments in the ops console', () => {
   it('shows a held payment with its matched entry, score, algorithm and list version; Release with a reason; a second operator approves; the row leaves the list', async () => {
-    const uetr = await submitHeld();
+    const uetr = await submitHeldPayment();
     await suite.anaPage.goto(`${gatewayUrl}/ops`);
     expect(await suite.anaPage.getByRole('heading', { name: 'Held payments', exact: true }).count()).toBe(1);
     const row = heldRow(suite.anaPage, uetr);

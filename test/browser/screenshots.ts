@@ -17,10 +17,7 @@ import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { promisify } from 'node:util';
 import type { Page } from 'playwright-core';
-import { buildInstruction } from '../../packages/partner-sdk/src/instruction-builder.ts';
-import { PartnerClient } from '../../packages/partner-sdk/src/partner-client.ts';
-import { loadDevPartners } from '../../dev/fixtures.ts';
-import { ana, ben, gatewayUrl, operatorBrowser, pendingRow, refreshedWithinMs, startConsoleTopology, stopConsoleTopology } from './console-support.ts';
+import { ana, ben, corridorRow, gatewayUrl, operatorBrowser, pendingRow, refreshedWithinMs, startConsoleTopology, stopConsoleTopology, submitHeldPayment } from './console-support.ts';
 
 const corridorId = 'EUR-USD';
 const fourEyesPath = 'docs/ops-console-four-eyes.png';
@@ -31,8 +28,6 @@ const demoTimeoutMs = 300_000;
 /** The console refreshes every 2 s; a view that needs a few rounds (the demo's last windows) gets this long. */
 const shownWithinMs = refreshedWithinMs * 3;
 const shownPollMs = 250;
-/** A name on the dev sanctions list (dev/sanctions/): screening holds the payment for an operator. */
-const listedDebtorName = 'Usama bin Laden';
 
 const gatewayLogLinesShown = 40;
 
@@ -47,18 +42,6 @@ async function runDemo(): Promise<void> {
   console.log(stdout.trim().split('\n').slice(-6).join('\n'));
 }
 
-async function holdOnePayment(): Promise<string> {
-  const alphaBank = loadDevPartners().find((partner) => partner.partner_id === 'alpha-bank')!;
-  const base = buildInstruction({ debtorBic: alphaBank.bic, debtorCountry: 'DE', creditorBic: 'BRAVFRPPXXX', creditorCountry: 'FR', amount: '480.00', currency: 'EUR', targetCurrency: 'EUR' });
-  const answer = await new PartnerClient(alphaBank, gatewayUrl).submitPayment({ ...base, debtor: { ...base.debtor, name: listedDebtorName } });
-  if (answer.status !== 202 || answer.body.status !== 'held') throw new Error(`the listed-name payment was not held: HTTP ${answer.status} ${JSON.stringify(answer.body)}`);
-  return base.uetr;
-}
-
-function corridorRow(page: Page) {
-  return page.getByRole('row').filter({ has: page.getByRole('rowheader', { name: corridorId, exact: true }) });
-}
-
 async function waitFor(what: string, condition: () => Promise<boolean>): Promise<void> {
   const deadlineMs = Date.now() + shownWithinMs;
   while (!(await condition())) {
@@ -70,7 +53,7 @@ async function waitFor(what: string, condition: () => Promise<boolean>): Promise
 /** The console with every section filled: corridors, the held payment, settled windows. */
 async function openConsole(page: Page, heldUetr: string): Promise<void> {
   await page.goto(`${gatewayUrl}/ops`);
-  await waitFor('the EUR-USD corridor', async () => (await corridorRow(page).count()) === 1);
+  await waitFor('the EUR-USD corridor', async () => (await corridorRow(page, corridorId).count()) === 1);
   await waitFor('the held payment', async () => (await page.locator(`#hold-rows tr[data-uetr="${heldUetr}"]`).count()) === 1);
   await waitFor('settled netting windows', async () => (await page.locator('tr[data-batch-id] td[data-state="settled"]').count()) > 0);
 }
@@ -83,13 +66,13 @@ async function main(): Promise<void> {
   const topology = await startConsoleTopology();
   try {
     await runDemo();
-    const heldUetr = await holdOnePayment();
+    const heldUetr = await submitHeldPayment();
     const anaPage = await operatorBrowser(topology, ana);
     const benPage = await operatorBrowser(topology, ben);
 
     await openConsole(anaPage, heldUetr);
     await anaPage.getByRole('textbox', { name: 'Reason', exact: true }).fill('FX feed for EUR-USD under review');
-    await corridorRow(anaPage).getByRole('button', { name: 'Pause', exact: true }).click();
+    await corridorRow(anaPage, corridorId).getByRole('button', { name: 'Pause', exact: true }).click();
     await waitFor("ana's proposal", async () => (await pendingRow(anaPage, `${corridorId} → paused`).count()) === 1);
     await pendingRow(anaPage, `${corridorId} → paused`).getByRole('button', { name: 'Approve', exact: true }).click();
     await waitFor('four-eyes-required', async () => (await statusText(anaPage)).startsWith('four-eyes-required: '));
@@ -98,7 +81,7 @@ async function main(): Promise<void> {
     await openConsole(benPage, heldUetr);
     await waitFor("ana's proposal on ben's screen", async () => (await pendingRow(benPage, `${corridorId} → paused`).count()) === 1);
     await pendingRow(benPage, `${corridorId} → paused`).getByRole('button', { name: 'Approve', exact: true }).click();
-    await waitFor('EUR-USD paused', async () => (await corridorRow(benPage).locator('td[data-state]').textContent()) === 'paused');
+    await waitFor('EUR-USD paused', async () => (await corridorRow(benPage, corridorId).locator('td[data-state]').textContent()) === 'paused');
     await waitFor('the audit chain verified', async () => /^Chain verified/.test((await benPage.locator('#audit-chain').textContent()) ?? ''));
     await benPage.screenshot({ path: consolePath, fullPage: true });
     console.log(`screenshots: wrote ${fourEyesPath} and ${consolePath}`);
