@@ -18,7 +18,20 @@
  *                       measures the store)
  *   receipt             signAcceptanceReceipt() with the gateway's key (EdDSA compact JWS)
  *
- * "total per payment" runs all of them in order in one Hono route, as the gateway mounts them.
+ * "total per payment" runs all of them in order in one Hono route, as the gateway mounts them. It
+ * is more than the sum of the stages measured alone (by about 1 ms under load), and that is no
+ * stage of its own: timed stage by stage inside the route (process.cpuUsage between stages), every
+ * stage costs 1.5-2× its figure alone, Hono's own dispatch and the transport posture about 20 µs
+ * each, the garbage collector about 45 µs. A stage timed alone runs one hot loop over the same input;
+ * interleaved, the pipeline's code and data no longer fit the caches (2 cores shared with other
+ * work here). Read the total; the stage figures rank the stages.
+ *
+ * Floors, in the same run: the three Ed25519 operations a payment needs with nothing around them,
+ * under Node through node:crypto (sync, KeyObjects: OpenSSL's own cost) and through WebCrypto (as
+ * the pipeline calls it), and inside workerd (bench/ed25519-workerd.ts: WebCrypto and node:crypto
+ * under nodejs_compat, both BoringSSL, and one native ML-DSA-65 verification); ML-DSA-65 under Node
+ * through node:crypto and @noble/post-quantum. "the pipeline's own code" is the Ed25519 total less
+ * the WebCrypto floor, and beside it that figure plus workerd's floor.
  * Not counted: the Durable Object round trips and storage writes (nonce claim, prior answer,
  * admission, enqueue: bench/ingest-wrangler.ts measures those under workerd); the routing stage's
  * Control read is a per-isolate cache and is replaced by its pure part (corridorRoute()).
@@ -27,14 +40,17 @@
  * Cedar's wasm, all on V8); the native crypto differs — WebCrypto is OpenSSL in Node and BoringSSL
  * in workerd — so treat Ed25519/AES/ML-DSA figures as close, not identical.
  *
- *   node_modules/.bin/node bench/admission.bench.ts [iterations per round, default 1000] [paths]
+ *   node_modules/.bin/node bench/admission.bench.ts [iterations per round, default 1000] [paths] [total]
  *
- * `paths` (comma-separated: ed25519, sealed, hybrid, session; default all) narrows a run, e.g. for
- * `node --cpu-prof`.
+ * `paths` (comma-separated: ed25519, sealed, hybrid, session; default all) narrows a run, and
+ * `total` leaves out the stages measured alone, e.g. for
+ * `node --cpu-prof bench/admission.bench.ts 2000 ed25519 total`.
  *
  * Prints one table and appends one JSON line to bench/results/admission.jsonl.
  */
+import { Buffer } from 'node:buffer';
 import { execFileSync } from 'node:child_process';
+import { createPrivateKey, createPublicKey, sign as nodeSign, verify as nodeVerify, type JsonWebKey as NodeJsonWebKey } from 'node:crypto';
 import { appendFileSync, mkdirSync, readFileSync } from 'node:fs';
 import { registerHooks } from 'node:module';
 import { availableParallelism, loadavg } from 'node:os';
@@ -48,10 +64,12 @@ import { gatewayKey } from '../core/gateway-key.ts';
 import { parsePaymentInstruction, type PaymentInstruction } from '../core/instruction.ts';
 import { xwingPublicKeyFromSeed } from '../core/pq-session.ts';
 import { base64urlDecode, base64urlEncode } from '../core/digest.ts';
+import { mlDsa65KeyPairFromSeed, signMlDsa65, verifyMlDsa65 } from '../core/ml-dsa.ts';
 import { gatewayDevBindings, loadDevGateway, loadDevPartners, type DevPartner } from '../dev/fixtures.ts';
 import { parsePartnerProfiles, type PartnerProfile } from '../core/partner-profile.ts';
 import { corridorRoute, type CorridorRoute } from '../durable-objects/control/corridor-route.ts';
 import { partnerRegistry } from '../workers/config/partners.ts';
+import { workerdEd25519Floor } from './ed25519-workerd.ts';
 
 /*
  * What wrangler's module rules do for the Worker bundle (wrangler.toml `[[rules]]`), done for Node
@@ -92,6 +110,7 @@ const { sessionRoutes } = (await workersModule('sessions/session-routes.ts')) as
 const { decidePaymentPolicy } = (await workersModule('policy/decide-payment-policy.ts')) as { decidePaymentPolicy: (env: Env, input: unknown) => Promise<StageResult<unknown>> };
 const { screenPayment } = (await workersModule('screening/screen-payment.ts')) as { screenPayment: (env: Env, payment: PaymentInstruction) => Promise<{ kind: 'clear' | 'hold' }> };
 const { screeningEvidence } = (await workersModule('payments/screening-evidence.ts')) as { screeningEvidence: (uetr: string, instruction: PaymentInstruction, outcome: unknown) => unknown };
+const { mlDsa65Spki } = (await workersModule('message-signature/ml-dsa-65.ts')) as { mlDsa65Spki: (publicKey: Uint8Array) => Uint8Array };
 const { checkVelocity } = (await workersModule('velocity/check-velocity.ts')) as { checkVelocity: (env: Env, partner: PartnerProfile, payment: unknown) => Promise<StageResult<null>> };
 
 const iterations = Number(process.argv[2] ?? 1_000);
@@ -99,8 +118,12 @@ const pathNames = ['ed25519', 'sealed', 'hybrid', 'session'] as const;
 const selectedPaths = new Set((process.argv[3] ?? pathNames.join(',')).split(','));
 for (const name of selectedPaths) if (!(pathNames as readonly string[]).includes(name)) throw new Error(`admission bench: unknown path ${name} (one of ${pathNames.join(', ')})`);
 const runs = (name: (typeof pathNames)[number]) => selectedPaths.has(name);
+/** `total` after the paths: only `total per payment` (and the references), e.g. for `node --cpu-prof`. */
+const totalOnly = process.argv[4] === 'total';
 const rounds = 5;
 const warmupIterations = 200;
+/** Issue #14 item 3: CPU per admitted payment on the Ed25519 path, every stage on. */
+const admissionCpuTargetUs = 300;
 const gatewayUrl = 'https://gateway.meridian.test';
 const paymentsUrl = `${gatewayUrl}/v1/payments`;
 const upstashUrl = 'https://upstash.bench.invalid';
@@ -301,6 +324,7 @@ async function measurePath(env: Env, path: PaymentPath): Promise<Figure[]> {
     figures.push(await measure(path.path, stage, operation, path.plan, prepare));
   };
 
+  if (totalOnly) return [await timedTotal(env, path, respondsNoContent, signedRequests)];
   const verifySignature = respondsNoContent(pipelineApp([verifyMessageSignature()]));
   const signatureRequests = signedRequests();
   await timed('message signature (RFC 9421 + Content-Digest)', (index) => verifySignature(signatureRequests.at(index)), signatureRequests.prepare);
@@ -325,6 +349,13 @@ async function measurePath(env: Env, path: PaymentPath): Promise<Figure[]> {
   await timed('velocity (client side; Redis round trip not counted)', () => stages.velocity(env, partner, opened!));
   await timed('acceptance receipt signing', () => stages.receipt(env, partner, opened!, route));
 
+  figures.push(await timedTotal(env, path, respondsNoContent, signedRequests));
+  return figures;
+}
+
+/** Every stage in order per payment, in one route, as the gateway mounts them. */
+async function timedTotal(env: Env, path: PaymentPath, respondsNoContent: (app: Hono<{ Bindings: Env }>) => (request: Request) => Promise<void>, signedRequests: () => ReturnType<typeof requestBatch>): Promise<Figure> {
+  const stages = admissionStages(env);
   const everyStage = respondsNoContent(pipelineApp([verifyMessageSignature(), enforceTransportPosture()], async (c) => {
     const payment = admitted('openInstruction', await openInstruction(c, mediaTypeOf(path.contentType)));
     const paymentRoute = stages.route(payment, c.var.partner);
@@ -335,8 +366,7 @@ async function measurePath(env: Env, path: PaymentPath): Promise<Figure[]> {
     return c.body(null, 204);
   }));
   const totalRequests = signedRequests();
-  await timed('total per payment', (index) => everyStage(totalRequests.at(index)), totalRequests.prepare);
-  return figures;
+  return measure(path.path, 'total per payment', (index) => everyStage(totalRequests.at(index)), path.plan, totalRequests.prepare);
 }
 
 function instructionFrom(partner: DevPartner, counterparty: { bic: string; country: string }, currency: string, targetCurrency: string, debtorCountry: string) {
@@ -422,21 +452,71 @@ async function sessionHandshake(env: Env, alpha: DevPartner): Promise<{ figure: 
 
 /**
  * The floor under the Ed25519 path on this machine at this moment: the three Ed25519 operations a
- * payment needs (message signature and instruction JWS verified, receipt signed) on cached
- * WebCrypto keys, with nothing around them. Measured in the same run, so a loaded machine inflates
- * it as much as the stages and `total per payment` can be read against it.
+ * payment needs (message signature and instruction JWS verified, receipt signed) over a 1,000-byte
+ * message, on keys imported once, with nothing around them. Measured in the same run, so a loaded
+ * machine inflates them as much as the stages, and `total per payment` can be read against them:
+ *
+ *   node:crypto     crypto.verify / crypto.sign on KeyObjects, synchronous: what OpenSSL itself costs
+ *   WebCrypto       crypto.subtle on CryptoKeys, as the pipeline calls it (core/ed25519.ts): the same
+ *                   OpenSSL work plus Node's job and promise machinery around each operation
+ *
+ * Neither is workerd's figure: workerd's WebCrypto is BoringSSL, run synchronously inside the
+ * isolate; workerdFloor() below measures that.
  */
-async function nativeCryptoFloor(env: Env, signer: DevPartner): Promise<Figure> {
+async function nativeCryptoFloors(env: Env, signer: DevPartner): Promise<Figure[]> {
   const { d: _private, ...publicJwk } = signer.private_jwk;
   const publicKey = await crypto.subtle.importKey('jwk', publicJwk, { name: 'Ed25519' }, false, ['verify']);
   const { privateKey } = await gatewayKey(env.GATEWAY_SIGNING_JWK);
   const message = new TextEncoder().encode('x'.repeat(1_000));
   const signature = new Uint8Array(await crypto.subtle.sign({ name: 'Ed25519' }, await crypto.subtle.importKey('jwk', signer.private_jwk, { name: 'Ed25519' }, false, ['sign']), message));
-  return measure('reference', 'native Ed25519 floor (2 verify + 1 sign, WebCrypto)', async () => {
+  const nodePublicKey = createPublicKey({ key: publicJwk as NodeJsonWebKey, format: 'jwk' });
+  const nodePrivateKey = createPrivateKey({ key: JSON.parse(env.GATEWAY_SIGNING_JWK) as NodeJsonWebKey, format: 'jwk' });
+  const nodeCrypto = await measure('reference', 'Ed25519 floor: node:crypto, sync, KeyObjects (2 verify + 1 sign)', async () => {
+    if (!(nodeVerify(null, message, nodePublicKey, signature) && nodeVerify(null, message, nodePublicKey, signature))) throw new Error('admission bench: the reference signature does not verify');
+    nodeSign(null, message, nodePrivateKey);
+  });
+  const webCrypto = await measure('reference', 'Ed25519 floor: WebCrypto, imported CryptoKeys (2 verify + 1 sign)', async () => {
     const verified = (await crypto.subtle.verify({ name: 'Ed25519' }, publicKey, signature, message)) && (await crypto.subtle.verify({ name: 'Ed25519' }, publicKey, signature, message));
     if (!verified) throw new Error('admission bench: the reference signature does not verify');
     await crypto.subtle.sign({ name: 'Ed25519' }, privateKey, message);
   });
+  return [nodeCrypto, webCrypto];
+}
+
+/** A hybrid partner's ML-DSA-65 key, a 1,000-byte message and its signature: the sample every ML-DSA reference figure verifies. */
+function mlDsa65Sample(hybrid: DevPartner): { publicKey: Uint8Array; spki: Uint8Array; message: Uint8Array; signature: Uint8Array } {
+  const { publicKey, secretKey } = mlDsa65KeyPairFromSeed(base64urlDecode(hybrid.ml_dsa_65!.seed));
+  const message = new TextEncoder().encode('x'.repeat(1_000));
+  return { publicKey, spki: mlDsa65Spki(publicKey), message, signature: signMlDsa65(secretKey, message) };
+}
+
+/**
+ * One ML-DSA-65 verification under Node, both ways the hybrid path can take
+ * (workers/message-signature/ml-dsa-65.ts): node:crypto (OpenSSL 3.5), which it uses once a key's
+ * native verifier has agreed with @noble, and @noble/post-quantum, the fallback.
+ */
+async function mlDsa65References(hybrid: DevPartner): Promise<Figure[]> {
+  const sample = mlDsa65Sample(hybrid);
+  const nativeKey = createPublicKey({ key: Buffer.from(sample.spki), format: 'der', type: 'spki' });
+  const native = await measure('reference', 'ML-DSA-65 verify: node:crypto (OpenSSL)', async () => {
+    if (!nodeVerify(null, sample.message, nativeKey, sample.signature)) throw new Error('admission bench: the ML-DSA-65 reference does not verify natively');
+  }, hybridPlan);
+  const noble = await measure('reference', 'ML-DSA-65 verify: @noble/post-quantum', async () => {
+    if (!verifyMlDsa65(sample.publicKey, sample.message, sample.signature)) throw new Error('admission bench: the ML-DSA-65 reference does not verify under @noble');
+  }, hybridPlan);
+  return [native, noble];
+}
+
+/** The same floor inside workerd (bench/ed25519-workerd.ts): workerd's own CPU, WebCrypto and node:crypto under nodejs_compat, and native ML-DSA-65. */
+async function workerdFloor(signer: DevPartner, hybrid: DevPartner): Promise<{ figures: Figure[]; workerd: string; nodeCryptoAvailable: boolean; nativeMlDsaAvailable: boolean }> {
+  const sample = mlDsa65Sample(hybrid);
+  const base64 = (bytes: Uint8Array) => Buffer.from(bytes).toString('base64');
+  const floor = await workerdEd25519Floor(signer.private_jwk as unknown as Record<string, unknown>, { spki: base64(sample.spki), message: base64(sample.message), signature: base64(sample.signature) });
+  const figure = (stage: string, cpu: { medianUs: number; minUs: number }): Figure => ({ path: 'reference (workerd)', stage, iterations: floor.operations, rounds: floor.rounds, cpu_us_per_op: cpu.medianUs, cpu_us_per_op_min: cpu.minUs, wall_us_per_op: Number.NaN });
+  const figures = [figure('Ed25519 floor: WebCrypto in workerd (2 verify + 1 sign)', floor.webcrypto)];
+  if (floor.nodeCrypto !== null) figures.push(figure('Ed25519 floor: node:crypto in workerd (2 verify + 1 sign)', floor.nodeCrypto));
+  if (floor.mlDsa65Verify !== null) figures.push(figure('ML-DSA-65 verify: node:crypto in workerd (BoringSSL)', floor.mlDsa65Verify));
+  return { figures, workerd: floor.workerdVersion, nodeCryptoAvailable: floor.nodeCrypto !== null, nativeMlDsaAvailable: floor.mlDsa65Verify !== null };
 }
 
 function printFigures(figures: Figure[]): void {
@@ -444,10 +524,27 @@ function printFigures(figures: Figure[]): void {
   console.log(`${'path / stage'.padEnd(width)}  CPU µs/op (median)  CPU µs/op (min)  wall µs/op  ops/s/core`);
   for (const figure of figures) {
     const perCore = Math.round(1_000_000 / figure.cpu_us_per_op);
-    const cells = [figure.cpu_us_per_op, figure.cpu_us_per_op_min, figure.wall_us_per_op, perCore];
+    const cells = [figure.cpu_us_per_op, figure.cpu_us_per_op_min, Number.isNaN(figure.wall_us_per_op) ? '–' : figure.wall_us_per_op, perCore];
     console.log(`${`${figure.path} / ${figure.stage}`.padEnd(width)}  ${String(cells[0]).padStart(18)}  ${String(cells[1]).padStart(15)}  ${String(cells[2]).padStart(10)}  ${String(cells[3]).padStart(10)}`);
   }
   console.log(`${iterations} payments (${hybridPlan.iterations} hybrid, ${handshakePlan.iterations} handshakes) per round, ${rounds} rounds after warm-up; Node ${process.version}, ${availableParallelism()} CPUs, load average ${loadavg()[0]?.toFixed(1)}`);
+}
+
+/**
+ * The Ed25519 path's total against its floors: what the pipeline's own code (everything but the
+ * three Ed25519 operations) costs, under Node, and what the same payment would cost with workerd's
+ * Ed25519 in place of Node's WebCrypto (the JavaScript and wasm are the same V8 code in both).
+ */
+function pipelineBesideFloors(figures: Figure[]): { own_code_us: number; workerd_estimate_us: number | null; target_us: number } | null {
+  const cpuOf = (path: string, stage: string) => figures.find((figure) => figure.path === path && figure.stage.startsWith(stage))?.cpu_us_per_op;
+  const total = cpuOf('ed25519', 'total per payment');
+  const webCrypto = cpuOf('reference', 'Ed25519 floor: WebCrypto');
+  if (total === undefined || webCrypto === undefined) return null;
+  const ownCode = round1(total - webCrypto);
+  const workerdFloorUs = cpuOf('reference (workerd)', 'Ed25519 floor: WebCrypto');
+  const derived = { own_code_us: ownCode, workerd_estimate_us: workerdFloorUs === undefined ? null : round1(ownCode + workerdFloorUs), target_us: admissionCpuTargetUs };
+  console.log(`ed25519: the pipeline's own code ${derived.own_code_us} µs per payment (total − WebCrypto floor); with workerd's Ed25519 floor ${derived.workerd_estimate_us ?? '–'} µs; target ${admissionCpuTargetUs} µs with every stage`);
+  return derived;
 }
 
 function gitCommit(): string | null {
@@ -468,14 +565,22 @@ async function main(): Promise<void> {
   const sgdPayment = instructionFrom(delta, { bic: echo.bic, country: 'JP' }, 'SGD', 'JPY', 'SG');
   const compactJws = await signInstruction(alpha, eurPayment);
   const figures: Figure[] = [];
-  if (runs('ed25519')) figures.push(await nativeCryptoFloor(env, alpha), ...(await measurePath(env, ed25519Path(env, alpha, compactJws))));
+  let workerd: Awaited<ReturnType<typeof workerdFloor>> | undefined;
+  if (runs('ed25519')) {
+    figures.push(...(await nativeCryptoFloors(env, alpha)), ...(await measurePath(env, ed25519Path(env, alpha, compactJws))));
+  }
+  if (runs('ed25519') || runs('hybrid')) {
+    workerd = await workerdFloor(alpha, delta);
+    figures.push(...workerd.figures);
+  }
   if (runs('sealed') || runs('session')) {
     const { figure: handshake, sessionFor } = await sessionHandshake(env, alpha);
     if (runs('sealed')) figures.push(...(await measurePath(env, sealedPath(env, alpha, await sealInstruction(await sessionFor(), compactJws)))));
     if (runs('session')) figures.push(handshake);
   }
-  if (runs('hybrid')) figures.push(...(await measurePath(env, hybridPath(env, delta, await signHybridInstruction(delta, sgdPayment)))));
+  if (runs('hybrid')) figures.push(...(await mlDsa65References(delta)), ...(await measurePath(env, hybridPath(env, delta, await signHybridInstruction(delta, sgdPayment)))));
   printFigures(figures);
+  const derived = pipelineBesideFloors(figures);
   const record = {
     date: new Date().toISOString(),
     bench: 'admission',
@@ -487,6 +592,8 @@ async function main(): Promise<void> {
     iterations,
     rounds,
     figures,
+    ...(workerd === undefined ? {} : { workerd: workerd.workerd, workerd_node_crypto_ed25519: workerd.nodeCryptoAvailable, workerd_native_ml_dsa_65: workerd.nativeMlDsaAvailable }),
+    ...(derived === null ? {} : { derived }),
   };
   mkdirSync(new URL('./results/', import.meta.url), { recursive: true });
   appendFileSync(resultsFile, `${JSON.stringify(record)}\n`);

@@ -55,12 +55,17 @@ function nativeKeyOf(key: MlDsa65PartnerKey, publicKey: Uint8Array): NativeKey {
   return native;
 }
 
-function importNative(publicKey: Uint8Array): NativeKey {
+/** The DER SubjectPublicKeyInfo of a raw ML-DSA-65 public key, as node:crypto imports it. */
+export function mlDsa65Spki(publicKey: Uint8Array): Uint8Array {
   const spki = new Uint8Array(spkiPrefix.length + publicKey.length);
   spki.set(spkiPrefix);
   spki.set(publicKey, spkiPrefix.length);
+  return spki;
+}
+
+function importNative(publicKey: Uint8Array): NativeKey {
   try {
-    return { kind: 'unproven', key: createPublicKey({ key: Buffer.from(spki), format: 'der', type: 'spki' }) };
+    return { kind: 'unproven', key: createPublicKey({ key: Buffer.from(mlDsa65Spki(publicKey)), format: 'der', type: 'spki' }) };
   } catch {
     // This runtime's crypto has no ML-DSA: @noble/post-quantum alone.
     return { kind: 'unavailable' };
