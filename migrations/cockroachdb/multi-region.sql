@@ -1,7 +1,7 @@
 -- Production only: CockroachDB multi-region placement for the settlement ledger.
 --
 -- Not a drizzle-kit migration (drizzle's journal does not list it, so `node regional/db/migrate.ts`
--- never runs it): apply it by hand, once, with an admin role, AFTER migrations/0000_* to 0002_* and on a
+-- never runs it): apply it by hand, once, with an admin role, AFTER every migrations/000N_* (the statements below name tables as of 0005) and on a
 -- cluster whose nodes were started with these --locality regions. PostgreSQL, PGlite and a
 -- single-region cluster have no equivalent; the local topology and CI do not use it, and it has
 -- NOT been executed here (no CockroachDB server on this machine). Super regions are an enterprise,
@@ -51,6 +51,8 @@ ALTER TABLE signing_keys SET LOCALITY REGIONAL BY ROW AS crdb_region;
 -- default crdb_region), which is a node of the committing backend's own jurisdiction because each
 -- backend connects only to its jurisdiction's nodes; the super region keeps the replicas there.
 ALTER TABLE settlement_legs SET LOCALITY REGIONAL BY ROW;
-ALTER TABLE journal_entries SET LOCALITY REGIONAL BY ROW;
+-- After migrations/0005_*: journal_entries is a view (two entries per leg, derived from
+-- settlement_legs); the table that held the entries of batches committed before 0005 is journal_entries_v1.
+ALTER TABLE journal_entries_v1 SET LOCALITY REGIONAL BY ROW;
 ALTER TABLE net_positions SET LOCALITY REGIONAL BY ROW;
 ALTER TABLE consumed_tokens SET LOCALITY REGIONAL BY ROW;
