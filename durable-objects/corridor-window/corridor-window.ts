@@ -35,7 +35,7 @@ import { NettingStore, type NettingWindowRow, type NettingWindowSummary } from '
 import { batchDeliveryTrace } from './batch-trace.ts';
 import { PaymentTraceStore } from './payment-traces.ts';
 import { durableObjectFor } from '../jurisdiction.ts';
-import { byPartnerStateShard, partnerStateShard } from '../partner-state/partner-shards.ts';
+import { byPartnerStateShard, homeShard, partnerStateShard } from '../partner-state/partner-shards.ts';
 
 export type { WindowCorridor, WindowPart, WindowPayment } from '../../core/corridor-window-contract.ts';
 
@@ -313,6 +313,12 @@ export class CorridorWindow extends DurableObject<Env> {
     if (window.partners_notified === 1 || (window.state !== 'settled' && window.state !== 'refused')) return;
     try {
       for (const [partnerId, all] of this.netting.paymentsByPartner(window.start_ms)) {
+        // A refusal is on the partner's security record (its home shard: the ops views read events there) before its payments read rejected.
+        if (window.state === 'refused') {
+          await partnerStateShard(this.env, corridor.jurisdiction, partnerId, homeShard).recordSettlementRefusal({
+            batchId: window.batch_id!, corridor: corridor.id, jurisdiction: corridor.jurisdiction, slug: window.refusal_slug!, reason: window.refusal_reason, payments: all.length,
+          });
+        }
         // One notice per PartnerState shard that holds some of them (partner-shards.ts).
         for (const [shard, uetrs] of byPartnerStateShard(all, (uetr) => uetr)) {
           const partner = partnerStateShard(this.env, corridor.jurisdiction, partnerId, shard);

@@ -183,7 +183,9 @@ export type SecurityEventKind =
   | 'offer-stripped'
   | 'offer-reordered'
   | 'tls-report-mismatch'
-  | 'foreign-session-ticket';
+  | 'foreign-session-ticket'
+  /** Not an attack but a loss of the partner's trust all the same: a batch carrying its payments was refused by every backend, and they read `rejected`. */
+  | 'settlement-refused';
 
 /** Event context values: flat on purpose (a recursive JSON type defeats the RPC type mapping), one level of nesting for e.g. the offer. */
 type ContextScalar = string | number | boolean | null;
@@ -380,6 +382,17 @@ export class PartnerState extends DurableObject<Env> {
     return id;
   }
 
+  /**
+   * Records the screening result of a payment that screening saw but a later stage refused
+   * (velocity): the evidence of what was screened, a possible match included, must not depend on
+   * the payment being admitted. Admissions record theirs inside `admit`. Returns its id.
+   */
+  async recordScreeningResult(screening: ScreeningResultInput): Promise<number> {
+    const id = insertScreeningResult(this.sql, screening);
+    await this.armSweepAlarm();
+    return id;
+  }
+
   /** Decision records within [fromMs, toMs), oldest first, paged by `afterId` (ops API, evidence export). */
   async listPolicyDecisions(query: PolicyDecisionQuery = {}): Promise<PolicyDecisionPage> {
     return selectPolicyDecisions(this.sql, query);
@@ -400,6 +413,26 @@ export class PartnerState extends DurableObject<Env> {
       this.sql.exec(`DELETE FROM security_events WHERE id <= ?`, id - securityEventsMax);
     });
     return { id, at: new Date(atMs).toISOString(), kind: event.kind, slug: event.slug, detail, context: JSON.parse(context) as Record<string, JsonValue> };
+  }
+
+  /**
+   * The `settlement-refused` security event of one refused batch for this partner (the coordinator
+   * calls it on the partner's home shard before it marks the payments rejected). Once per batch: the
+   * coordinator repeats a notification that failed part-way, and a repeat returns the first event.
+   */
+  async recordSettlementRefusal(refusal: { batchId: string; corridor: string; jurisdiction: string; slug: string; reason: string | null; payments: number }): Promise<SecurityEvent> {
+    const recorded = this.sql
+      .exec<{ id: number; at_ms: number; kind: string; slug: string; detail: string; context: string }>(
+        `SELECT id, at_ms, kind, slug, detail, context FROM security_events WHERE kind = 'settlement-refused' AND json_extract(context, '$.batch_id') = ? LIMIT 1`, refusal.batchId,
+      )
+      .toArray()[0];
+    if (recorded !== undefined) return { ...recorded, kind: 'settlement-refused', at: new Date(recorded.at_ms).toISOString(), context: JSON.parse(recorded.context) as Record<string, JsonValue> };
+    return this.recordSecurityEvent({
+      kind: 'settlement-refused',
+      slug: refusal.slug,
+      detail: `settlement batch ${refusal.batchId} was refused by every backend of ${refusal.jurisdiction} (${refusal.slug}); ${refusal.payments} of this partner's payments in it read rejected`,
+      context: { batch_id: refusal.batchId, corridor: refusal.corridor, jurisdiction: refusal.jurisdiction, slug: refusal.slug, reason: refusal.reason, payments: refusal.payments },
+    });
   }
 
   /** Newest first; `beforeId` pages back through older events. */

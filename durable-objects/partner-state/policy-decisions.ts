@@ -14,11 +14,11 @@
  * refusals cannot grow its object without bound. The evidence export reads them within that time.
  */
 import type { JsonValue } from './partner-state.ts';
-import { pruneEvidenceRows } from './evidence-rows.ts';
+import { capEvidenceRows, pruneEvidenceRows } from './evidence-rows.ts';
 
 /** How long a decision record stays: beyond the idempotency horizon, for the evidence export. */
 export const policyDecisionRetentionMs = 90 * 24 * 60 * 60 * 1000;
-/** Rows kept per partner; beyond it the oldest are deleted on insert. */
+/** Rows kept per partner; beyond it the oldest are deleted on insert (checked every evidenceRowCapCheckEveryRows inserts, evidence-rows.ts). */
 export const policyDecisionsMax = 200_000;
 export const policyDecisionsPageMax = 500;
 const policyIdsMax = 32;
@@ -88,7 +88,7 @@ export function insertPolicyDecision(sql: SqlStorage, input: PolicyDecisionInput
       nowMs, input.partner_id, input.uetr, input.instruction_sha256, input.decision, input.slug, JSON.stringify(input.determining_policy_ids), facts, input.policy_set_digest,
     )
     .one().id;
-  sql.exec(`DELETE FROM policy_decisions WHERE id <= ?`, id - policyDecisionsMax);
+  capEvidenceRows(sql, 'policy_decisions', id, policyDecisionsMax);
   return id;
 }
 

@@ -14,7 +14,7 @@
  * evidence export only, never by the partner (no tipping-off).
  */
 import { policyDecisionRetentionMs } from './policy-decisions.ts';
-import { pruneEvidenceRows } from './evidence-rows.ts';
+import { capEvidenceRows, pruneEvidenceRows } from './evidence-rows.ts';
 
 export const screeningResultsMax = 200_000;
 export const screeningResultsPageMax = 500;
@@ -94,7 +94,7 @@ export function insertScreeningResult(sql: SqlStorage, input: ScreeningResultInp
       input.algorithm, input.threshold, JSON.stringify(input.matches.slice(0, matchesStoredMax)), failure,
     )
     .one().id;
-  sql.exec(`DELETE FROM screening_results WHERE id <= ?`, id - screeningResultsMax);
+  capEvidenceRows(sql, 'screening_results', id, screeningResultsMax);
   return id;
 }
 

@@ -21,6 +21,7 @@ import type { PartnerCredentials } from '../../packages/partner-sdk/src/partner-
 import { buildInstruction } from '../../packages/partner-sdk/src/instruction-builder.ts';
 import { settlementRefusalsMetric, settlementRefusedReason } from '../../core/netting-window.ts';
 import { finishedWindowRetentionMs, type NettingWindowSummary } from '../../durable-objects/corridor-window/netting-store.ts';
+import { partnerStateHome } from '../../durable-objects/partner-state/partner-shards.ts';
 import { ana, opsFetch, opsJson } from './ops-support.ts';
 import { alpha, bravo, clientFor } from './support.ts';
 import { directCorridor, directPayment, enqueuePlaced, parseWindowId, sleep, waitFor, waitForStatus, waitForWindow, windowStub } from './window-support.ts';
@@ -150,6 +151,17 @@ describe('a batch the backend refuses for its content', () => {
     const counted = metrics.split('\n').find((line) => line.startsWith(`${settlementRefusalsMetric}{`) && line.includes('jurisdiction="ap"') && line.includes('slug="residency-denied"'));
     expect(counted, metrics.split('\n').filter((line) => line.includes('refusals')).join('\n')).toBeDefined();
     expect(Number(counted!.split(' ').at(-1))).toBeGreaterThanOrEqual(1);
+
+    const inFirstBatch = [first, second].filter((payment) => payment.batchId === first.batchId).length;
+    // The partner's ops view: one settlement-refused security event for the batch (a repeated notification adds none), counted per kind.
+    const security = await opsJson<{ events: Array<{ id: number; partner_id: string; kind: string; slug: string; context: Record<string, unknown> }>; partners: Array<{ partner_id: string; counts: Record<string, number> }> }>(ana, '/api/security-events');
+    expect(security.status).toBe(200);
+    const refusals = security.body.events.filter((event) => event.partner_id === delta.partner_id && event.kind === 'settlement-refused' && event.context.batch_id === first.batchId);
+    expect(refusals).toHaveLength(1);
+    expect(refusals[0]).toMatchObject({ slug: 'residency-denied', context: { corridor: corridorId, jurisdiction: 'ap', reason: 'debtor-country-outside', payments: inFirstBatch } });
+    expect(security.body.partners.find((partner) => partner.partner_id === delta.partner_id)?.counts['settlement-refused']).toBeGreaterThanOrEqual(1);
+    const again = await partnerStateHome(env, 'ap', delta.partner_id).recordSettlementRefusal({ batchId: first.batchId, corridor: corridorId, jurisdiction: 'ap', slug: 'residency-denied', reason: 'debtor-country-outside', payments: inFirstBatch });
+    expect(again.id, 'a repeated notice of the same refused batch returns the first event').toBe(refusals[0]!.id);
   });
 
   it('is final only when the real backend refuses it and reads it back absent (us-1, a foreign debtor leg); retention then retires the slice', async () => {

@@ -32,14 +32,14 @@ import type { Env } from '../env.ts';
 import { enforceTransportPosture, type TransportVariables } from '../downgrade/enforce-transport-posture.ts';
 import { verifyMessageSignature } from '../message-signature/verify-message-signature.ts';
 import { decidePaymentPolicy } from '../policy/decide-payment-policy.ts';
-import { admit, priorAnswer, type Prior } from './admit.ts';
+import { admit, paymentStateOf, priorAnswer, type Prior } from './admit.ts';
 import { claimStatusRead, mediaTypeOf, openAndClaim, type ClaimedPaymentVariables } from './claim-payment.ts';
 import type { OpenedInstruction } from './open-instruction.ts';
 import { screenPayment } from '../screening/screen-payment.ts';
 import { checkVelocity } from '../velocity/check-velocity.ts';
 import type { VelocityRefusal } from '../velocity/velocity-problem.ts';
 import { refusalProblem, type PaymentRefusal } from './payment-refusal.ts';
-import { routeToCorridor } from './route-to-corridor.ts';
+import { recordRouteRefusal, routeToCorridor } from './route-to-corridor.ts';
 import { screeningEvidence } from './screening-evidence.ts';
 import { signedAnswer } from './sign-receipt.ts';
 import { recordAdmission } from '../observability/record-admission.ts';
@@ -119,7 +119,10 @@ async function admitNew(c: PaymentsContext, opened: OpenedInstruction, prior: Ex
   const partner = c.var.partner;
   const { instruction } = opened;
   const route = await routeToCorridor(c.env, partner, opened.corridor, instruction.uetr);
-  if (!route.ok) return route;
+  if (!route.ok) {
+    await recordRouteRefusal(c.env, partner, opened, route.reason);
+    return route;
+  }
   const policy = await decidePaymentPolicy(c.env, { partner, opened, route: route.value, residencyExceptions: prior.residencyExceptions, tls: c.var.tls, nowMs: Date.now() });
   if (!policy.ok) return policy;
   const screening = screeningEvidence(instruction.uetr, instruction, await screenPayment(c.env, instruction));
@@ -127,7 +130,11 @@ async function admitNew(c: PaymentsContext, opened: OpenedInstruction, prior: Ex
     uetr: instruction.uetr, corridor: opened.corridor, amount_minor: opened.amountMinor, source_currency: instruction.amount.currency,
     debtor_account: instruction.debtor.account, creditor_account: instruction.creditor.account,
   });
-  if (!velocity.ok) return err(velocityRefusal(velocity.reason));
+  if (!velocity.ok) {
+    // Screened but not admitted: the screening result is recorded on its own, in the payment's shard (a held name probed past a limit leaves its trace too).
+    await paymentStateOf(c.env, partner, instruction.uetr).recordScreeningResult(screening.screening);
+    return err(velocityRefusal(velocity.reason));
+  }
   return admit(c.env, partner, opened, route.value, policy.value, screening, traceparentOf(c));
 }
 

@@ -9,6 +9,10 @@
  * would put one object on every request's path, so each isolate keeps it for
  * `corridorDirectoryTtlMs`: a state change (pause, drain) takes effect at the edge within that
  * time, which is the documented contract of `Control.setCorridorState`.
+ *
+ * A refusal here is recorded like the policy stage's refusals (`recordRouteRefusal`): a deny with
+ * its slug and no determining policy (Cedar never ran), the routing facts that decided it, in the
+ * partner's home PartnerState, so every refused payment has its decision in the evidence.
  */
 import type { CorridorDirectory } from '../../core/corridor-config.ts';
 import { err, ok, type Result } from '../../core/result.ts';
@@ -16,7 +20,10 @@ import { controlObjectName } from '../../durable-objects/control/control.ts';
 import { corridorRoute, type CorridorRoute } from '../../durable-objects/control/corridor-route.ts';
 import type { PartnerProfile } from '../config/partners.ts';
 import type { Env } from '../env.ts';
-import type { PaymentRefusal } from './payment-refusal.ts';
+import { partnerStateOf } from './admit.ts';
+import type { OpenedInstruction } from './open-instruction.ts';
+import { refusalProblem, type PaymentRefusal } from './payment-refusal.ts';
+import { policySet } from '../policy/policy-engine.ts';
 
 export { shardOf, type CorridorRoute } from '../../durable-objects/control/corridor-route.ts';
 
@@ -30,6 +37,23 @@ export async function routeToCorridor(env: Env, partner: PartnerProfile, corrido
   if (config.state !== 'open') return err({ kind: 'corridor-not-open', corridor: corridorId, state: config.state });
   if (!config.jurisdictions.includes(partner.jurisdiction)) return err({ kind: 'jurisdiction-not-served', corridor: corridorId, jurisdiction: partner.jurisdiction });
   return ok(corridorRoute(config, partner.jurisdiction, uetr, directory.fx_rate_scale));
+}
+
+type RouteRefusal = Extract<PaymentRefusal, { kind: 'unknown-corridor' | 'corridor-not-open' | 'jurisdiction-not-served' }>;
+
+/** Records a routing refusal as a policy decision (see the header). */
+export async function recordRouteRefusal(env: Env, partner: PartnerProfile, opened: OpenedInstruction, refusal: PaymentRefusal): Promise<void> {
+  const { kind, ...facts } = refusal as RouteRefusal;
+  await partnerStateOf(env, partner).recordPolicyDecision({
+    partner_id: partner.partner_id,
+    uetr: opened.instruction.uetr,
+    instruction_sha256: opened.instructionSha256,
+    decision: 'deny',
+    determining_policy_ids: [],
+    slug: refusalProblem(refusal).slug,
+    facts: { stage: 'routeToCorridor', refusal: kind, ...facts, partner_jurisdiction: partner.jurisdiction, debtor_country: opened.instruction.debtor.country },
+    policy_set_digest: policySet().digest,
+  });
 }
 
 /** Control's corridor directory, cached per isolate; a failed refresh throws rather than route on a stale state. */
