@@ -63,18 +63,19 @@ export async function exportBundle(options: ExportOptions): Promise<EvidenceBund
     exportGateway(source, options.gateway, { from: options.from, to: options.to }, progress),
   ]);
   for (const [index, [jurisdiction]] of jurisdictions.entries()) {
-    items.push(...exported[index]!.items);
+    for (const item of exported[index]!.items) items.push(item);
     sections.push({ name: `regional/${jurisdiction}`, status: 'included', detail: exported[index]!.detail });
   }
   for (const failure of unreachable) sections.push({ name: `regional/${failure.url}`, status: 'unreachable', detail: failure.error });
 
   for (const outcome of gatewayOutcomes) {
     sections.push(outcome.section);
-    items.push(...outcome.items);
+    // One push per item: spreading an hour's ~180,000 instructions as arguments overflows the stack.
+    for (const item of outcome.items) items.push(item);
   }
   const sboms = await sbomItems(options.sbomDirectory ?? sbomDirectoryDefault);
   sections.push(sboms.section);
-  items.push(...sboms.items);
+  for (const item of sboms.items) items.push(item);
 
   const generatedAt = now().toISOString();
   const controlMap = JSON.parse(await readFile(controlMapPath, 'utf8')) as unknown;
