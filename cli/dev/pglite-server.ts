@@ -20,6 +20,16 @@ import { mkdirSync } from 'node:fs';
 import { PGlite } from '@electric-sql/pglite';
 import { PGLiteSocketServer } from '@electric-sql/pglite-socket';
 
+/**
+ * Client connections the server admits at once. PGlite runs one query at a time whatever this is,
+ * so a connection costs a socket, not a backend; but a client over the cap is not refused, it waits
+ * for a slot, silently. At 16, a test file's testbeds (two backends × a write and a read pool each,
+ * closed only after the file) or `npm start`'s two backends per jurisdiction plus an audit run
+ * filled it, and the next commit's connection waited for some idle connection's 30 s idle timeout
+ * (test/regional/commit-concurrency: 28 s stalls, then 503 edge-token-expired).
+ */
+export const pgliteConnectionsMax = 128;
+
 export interface PgliteServer {
   connectionString: string;
   stop(): Promise<void>;
@@ -38,7 +48,7 @@ export async function startPgliteServer(options: PgliteServerOptions): Promise<P
   if (options.dataDir !== undefined) mkdirSync(options.dataDir, { recursive: true });
   const db = await PGlite.create(options.dataDir === undefined ? {} : { dataDir: options.dataDir });
   holdBackendPerConversation(db);
-  const server = new PGLiteSocketServer({ db, port: options.port, host, maxConnections: options.connectionsMax ?? 16 });
+  const server = new PGLiteSocketServer({ db, port: options.port, host, maxConnections: options.connectionsMax ?? pgliteConnectionsMax });
   await server.start();
   const address = server.getServerConn();
   const port = Number(address.split(':').at(-1));
