@@ -26,6 +26,7 @@ import { dsseVerifierForKey, parseEnvelope, verifyEnvelope, type DsseVerifier } 
 import { inTotoPayloadType, parseSettlementBatchStatement } from '../core/in-toto.ts';
 import { emptyTreeRoot, merkleLeafHash, treeRootFromLeafHashes, verifyConsistency, verifyInclusion } from '../core/merkle.ts';
 import { openNote, parseCheckpoint, parseNoteVerifier, type Checkpoint, type NoteVerifierKey } from '../core/signed-note.ts';
+import { retryAfterMs } from '../packages/partner-sdk/src/retry-policy.ts';
 import { defineCommand, exitFailed, exitOk, jsonOption, processIo, runCommand } from './command.ts';
 
 /** Bounds on what a backend can make the auditor do or hold. */
@@ -128,11 +129,11 @@ async function fetchBytes(baseUrl: string, path: string): Promise<Uint8Array> {
   }
 }
 
-/** The wait a 503 with a delta-seconds Retry-After asks for, capped; undefined for anything else. */
+/** The wait a 503 with a Retry-After (seconds or an HTTP-date, read as the partner SDK reads it) asks for, capped; undefined for anything else. */
 function busyRetryAfterMs(response: Response): number | undefined {
-  const retryAfter = response.headers.get('retry-after');
-  if (response.status !== 503 || retryAfter === null || !/^[0-9]{1,4}$/.test(retryAfter)) return undefined;
-  return Math.min(Number(retryAfter) * 1000, busyRetryAfterMsMax);
+  if (response.status !== 503) return undefined;
+  const asked = retryAfterMs(response.headers.get('retry-after'));
+  return asked === undefined ? undefined : Math.min(asked, busyRetryAfterMsMax);
 }
 
 function utf8Text(bytes: Uint8Array, what: string): string {
