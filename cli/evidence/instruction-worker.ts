@@ -1,6 +1,6 @@
 /**
  * Worker thread of ./check-instructions.ts: built with the bundle's partner keys and gateway JWKS
- * (workerData), it answers each chunk of instruction items with their failure lists, in order.
+ * (workerData), it answers each chunk of instruction items with their verdicts (digest and failures), in order.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import type { InstructionItem } from './bundle-format.ts';

@@ -26,7 +26,7 @@ import type { SignerAlgorithm } from '../../regional/signer/signer.ts';
 import { verifySignerSignature } from '../../regional/signer/verify-signature.ts';
 import { parseCosignerVerifier, verifyWitnessQuorum, type CosignerKey } from '../../regional/witness/cosignature.ts';
 import { openCheckpoint, type AuditedCheckpoint } from '../audit.ts';
-import { checkInstructions, type InstructionKeys } from './check-instructions.ts';
+import { checkInstructions, type InstructionKeys, type InstructionVerdict } from './check-instructions.ts';
 import { ed25519KeyObject, nativeEd25519DsseVerifier, verifyEd25519Native } from './native-ed25519.ts';
 import type { BatchItem, BundleItem, CheckpointItem, ConsistencyItem, InstructionItem, PartnerKeysItem } from './bundle-format.ts';
 
@@ -264,20 +264,21 @@ async function verifyBatches(items: readonly BundleItem[], keys: Map<string, Jur
   }
 }
 
-async function verifyInstructions(items: readonly BundleItem[], instructionsIncluded: boolean, failures: Failures, parallelMin: number | undefined): Promise<void> {
-  const keys: InstructionKeys = {
-    partners: (items.find((item) => item.kind === 'partner-keys')?.body as PartnerKeysItem | undefined)?.partners ?? [],
-    gatewayJwks: items.find((item) => item.kind === 'gateway-keys')?.body as { keys?: unknown } | undefined,
-  };
+async function verifyInstructions(items: readonly BundleItem[], instructionsIncluded: boolean, failures: Failures, parallelMin: number | undefined, precomputed: PrecomputedInstructions | undefined): Promise<void> {
+  const keys = instructionKeysOf(items);
   const batches = new Map(items.filter((item) => item.kind === 'batch').map((item) => [(item.body as BatchItem).settlement.batch_id, item]));
   const uetrsOf = new Map([...batches].map(([batchId, batch]) => [batchId, new Set((batch.body as BatchItem).settlement.legs.map((leg) => leg.uetr))]));
   const instructed = new Set<string>();
   const instructions = items.filter((candidate) => candidate.kind === 'instruction');
-  const signatureFailures = await checkInstructions(instructions.map((item) => item.body as InstructionItem), keys, parallelMin === undefined ? {} : { parallelMin });
-  for (const [position, item] of instructions.entries()) {
+  // Verdicts the caller computed under these very keys (./verify.ts, before the manifest check); the rest here.
+  const usable = precomputed !== undefined && precomputed.keys.partners === keys.partners && precomputed.keys.gatewayJwks === keys.gatewayJwks ? precomputed.verdicts : undefined;
+  const missing = instructions.filter((item) => usable?.get(item.body) === undefined);
+  const computed = await checkInstructions(missing.map((item) => item.body as InstructionItem), keys, parallelMin === undefined ? {} : { parallelMin });
+  const verdicts = new Map<unknown, InstructionVerdict>(missing.map((item, position) => [item.body, computed[position]!]));
+  for (const item of instructions) {
     const body = item.body as InstructionItem;
     instructed.add(body.uetr);
-    for (const detail of signatureFailures[position]!) fail(failures, item.id, detail);
+    for (const detail of (usable?.get(body) ?? verdicts.get(body))!.failures) fail(failures, item.id, detail);
     if (body.status === 'settled' && body.batch_id !== null) {
       const batch = batches.get(body.batch_id);
       // A batch committed outside the period is not in the bundle; one that is must carry the leg.
@@ -303,11 +304,27 @@ function verifyOpsAudit(items: readonly BundleItem[], failures: Failures): void 
   }
 }
 
+/** The keys instruction checks run under: the bundle's partner-keys and gateway-keys items (the first of each). */
+export function instructionKeysOf(items: readonly { kind?: unknown; body?: unknown }[]): InstructionKeys {
+  const partnerKeys = items.find((item) => item.kind === 'partner-keys')?.body as PartnerKeysItem | undefined;
+  return {
+    partners: partnerKeys?.partners ?? [],
+    gatewayJwks: items.find((item) => item.kind === 'gateway-keys')?.body as { keys?: unknown } | undefined,
+  };
+}
+
+/** Verdicts on instruction bodies computed ahead, with the keys they were computed under. */
+export interface PrecomputedInstructions {
+  keys: InstructionKeys;
+  verdicts: Map<unknown, InstructionVerdict>;
+}
+
 export interface VerifyItemsOptions {
   pinned: PinnedKeys;
   instructionsIncluded: boolean;
   /** From how many instructions on their signatures are checked in worker threads (./check-instructions.ts). */
   parallelInstructionsMin?: number;
+  precomputedInstructions?: PrecomputedInstructions;
 }
 
 export async function verifyItems(items: readonly BundleItem[], options: VerifyItemsOptions): Promise<Failures> {
@@ -316,7 +333,7 @@ export async function verifyItems(items: readonly BundleItem[], options: VerifyI
   const opened = verifyCheckpoints(items, keys, options.pinned, failures);
   verifyConsistencies(items, opened, failures);
   await verifyBatches(items, keys, opened, failures);
-  await verifyInstructions(items, options.instructionsIncluded, failures, options.parallelInstructionsMin);
+  await verifyInstructions(items, options.instructionsIncluded, failures, options.parallelInstructionsMin, options.precomputedInstructions);
   verifyOpsAudit(items, failures);
   for (const item of items.filter((candidate) => candidate.kind === 'sbom')) {
     if ((item.body as { document?: { bomFormat?: unknown } }).document?.bomFormat !== 'CycloneDX') fail(failures, item.id, 'not a CycloneDX document');

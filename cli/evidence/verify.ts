@@ -15,8 +15,9 @@
 import { canonicalJson } from '../../core/canonical-json.ts';
 import { base64Decode } from '../../core/digest.ts';
 import { dsseVerifierForKey, verifyEnvelope, type DsseEnvelope } from '../../core/dsse.ts';
-import { bundleFormat, itemDigest, itemKinds, manifestPayloadType, type BundleItem, type BundleManifest, type ItemKind } from './bundle-format.ts';
-import { verifyItems, type Failures, type PinnedKeys } from './verify-items.ts';
+import { bundleFormat, itemDigest, itemKinds, manifestPayloadType, type BundleItem, type BundleManifest, type InstructionItem, type ItemKind } from './bundle-format.ts';
+import { checkInstructions, type InstructionVerdict } from './check-instructions.ts';
+import { instructionKeysOf, verifyItems, type Failures, type PinnedKeys } from './verify-items.ts';
 
 export type ControlStatus = 'pass' | 'fail' | 'partial' | 'not evidenced';
 
@@ -73,7 +74,7 @@ async function openManifest(envelope: unknown, pinned: PinnedKeys, report: Verif
   return manifest;
 }
 
-function checkManifest(manifest: BundleManifest, items: readonly unknown[], failures: Failures): BundleItem[] {
+function checkManifest(manifest: BundleManifest, items: readonly unknown[], failures: Failures, digestOf: (item: BundleItem) => string): BundleItem[] {
   const fail = (id: string, detail: string) => failures.set(id, [...(failures.get(id) ?? []), detail]);
   const byId = new Map<string, BundleItem>();
   for (const [position, item] of items.entries()) {
@@ -92,7 +93,7 @@ function checkManifest(manifest: BundleManifest, items: readonly unknown[], fail
     const item = byId.get(entry.id);
     if (item === undefined) fail(entry.id, 'in the signed manifest but missing from the bundle');
     else if (item.kind !== entry.kind || !(itemKinds as readonly string[]).includes(item.kind)) fail(entry.id, `kind ${item.kind}, the manifest says ${entry.kind}`);
-    else if (itemDigest(item.body) !== entry.sha256) fail(entry.id, 'its SHA-256 does not match the signed manifest: the item was changed');
+    else if (digestOf(item) !== entry.sha256) fail(entry.id, 'its SHA-256 does not match the signed manifest: the item was changed');
     else verified.push(item);
   }
   for (const id of byId.keys()) if (!listed.has(id)) fail(id, 'not in the signed manifest: added after signing');
@@ -129,17 +130,26 @@ export async function verifyBundle(bundleText: string, pinned: PinnedKeys = {}, 
     return report;
   }
   report.itemCount = bundle.items.length;
+  // The instruction checks (most of the work: two signatures each) start at once, on the items as
+  // found, in worker threads while this thread opens the manifest; their digests then serve the
+  // manifest check, and their verdicts count only for items the signed manifest vouches for, under
+  // keys items it vouches for too (verify-items.ts re-checks otherwise).
+  const rawInstructions = bundle.items.filter((item): item is BundleItem => isRecord(item) && item.kind === 'instruction' && isRecord(item.body));
+  const instructionKeys = instructionKeysOf(bundle.items.filter(isRecord));
+  const pendingVerdicts = checkInstructions(rawInstructions.map((item) => item.body as InstructionItem), instructionKeys, options.parallelInstructionsMin === undefined ? {} : { parallelMin: options.parallelInstructionsMin });
+  pendingVerdicts.catch(() => {});
   const manifest = await openManifest(bundle.envelope, pinned, report);
   if (manifest === undefined) return report;
   report.manifest = manifest;
-  const items = checkManifest(manifest, bundle.items, report.failures);
+  const verdicts = new Map<unknown, InstructionVerdict>((await pendingVerdicts).map((verdict, position) => [rawInstructions[position]!.body, verdict]));
+  const items = checkManifest(manifest, bundle.items, report.failures, (item) => verdicts.get(item.body)?.sha256 ?? itemDigest(item.body));
   // A source the exporter could not read leaves the bundle incomplete: that fails, by name. A
   // section this gateway does not serve (or that was not asked for) is reported per control.
   for (const section of manifest.sections.filter((candidate) => candidate.status === 'unreachable')) {
     report.failures.set(`section ${section.name}`, [`unreachable at export: ${section.detail ?? 'no detail'}`]);
   }
   const instructionsIncluded = manifest.sections.some((section) => section.name === 'instruction' && section.status === 'included');
-  for (const [id, details] of await verifyItems(items, { pinned, instructionsIncluded, ...options })) report.failures.set(id, [...(report.failures.get(id) ?? []), ...details]);
+  for (const [id, details] of await verifyItems(items, { pinned, instructionsIncluded, ...options, precomputedInstructions: { keys: instructionKeys, verdicts } })) report.failures.set(id, [...(report.failures.get(id) ?? []), ...details]);
   report.controls = controlReports(items, report.failures);
   report.ok = report.failures.size === 0;
   return report;
