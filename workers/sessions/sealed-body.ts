@@ -18,7 +18,8 @@ import { base64urlDecode } from '../../core/digest.ts';
 import { ProblemError } from '../../core/problem.ts';
 import { parseStrictJson } from '../../core/strict-json.ts';
 import { refuseWithSecurityEvent, type SignedRequestContext } from '../downgrade/security-events.ts';
-import { openTicket, ticketKeys } from './session-ticket.ts';
+import { err, ok, type Result } from '../../core/result.ts';
+import { openTicket, ticketExpired, ticketKeys, type SessionTicket, type TicketFailure } from './session-ticket.ts';
 
 const compactJwePattern = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
 const sealedHeaderBytesMax = 1024;
@@ -35,7 +36,7 @@ export async function openSealedInstruction(c: SignedRequestContext, jwe: string
   const [, encryptedKey, iv, , tag] = jwe.split('.') as [string, string, string, string, string];
   if (encryptedKey !== '') throw new ProblemError('invalid-instruction', 'sealed body: alg "dir" has an empty encrypted key segment');
   const header = sealedHeader(jwe);
-  const opened = await openTicket(await ticketKeys(c.env.SESSION_TICKET_KEYS), header.kid, nowMs);
+  const opened = await openSession(await ticketKeys(c.env.SESSION_TICKET_KEYS), header.kid, nowMs);
   if (!opened.ok) throw new ProblemError('bad-signature', `sealed body: ${opened.reason.detail}`);
   const partner = c.var.partner;
   if (opened.value.partnerId !== partner.partner_id) {
@@ -46,7 +47,7 @@ export async function openSealedInstruction(c: SignedRequestContext, jwe: string
   if (iv.length !== ivChars || tag.length !== tagChars) throw new ProblemError('bad-signature', 'sealed body: the iv or authentication tag is truncated or too long');
   let plaintext: Uint8Array;
   try {
-    ({ plaintext } = await compactDecrypt(jwe, opened.value.payloadKey, { keyManagementAlgorithms: ['dir'], contentEncryptionAlgorithms: ['A256GCM'] }));
+    ({ plaintext } = await compactDecrypt(jwe, opened.value.payloadCryptoKey, { keyManagementAlgorithms: ['dir'], contentEncryptionAlgorithms: ['A256GCM'] }));
   } catch (cause) {
     if (cause instanceof errors.JWEDecryptionFailed) throw new ProblemError('bad-signature', 'sealed body does not decrypt under the session key (altered or truncated)');
     if (cause instanceof errors.JOSEError) throw new ProblemError('invalid-instruction', `sealed body: ${cause.message}`);
@@ -57,6 +58,41 @@ export async function openSealedInstruction(c: SignedRequestContext, jwe: string
   } catch {
     throw new ProblemError('invalid-instruction', 'sealed body plaintext is not UTF-8');
   }
+}
+
+/**
+ * Sessions opened in this isolate, by session id, per set of ticket keys: a partner seals every
+ * payment of a session (up to an hour) under one id, and opening its ticket (AES-GCM, JSON) and
+ * importing its payload key cost about half of opening a seal (bench/admission.bench.ts, sealed
+ * path). Sound because the key is the whole session id: only the exact authenticated ticket bytes
+ * find an entry, and an entry holds exactly what opening those bytes again would give. Expiry is
+ * checked on every use, and the partner binding by the caller, as for a ticket opened afresh; a
+ * rotation of the ticket keys is a new set, with entries of its own. Bounded: the oldest entry
+ * goes first, and only signed partner requests reach here.
+ */
+const openedSessionsMax = 1_024;
+type OpenedSession = SessionTicket & { payloadCryptoKey: CryptoKey };
+const openedSessions = new WeakMap<object, Map<string, OpenedSession>>();
+
+async function openSession(keys: Parameters<typeof openTicket>[0], sessionId: string, nowMs: number): Promise<Result<OpenedSession, TicketFailure>> {
+  let opened = openedSessions.get(keys);
+  if (opened === undefined) {
+    opened = new Map();
+    openedSessions.set(keys, opened);
+  }
+  const known = opened.get(sessionId);
+  if (known !== undefined) {
+    const expired = ticketExpired(known.expiresAtMs, nowMs);
+    if (expired === null) return ok(known);
+    opened.delete(sessionId);
+    return err(expired);
+  }
+  const ticket = await openTicket(keys, sessionId, nowMs);
+  if (!ticket.ok) return ticket;
+  const session = { ...ticket.value, payloadCryptoKey: await crypto.subtle.importKey('raw', ticket.value.payloadKey, { name: 'AES-GCM' }, false, ['decrypt']) };
+  if (opened.size >= openedSessionsMax) opened.delete(opened.keys().next().value as string);
+  opened.set(sessionId, session);
+  return ok(session);
 }
 
 function sealedHeader(jwe: string): { kid: string } {

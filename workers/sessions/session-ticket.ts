@@ -115,11 +115,17 @@ export async function openTicket(keys: TicketKeys, sessionId: string, nowMs: num
   }
   // Authenticated plaintext was written by sealTicket: a shape error here is a bug, not input.
   const claims = JSON.parse(new TextDecoder().decode(plaintext)) as { p: string; k: string; e: number };
-  if (claims.e <= nowMs) return err({ kind: 'expired', detail: `session expired at ${new Date(claims.e).toISOString()}` });
+  const expired = ticketExpired(claims.e, nowMs);
+  if (expired !== null) return err(expired);
   if (claims.e > nowMs + sessionTtlMaxMs + ticketClockSkewMaxMs) {
     // Only a holder of the ticket key can mint this: refuse it, and say so loudly in the logs.
     console.error(JSON.stringify({ event: 'session-ticket-lifetime-exceeded', kid, expires_at_ms: claims.e }));
     return err({ kind: 'undecryptable', detail: 'session ticket lifetime exceeds the maximum' });
   }
   return ok({ partnerId: claims.p, payloadKey: base64urlDecode(claims.k), expiresAtMs: claims.e });
+}
+
+/** The refusal of a ticket that has expired by `nowMs`, or null: for a ticket opened now or earlier (sealed-body.ts keeps opened ones). */
+export function ticketExpired(expiresAtMs: number, nowMs: number): Extract<TicketFailure, { kind: 'expired' }> | null {
+  return expiresAtMs <= nowMs ? { kind: 'expired', detail: `session expired at ${new Date(expiresAtMs).toISOString()}` } : null;
 }
