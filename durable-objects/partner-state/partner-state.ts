@@ -8,7 +8,9 @@
  *            answer, batch_id, region, log_index, accepted_at_ms, settled_at_ms,
  *            window_name, enqueue, rejection)
  *                                              window_name + enqueue: the shard and the exact payment a
- *                                              pending admission was sent to, so a retry finishes it there
+ *                                              pending admission was sent to, so a retry finishes it there;
+ *                                              answer: the admission's AcceptanceRecord JSON, from which the
+ *                                              edge signs the receipt (rows from before: the signed answer)
  *   security_events(id PK autoincrement, at_ms, kind, slug, detail, context JSON)
  *                                              newest securityEventsMax rows kept (ops console, evidence)
  *   security_event_counts(kind PK, count)      monotonic per-kind counters, never pruned
