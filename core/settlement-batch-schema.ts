@@ -9,6 +9,11 @@ import { isRfc3339DateTime } from './rfc3339.ts';
  * The strict wire shape of a settlement batch, as the regional backend receives it. Unknown
  * fields are rejected at every level: anything not covered by the digest check's meaning (a
  * stray "priority" or "fee" field) must not ride along into the ledger.
+ *
+ * This schema is the source of truth (and the OpenAPI document's). The settlement path decides
+ * acceptance with its hand-written twin, ./settlement-batch-shape.ts, property-tested to accept
+ * exactly what this accepts; a batch the twin refuses is parsed here, so refusals keep this
+ * schema's issues. Change a rule here and there together (the property test fails otherwise).
  */
 
 /**
@@ -19,11 +24,13 @@ export const batchLegsMax = 200_000;
 /** Net positions are sums of at most batchLegsMax amounts < 10^18, so below 10^24. */
 export const netMinorDigitsMax = 24;
 
-const uuidPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
-const amountMinorPattern = new RegExp(`^[1-9][0-9]{0,${amountDigitsMax - 1}}$`);
-const netMinorPattern = new RegExp(`^(0|-?[1-9][0-9]{0,${netMinorDigitsMax - 1}})$`);
-const corridorPattern = /^[A-Z]{3}-[A-Z]{3}$/;
-const jurisdictionPattern = /^[a-z]{2,16}$/;
+// Exported for the hand-written twin of this schema (./settlement-batch-shape.ts), which must use
+// the very same patterns: declared once, here.
+export const uuidPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+export const amountMinorPattern = new RegExp(`^[1-9][0-9]{0,${amountDigitsMax - 1}}$`);
+export const netMinorPattern = new RegExp(`^(0|-?[1-9][0-9]{0,${netMinorDigitsMax - 1}})$`);
+export const corridorPattern = /^[A-Z]{3}-[A-Z]{3}$/;
+export const jurisdictionPattern = /^[a-z]{2,16}$/;
 /** `<corridor>.<jurisdiction>.<shard>.<window start ms>`; at most 46 characters. */
 export const batchIdPattern = /^([A-Z]{3}-[A-Z]{3})\.([a-z]{2,16})\.(0|[1-9][0-9]{0,3})\.(0|[1-9][0-9]{0,15})$/;
 

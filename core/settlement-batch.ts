@@ -2,7 +2,9 @@ import { canonicalSettlementBatchJson } from './canonical-settlement-json.ts';
 import { sha256Hex } from './digest.ts';
 import { compareLegs, comparePositions, netPositions, positionSums, sortLegs } from './netting.ts';
 import { err, ok, type Result } from './result.ts';
-import { batchHeaderProblem, settlementBatchSchema } from './settlement-batch-schema.ts';
+import { batchHeaderProblem } from './settlement-batch-schema.ts';
+import { parseSettlementBatch } from './settlement-batch-shape.ts';
+import { sha256HexNative } from './sha256-native.ts';
 import type { NetPosition, SettlementLeg } from './settlement-leg.ts';
 import { formatIssues } from './zod-issues.ts';
 
@@ -172,12 +174,33 @@ function positionsDifference(claimed: readonly NetPosition[], recomputed: readon
  * Without `expectedDigest` this proves internal consistency only: a sender who rewrites legs and
  * positions together passes, and an on-us leg (payer = payee) nets to nothing, so its amount is
  * covered by the digest alone. The regional backend must pass the digest the edge vouched for.
+ *
+ * Synchronous, so it hashes with the portable pure-JS SHA-256; `verifySettlementBatchNative` is
+ * the same verification with the runtime's native digest, for callers that can await.
  */
 export function verifySettlementBatch(batch: unknown, expectedDigest?: string): Result<SealedSettlementBatch, BatchRejection> {
-  const parsed = settlementBatchSchema.safeParse(batch);
-  if (!parsed.success) return reject('malformed-batch', formatIssues(parsed.error.issues).join('; '));
+  const checked = checkSettlementBatch(batch);
+  if (!checked.ok) return checked;
+  return digestVerdict(checked.value, sha256Hex(checked.value.canonical), expectedDigest);
+}
+
+/**
+ * verifySettlementBatch with the SHA-256 of the ~2 MB canonical bytes of a 10,000-leg batch taken
+ * by WebCrypto (./sha256-native.ts: ~3 ms instead of ~17 ms). Same checks, same verdicts.
+ */
+export async function verifySettlementBatchNative(batch: unknown, expectedDigest?: string): Promise<Result<SealedSettlementBatch, BatchRejection>> {
+  const checked = checkSettlementBatch(batch);
+  if (!checked.ok) return checked;
+  return digestVerdict(checked.value, await sha256HexNative(checked.value.canonical), expectedDigest);
+}
+
+/** Every check but the digest; returns the batch as checked and its canonical bytes. */
+function checkSettlementBatch(batch: unknown): Result<Omit<SealedSettlementBatch, 'digest'>, BatchRejection> {
+  // The schema's verdict (the hand-written pass when it accepts, zod's issues when it does not).
+  const parsed = parseSettlementBatch(batch);
+  if (!parsed.success) return reject('malformed-batch', formatIssues(parsed.issues).join('; '));
   const shaped: SettlementBatch = parsed.data;
-  const headerProblem = batchHeaderProblem(parsed.data);
+  const headerProblem = batchHeaderProblem(shaped);
   if (headerProblem !== null) return reject('malformed-batch', headerProblem);
   const orderProblem = legOrderProblem(shaped.legs) ?? positionOrderProblem(shaped.positions);
   if (orderProblem !== null) return err(orderProblem);
@@ -187,10 +210,12 @@ export function verifySettlementBatch(batch: unknown, expectedDigest?: string): 
   const difference = positionsDifference(shaped.positions, netPositions(shaped.legs));
   if (difference !== null) return reject('positions-mismatch', difference);
   // Same bytes as canonicalJson(shaped), by construction and by test (core/canonical-settlement-json.ts).
-  const canonical = canonicalSettlementBatchJson(shaped);
-  const digest = sha256Hex(canonical);
+  return ok({ batch: shaped, canonical: canonicalSettlementBatchJson(shaped) });
+}
+
+function digestVerdict(checked: Omit<SealedSettlementBatch, 'digest'>, digest: string, expectedDigest: string | undefined): Result<SealedSettlementBatch, BatchRejection> {
   if (expectedDigest !== undefined && expectedDigest !== digest) {
     return reject('digest-mismatch', `batch digest is ${digest}, expected ${expectedDigest}`);
   }
-  return ok({ batch: shaped, canonical, digest });
+  return ok({ ...checked, digest });
 }

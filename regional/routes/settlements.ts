@@ -1,6 +1,6 @@
 /**
  * POST /v1/settlements — the edge delivers a closed window's batch. The pipeline, top to bottom:
- *   edge token (401) → JSON body ≤ bodyBytesMax (415/413/400) → verifySettlementBatch against the
+ *   edge token (401) → JSON body ≤ bodyBytesMax (415/413/400) → verifySettlementBatchNative against the
  *   token's batch_digest (422 batch-rejected) → residency: the batch's jurisdiction must be ours and
  *   every leg's debtor country must map to it unless the leg names a residency exception
  *   (403 residency-denied, ../residency/batch-residency.ts) → commitSettlement → 201 on first commit, 200 with the identical body
@@ -13,7 +13,7 @@
  */
 import { Hono, type MiddlewareHandler } from 'hono';
 import { ProblemError } from '../../core/problem.ts';
-import { verifySettlementBatch, type BatchRejection } from '../../core/settlement-batch.ts';
+import { verifySettlementBatchNative, type BatchRejection } from '../../core/settlement-batch.ts';
 import { commitSettlement, type CommitOptions } from '../commit.ts';
 import type { RegionalDatabase, RegionalQueryable } from '../db/client.ts';
 import type { EdgeTokenVerifier } from '../edge-token.ts';
@@ -65,7 +65,7 @@ export function settlementRoutes(config: SettlementRoutesConfig): Hono<EdgeToken
     metrics.settlementRejected(problemSlugOf(problem?.type));
   });
   routes.post('/v1/settlements', requireEdgeToken(config.verifyEdgeToken, config.logger), ...limitJsonBody(), async (c) => {
-    const verified = verifySettlementBatch(await readJsonBody(c), c.get('edgeToken').batchDigest);
+    const verified = await verifySettlementBatchNative(await readJsonBody(c), c.get('edgeToken').batchDigest);
     if (!verified.ok) throw batchRejected(verified.reason);
     const { batch, canonical, digest } = verified.value;
     const violation = batchResidencyViolation(batch, config.jurisdiction, countries);
