@@ -52,7 +52,8 @@ export async function signPayments(flows: readonly PaymentFlow[], gatewayUrl: st
     const partner = partners.get(flow.partner)!;
     const instruction = buildInstruction({ debtorBic: partner.bic, debtorCountry: flow.debtorCountry, creditorBic: flow.creditorBic, creditorCountry: flow.creditorCountry, amount: `${10 + (index % 900)}.00`, currency: flow.currency, targetCurrency: flow.target });
     const jws = await signInstruction(partner as PartnerCredentials, instruction);
-    const request = await signedRequest(partner as PartnerCredentials, { method: 'POST', url: `${gatewayUrl}/v1/payments`, body: jws, contentType: 'application/jose' });
+    // `uetr`: the nonce falls into the payment's PartnerState shard, as the SDK's client draws it.
+    const request = await signedRequest(partner as PartnerCredentials, { method: 'POST', url: `${gatewayUrl}/v1/payments`, body: jws, contentType: 'application/jose', uetr: instruction.uetr });
     return { uetr: instruction.uetr, partner, request };
   }));
 }

@@ -26,39 +26,22 @@
  *   a hybrid request whose two pairs fall into two shards claims each there, and a replayed pair
  *   refuses the request whichever it is (an honest partner's fresh pair burnt with it costs nothing).
  * - One round trip where the two coincide: when the request's nonce shard is the payment's shard
- *   (1 in `partnerStateShards`), the claim and the prior answer are one call; otherwise both calls
- *   go out at once, and a refused claim refuses the request whatever the prior answer said.
+ *   (1 in `partnerStateShards` for a random nonce; every time for the partner SDK, which draws its
+ *   nonce to fall there: core/partner-state-shard.ts), the claim and the prior answer are one call;
+ *   otherwise both calls go out at once, and a refused claim refuses the request whatever the prior
+ *   answer said. The client's choice of nonce changes where nothing is claimed: a pair is claimed in
+ *   the shard its own hash names, whoever chose it.
  * - Revocation stays immediate: Control's push of a revoked key returns only once every shard has
  *   stored it, and each shard refuses a revoked keyid in the same synchronous section as the claim.
  */
-import { sha256 } from '../../core/digest.ts';
+import { partnerStateShardOf, partnerStateShards } from '../../core/partner-state-shard.ts';
 import type { DurableObjectsEnv } from '../env.ts';
 import { durableObjectFor } from '../jurisdiction.ts';
 
-/**
- * Objects per partner. Default for every partner; raising it for a deployment with data is a
- * migration (every UETR within the idempotency horizon must move to its new shard first).
- */
-export const partnerStateShards = 4;
-/** Upper bound on any shard count, so a fan-out is bounded and shard ids fit composite cursors. */
-export const partnerStateShardsMax = 64;
+export { nonceShardOf, partnerStateShardOf, partnerStateShards, partnerStateShardsMax } from '../../core/partner-state-shard.ts';
 export const homeShard = 0;
 
 export type PartnerStateStub = ReturnType<DurableObjectsEnv['PARTNER_STATE']['get']>;
-
-/**
- * The shard of a payment: the second byte of SHA-256(UETR) modulo the shard count. The corridor
- * window shard takes the first byte (durable-objects/control/corridor-route.ts), so the two choices
- * are independent and one partner's payments in one window shard still spread over its objects.
- */
-export function partnerStateShardOf(uetr: string, shards = partnerStateShards): number {
-  return (sha256(uetr)[1] ?? 0) % shards;
-}
-
-/** The shard that claims one (keyid, nonce) pair: the first byte of SHA-256(keyid ‖ LF ‖ nonce). */
-export function nonceShardOf(claim: { keyid: string; nonce: string }, shards = partnerStateShards): number {
-  return (sha256(`${claim.keyid}\n${claim.nonce}`)[0] ?? 0) % shards;
-}
 
 /** Shard 0 keeps the bare partner id, so the home object is the one a single-object deployment had. */
 export function partnerStateShardName(partnerId: string, shard: number): string {

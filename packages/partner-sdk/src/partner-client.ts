@@ -14,6 +14,7 @@
  * One request per call, no retries: MeridianClient (meridian-client.ts) adds those on top.
  */
 import { openPqSession, sealInstruction, SessionCache, type GatewayDiscovery, type PqSession } from './pq-session.ts';
+import { base64urlDecode } from '../../../core/digest.ts';
 import { problemTypePrefix } from '../../../core/problem.ts';
 import { jwsMediaType, signedRequest, signInstructionFor, type PartnerCredentials } from './request-signing.ts';
 
@@ -101,13 +102,14 @@ export class PartnerClient {
   /** Submits an instruction JWS, sealed when asked or when the partner's profile requires PQ. */
   async submitJws(jws: string, options: SubmitOptions = {}): Promise<GatewayAnswer<Record<string, unknown>>> {
     const url = new URL('/v1/payments', this.baseUrl).href;
-    const signal = options.signal === undefined ? {} : { signal: options.signal };
+    const uetr = instructionUetr(jws);
+    const perRequest = { ...(options.signal === undefined ? {} : { signal: options.signal }), ...(uetr === undefined ? {} : { uetr }) };
     if (!(options.seal ?? this.credentials.pq === 'required')) {
-      return this.answer(await this.send(await signedRequest(this.credentials, { method: 'POST', url, body: jws, contentType: jwsMediaType(jws), ...signal })));
+      return this.answer(await this.send(await signedRequest(this.credentials, { method: 'POST', url, body: jws, contentType: jwsMediaType(jws), ...perRequest })));
     }
     const sealedOnce = async (session: PqSession) => {
       const sealed = await sealInstruction(session, jws);
-      return this.answer(await this.send(await signedRequest(this.credentials, { method: 'POST', url, body: sealed, contentType: 'application/jose', ...signal })));
+      return this.answer(await this.send(await signedRequest(this.credentials, { method: 'POST', url, body: sealed, contentType: 'application/jose', ...perRequest })));
     };
     const session = await this.session();
     const answer = await sealedOnce(session);
@@ -123,7 +125,7 @@ export class PartnerClient {
   }
 
   async paymentStatus(uetr: string, options: { signal?: AbortSignal } = {}): Promise<GatewayAnswer<Record<string, unknown>>> {
-    const request = await signedRequest(this.credentials, { method: 'GET', url: new URL(`/v1/payments/${uetr}`, this.baseUrl).href, ...(options.signal === undefined ? {} : { signal: options.signal }) });
+    const request = await signedRequest(this.credentials, { method: 'GET', url: new URL(`/v1/payments/${uetr}`, this.baseUrl).href, uetr, ...(options.signal === undefined ? {} : { signal: options.signal }) });
     return this.answer(await this.send(request));
   }
 
@@ -144,5 +146,17 @@ export class PartnerClient {
       body = { raw: text };
     }
     return { status: response.status, body, retryAfter: response.headers.get('retry-after') };
+  }
+}
+
+/** The UETR an instruction JWS (compact or JSON serialization) carries, read without verifying: only a nonce hint depends on it. */
+function instructionUetr(jws: string): string | undefined {
+  try {
+    const payload = jws.trimStart().startsWith('{') ? (JSON.parse(jws) as { payload?: unknown }).payload : jws.split('.')[1];
+    if (typeof payload !== 'string') return undefined;
+    const uetr = (JSON.parse(new TextDecoder().decode(base64urlDecode(payload))) as { uetr?: unknown }).uetr;
+    return typeof uetr === 'string' ? uetr : undefined;
+  } catch {
+    return undefined;
   }
 }

@@ -9,6 +9,7 @@ import { serializeSignatureParams, signatureBase } from '../../../core/message-s
 import { base64Encode, base64urlDecode, base64urlEncode, sha256, utf8 } from '../../../core/digest.ts';
 import { jwsSigningInput } from '../../../core/hybrid-jws.ts';
 import { mlDsa65KeyPairFromSeed, signMlDsa65 } from '../../../core/ml-dsa.ts';
+import { nonceShardOf, partnerStateShardOf } from '../../../core/partner-state-shard.ts';
 
 export interface PartnerCredentials {
   partner_id: string;
@@ -28,6 +29,12 @@ export interface SignedRequestOptions {
   /** Override for tests: seconds since the epoch. */
   createdS?: number;
   nonce?: string;
+  /**
+   * The payment this request submits or reads: the nonce is drawn so that its claim falls into the
+   * gateway object holding the payment (one call there instead of two: core/partner-state-shard.ts).
+   * A hint only; the gateway is exact whatever nonce it gets.
+   */
+  uetr?: string;
   /** Override for tests: sign these components instead of the defaults. */
   components?: string[];
   /** Override for tests: leave out a hybrid partner's `sig2`. */
@@ -66,6 +73,21 @@ export function newNonce(): string {
   return base64urlEncode(crypto.getRandomValues(new Uint8Array(18)));
 }
 
+/** Random nonces drawn at most, looking for one in the payment's shard: 1 − (3/4)^32 ≈ 99.99 % for one key, 1 − (15/16)^32 ≈ 87 % for two. */
+export const shardAlignedNonceDrawsMax = 32;
+
+/**
+ * A fresh random nonce whose (keyid, nonce) pairs fall into the PartnerState shard of `uetr`, when
+ * one turns up within shardAlignedNonceDrawsMax draws; otherwise the last one drawn. Each draw is
+ * as random as newNonce(): conditioning 2 bits of 144 on a public hash leaves it unguessable.
+ */
+export function shardAlignedNonce(keyids: string[], uetr: string): string {
+  const shard = partnerStateShardOf(uetr);
+  let nonce = newNonce();
+  for (let draw = 1; draw < shardAlignedNonceDrawsMax && !keyids.every((keyid) => nonceShardOf({ keyid, nonce }) === shard); draw++) nonce = newNonce();
+  return nonce;
+}
+
 export async function contentDigest(body: string): Promise<string> {
   return `sha-256=:${base64Encode(sha256(body))}:`;
 }
@@ -80,7 +102,9 @@ export async function signedRequest(credentials: PartnerCredentials, options: Si
   }
   const components = options.components ?? (hasBody ? ['@method', '@target-uri', 'content-digest', 'content-type'] : ['@method', '@target-uri']);
   const created = options.createdS ?? Math.floor(Date.now() / 1000);
-  const nonce = options.nonce ?? newNonce();
+  const pq = isHybrid(credentials) && options.omitPqSignature !== true;
+  const keyids = pq ? [credentials.keyid, credentials.ml_dsa_65.keyid] : [credentials.keyid];
+  const nonce = options.nonce ?? (options.uetr === undefined ? newNonce() : shardAlignedNonce(keyids, options.uetr));
   const baseFor = (params: string): Uint8Array<ArrayBuffer> => {
     const base = signatureBase({ method: options.method, url: options.url, headers }, components, params);
     if (!base.ok) throw new Error(`cannot sign request: ${base.reason.detail}`);
@@ -90,7 +114,7 @@ export async function signedRequest(credentials: PartnerCredentials, options: Si
   const signature1 = new Uint8Array(await crypto.subtle.sign({ name: 'Ed25519' }, await signingKey(credentials.private_jwk), baseFor(params1)));
   const inputs = [`sig1=${params1}`];
   const signatures = [`sig1=:${base64Encode(signature1)}:`];
-  if (isHybrid(credentials) && options.omitPqSignature !== true) {
+  if (pq) {
     const params2 = serializeSignatureParams(components, { created, nonce, keyid: credentials.ml_dsa_65.keyid, alg: 'ml-dsa-65' });
     const signature2 = signMlDsa65(mlDsaSecretKey(credentials.ml_dsa_65.seed), baseFor(params2));
     inputs.push(`sig2=${params2}`);
