@@ -104,22 +104,27 @@ export const settlementLegs = pgTable(
   ],
 );
 
+/** One journal entry's columns, shared by the view and the pre-0005 table (fresh builders per call: drizzle binds each to its table). */
+function journalEntryColumns() {
+  return {
+    batchDigest: char('batch_digest', { length: digestHexChars }).notNull(),
+    legIndex: integer('leg_index').notNull(),
+    entryIndex: integer('entry_index').notNull(),
+    /** `settlement:<BIC>:<CCY>`. */
+    account: varchar('account', { length: accountCharsMax }).notNull(),
+    currency: char('currency', { length: currencyChars }).notNull(),
+    debitMinor: numeric('debit_minor', { precision: amountPrecisionDigits, scale: 0, mode: 'bigint' }).notNull(),
+    creditMinor: numeric('credit_minor', { precision: amountPrecisionDigits, scale: 0, mode: 'bigint' }).notNull(),
+  };
+}
+
 /**
  * The double-entry journal as entries: two per leg, entry 0 debiting the payer's settlement account
  * and entry 1 crediting the payee's, in the leg's currency — derived from settlement_legs by a view
  * (migrations/0005_*), so it holds every batch, before and after 0005, and can never disagree with
  * the legs. Read-only; nothing inserts into it.
  */
-export const journalEntries = pgView('journal_entries', {
-  batchDigest: char('batch_digest', { length: digestHexChars }).notNull(),
-  legIndex: integer('leg_index').notNull(),
-  entryIndex: integer('entry_index').notNull(),
-  /** `settlement:<BIC>:<CCY>`. */
-  account: varchar('account', { length: accountCharsMax }).notNull(),
-  currency: char('currency', { length: currencyChars }).notNull(),
-  debitMinor: numeric('debit_minor', { precision: amountPrecisionDigits, scale: 0, mode: 'bigint' }).notNull(),
-  creditMinor: numeric('credit_minor', { precision: amountPrecisionDigits, scale: 0, mode: 'bigint' }).notNull(),
-}).existing();
+export const journalEntries = pgView('journal_entries', journalEntryColumns()).existing();
 
 /**
  * The journal rows written before migrations/0005_* (two stored rows per leg), kept as they were
@@ -130,14 +135,7 @@ export const journalEntriesV1 = pgTable(
   'journal_entries_v1',
   {
     id: uuid('id').primaryKey().defaultRandom(),
-    batchDigest: char('batch_digest', { length: digestHexChars }).notNull(),
-    legIndex: integer('leg_index').notNull(),
-    entryIndex: integer('entry_index').notNull(),
-    /** `settlement:<BIC>:<CCY>`. */
-    account: varchar('account', { length: accountCharsMax }).notNull(),
-    currency: char('currency', { length: currencyChars }).notNull(),
-    debitMinor: numeric('debit_minor', { precision: amountPrecisionDigits, scale: 0, mode: 'bigint' }).notNull(),
-    creditMinor: numeric('credit_minor', { precision: amountPrecisionDigits, scale: 0, mode: 'bigint' }).notNull(),
+    ...journalEntryColumns(),
   },
   (table) => [
     // The constraint and index names of the table before its rename (PostgreSQL and CockroachDB keep them).
