@@ -3,7 +3,6 @@ import { isBic } from './bic.ts';
 import { isCountryCode } from './iso3166.ts';
 import { currencyExponent } from './iso4217.ts';
 import { isRfc3339DateTime } from './rfc3339.ts';
-import type { SettlementBatch } from './settlement-batch.ts';
 import {
   amountMinorPattern,
   batchIdPattern,
@@ -14,7 +13,7 @@ import {
   settlementBatchSchema,
   uuidPattern,
 } from './settlement-batch-schema.ts';
-import type { NetPosition, SettlementLeg } from './settlement-leg.ts';
+import type { NetPosition, SettlementBatch, SettlementLeg } from './settlement-leg.ts';
 
 /*
  * The settlement batch schema (./settlement-batch-schema.ts) as one hand-written pass, for the hot

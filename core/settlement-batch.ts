@@ -5,46 +5,18 @@ import { err, ok, type Result } from './result.ts';
 import { batchHeaderProblem } from './settlement-batch-schema.ts';
 import { parseSettlementBatch } from './settlement-batch-shape.ts';
 import { sha256HexNative } from './sha256-native.ts';
-import type { NetPosition, SettlementLeg } from './settlement-leg.ts';
+import type { NetPosition, SettlementBatch, SettlementLeg } from './settlement-leg.ts';
 import { formatIssues } from './zod-issues.ts';
 
-export type { NetPosition, SettlementLeg } from './settlement-leg.ts';
+export type { NetPosition, SettlementBatch, SettlementLeg } from './settlement-leg.ts';
 
-/**
- * The settlement batch: what a closed netting window hands to a regional backend.
- * Its canonical JSON (RFC 8785) bytes are hashed with SHA-256; that digest is the batch's identity.
- * Amounts are integer strings of minor units (never JSON numbers, never floats).
- */
-export interface SettlementBatch {
-  /**
-   * 3: legs carry `instructing_agent` (payment identity is (instructing agent, UETR), since 2) and
-   * `debtor_country` with the `residency_exception` the edge admitted them under (since 3), so the
-   * regional backend re-checks residency per leg. It accepts version 3 only
-   * (core/settlement-batch-schema.ts); earlier versions are refused with 422 batch-rejected.
-   */
-  version: 3;
-  /**
-   * `<corridor>.<jurisdiction>.<shard>.<window start, ms since epoch>`: one per netting window. The
-   * window's coordinator is shard 0, which seals the one batch netted over every shard, so the
-   * shard segment is 0 for every batch today; it stays in the id for a future coordinator choice.
-   */
-  batch_id: string;
-  corridor: string;
-  jurisdiction: string;
-  window: { starts_at: string; ends_at: string };
-  /** Legs in canonical order: (uetr, instructing_agent, currency, payer, payee); one per (uetr, instructing_agent, currency). */
-  legs: SettlementLeg[];
-  /** Positions in canonical order: (currency, participant). Sum to zero per currency. */
-  positions: NetPosition[];
-}
-
-/** The regional backend's answer: a JWS (EdDSA, kid = signer key id) over `SettlementReceiptClaims`. */
 /**
  * Lifetime of the per-call settlement token the edge mints for POST /v1/settlements (exp = iat + this).
  * Shared by the edge that mints it and the drills that skew clocks against it.
  */
 export const settlementTokenTtlSeconds = 30;
 
+/** The regional backend's answer: a JWS (EdDSA, kid = signer key id) over `SettlementReceiptClaims`. */
 export interface SettlementReceiptClaims {
   batch_id: string;
   /** Lowercase hex SHA-256 of the batch's canonical JSON bytes. */

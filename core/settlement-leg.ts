@@ -1,6 +1,7 @@
 /*
- * The two value shapes a settlement batch carries. Types only and no imports, so that netting,
- * batch sealing and leg construction can all depend on them without depending on each other.
+ * The settlement batch and the two value shapes it carries. Types only and no imports, so that
+ * netting, batch sealing, the batch's hand-written parser (./settlement-batch-shape.ts) and leg
+ * construction can all depend on them without depending on each other.
  *
  * Payment identity is (instructing agent, UETR): SWIFT gpi keeps one UETR along the whole chain,
  * so two partners can each submit the same UETR (two hops of one chain) into the same corridor
@@ -40,4 +41,32 @@ export interface NetPosition {
   currency: string;
   /** Signed integer string: positive = participant receives, negative = participant pays. */
   net_minor: string;
+}
+
+/**
+ * The settlement batch: what a closed netting window hands to a regional backend.
+ * Its canonical JSON (RFC 8785) bytes are hashed with SHA-256; that digest is the batch's identity.
+ * Amounts are integer strings of minor units (never JSON numbers, never floats).
+ */
+export interface SettlementBatch {
+  /**
+   * 3: legs carry `instructing_agent` (payment identity is (instructing agent, UETR), since 2) and
+   * `debtor_country` with the `residency_exception` the edge admitted them under (since 3), so the
+   * regional backend re-checks residency per leg. It accepts version 3 only
+   * (core/settlement-batch-schema.ts); earlier versions are refused with 422 batch-rejected.
+   */
+  version: 3;
+  /**
+   * `<corridor>.<jurisdiction>.<shard>.<window start, ms since epoch>`: one per netting window. The
+   * window's coordinator is shard 0, which seals the one batch netted over every shard, so the
+   * shard segment is 0 for every batch today; it stays in the id for a future coordinator choice.
+   */
+  batch_id: string;
+  corridor: string;
+  jurisdiction: string;
+  window: { starts_at: string; ends_at: string };
+  /** Legs in canonical order: (uetr, instructing_agent, currency, payer, payee); one per (uetr, instructing_agent, currency). */
+  legs: SettlementLeg[];
+  /** Positions in canonical order: (currency, participant). Sum to zero per currency. */
+  positions: NetPosition[];
 }
