@@ -6,8 +6,10 @@ import { gatewayDevBindings } from './dev/fixtures.ts';
  * The regional backends the workerd suites settle into (started by test/workers/global-setup.ts)
  * listen on three consecutive ports picked per run, so parallel runs on one machine don't collide.
  * The config and the global setup run in the same process; the env variable carries the choice.
+ * Below Linux's ephemeral range (32768–60999), where any outgoing connection could hold the port
+ * (test/support/free-ports.ts; this config is synchronous, so it cannot probe).
  */
-process.env.MERIDIAN_WORKERS_TEST_PORT ??= String(20_000 + Math.floor(Math.random() * 20_000));
+process.env.MERIDIAN_WORKERS_TEST_PORT ??= String(20_000 + Math.floor(Math.random() * 12_000));
 export const workersTestRegionalPort = Number(process.env.MERIDIAN_WORKERS_TEST_PORT);
 /** The Upstash-compatible bridge of the workerd suites (velocity limits), on the port after the backends'. */
 export const workersTestBridgePort = workersTestRegionalPort + 3;

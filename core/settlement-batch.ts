@@ -15,6 +15,11 @@ export type { NetPosition, SettlementBatch, SettlementLeg } from './settlement-l
  * Shared by the edge that mints it and the drills that skew clocks against it.
  */
 export const settlementTokenTtlSeconds = 30;
+/**
+ * Clock disagreement between edge and backend that the token check tolerates (regional/edge-token.ts),
+ * and that the edge allows for when it waits out a call that went unanswered (deliver-batch.ts).
+ */
+export const settlementTokenClockToleranceSeconds = 5;
 
 /** The regional backend's answer: a JWS (EdDSA, kid = signer key id) over `SettlementReceiptClaims`. */
 export interface SettlementReceiptClaims {

@@ -8,12 +8,13 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { decodeProtectedHeader, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from 'jose';
 import { err, ok, type Result } from '../core/result.ts';
+import { settlementTokenClockToleranceSeconds } from '../core/settlement-batch.ts';
 import { jtiCharsMax } from './db/schema.ts';
 import type { ConsumedTokenStore } from './ledger/consumed-tokens.ts';
 import type { RegionalLogger } from './logger.ts';
 
 export const edgeTokenLifetimeSecondsMax = 60;
-export const clockToleranceSeconds = 5;
+export const clockToleranceSeconds = settlementTokenClockToleranceSeconds;
 /** A compact EdDSA JWT with these claims is a few hundred bytes. */
 export const edgeTokenCharsMax = 4_096;
 export const consumedTokensGcIntervalMs = 60_000;

@@ -283,11 +283,12 @@ export class CorridorWindow extends DurableObject<Env> {
 
   private async deliver(corridor: WindowCorridor, window: NettingWindowRow): Promise<void> {
     let errors: string[];
+    let unansweredUntilMs: number | null = null;
     try {
       const canonical = this.netting.sealedBatch(window.start_ms);
       if (canonical === null || window.digest === null) throw new Error(`netting window ${window.start_ms} is sealed without its bytes`);
       const trace = await batchDeliveryTrace(this.env, corridor, window, this.traces);
-      const outcome = await deliverSettlementBatch(this.env, corridor.jurisdiction, canonical, window.digest, trace);
+      const outcome = await deliverSettlementBatch(this.env, corridor.jurisdiction, canonical, window.digest, trace, window.unanswered_until_ms);
       if (outcome.kind === 'settled') {
         this.netting.markSettled(window.start_ms, outcome.response, Date.now());
         await this.notifyPartners(corridor, this.netting.window(window.start_ms)!);
@@ -300,12 +301,13 @@ export class CorridorWindow extends DurableObject<Env> {
         return;
       }
       errors = outcome.errors;
+      unansweredUntilMs = outcome.unansweredUntilMs;
     } catch (cause) {
       errors = [errorText(cause)];
     }
     const nextAttemptMs = Date.now() + retryDelayMs(window.attempts + 1);
     console.warn(JSON.stringify({ event: 'settlement-delivery-failed', batch_id: window.batch_id, attempts: window.attempts + 1, next_attempt_ms: nextAttemptMs, errors }));
-    this.netting.markDeliveryFailed(window.start_ms, errors.join('; '), nextAttemptMs);
+    this.netting.markDeliveryFailed(window.start_ms, errors.join('; '), nextAttemptMs, unansweredUntilMs);
   }
 
   /** A final window's payments: settled with the receipt's facts, or (refused) rejected with the backend's slug. */

@@ -41,6 +41,18 @@
  * with a verified receipt is settled; another digest under our batch id is an integrity alarm that
  * is retried and logged, never a refusal (the other batch may hold these very payments).
  * A refusal tells the jurisdiction's health that the backend answered: it is no breaker failure.
+ *
+ * Unanswered calls. A call that ends without an answer (the delivery timeout, a lost connection)
+ * may leave its backend's transaction running, and so may commit after a read-back found the batch
+ * absent: the payments would settle after their partners were told `rejected`. The backend commits
+ * no new batch later than its token's exp − 2 s on its own clock (regional/commit.ts
+ * commitDeadlineMarginMs), so every commit such a call can make is visible (the jurisdiction's
+ * backends share one database) by exp + settlementTokenClockToleranceSeconds on the edge's clock.
+ * A refusal is therefore made final only after that instant for every unanswered call of the
+ * window — this delivery's and earlier ones' (the window stores the latest: netting-store.ts
+ * unanswered_until_ms) — and after one more read-back at the refusing backend that still finds the
+ * batch absent (committed: it settles; anything else: it is retried). The wait is at most the
+ * token's lifetime plus the tolerance, and only on the path to a refusal.
  */
 import { p256 } from '@noble/curves/nist.js';
 import { SignJWT } from 'jose';
@@ -51,7 +63,9 @@ import { senderSpanIds, writeLog } from '../../core/log-line.ts';
 import { verifyMlDsa65 } from '../../core/ml-dsa.ts';
 import { err, ok, type Result } from '../../core/result.ts';
 import { classifySettlementRefusal, settlementRefusalsMetric, type SettlementRefusalClass } from '../../core/netting-window.ts';
-import { settlementTokenTtlSeconds, verifySettlementBatch, type SettlementReceiptClaims, type SettlementResponse } from '../../core/settlement-batch.ts';
+import {
+  settlementTokenClockToleranceSeconds, settlementTokenTtlSeconds, verifySettlementBatch, type SettlementReceiptClaims, type SettlementResponse,
+} from '../../core/settlement-batch.ts';
 import { problemSlugOf } from '../../core/problem.ts';
 import { parseStrictJson } from '../../core/strict-json.ts';
 import { paymentTraceIdsHeader } from '../../core/trace-context.ts';
@@ -70,6 +84,11 @@ type Env = DurableObjectsEnv & { GATEWAY_SETTLEMENT_TOKEN_JWK?: string; MERIDIAN
 
 export const deliveryTimeoutMs = 15_000;
 export const readBackTimeoutMs = 5_000;
+/**
+ * Longest wait for unanswered calls before a refusal (header, Unanswered calls): a token's lifetime
+ * plus the tolerance, and a second of slack; a later instant means a clock jumped, and is retried.
+ */
+export const unansweredWaitMsMax = (settlementTokenTtlSeconds + settlementTokenClockToleranceSeconds + 1) * 1000;
 /**
  * The auditor read-back carries every leg: about 250 bytes each, so a window at its 200,000-leg
  * limit reads back near 50 MB. Read only on a refusal or a 409, never on the settling path.
@@ -114,13 +133,19 @@ export interface RegionalBackend {
   url: string;
 }
 
+/** `unansweredUntilMs` (failed): the latest instant an unanswered call of the window may still commit by, or null. */
 export type DeliveryOutcome =
   | { kind: 'settled'; response: SettlementResponse }
   | { kind: 'refused'; refusal: SettlementRefusal; errors: string[] }
-  | { kind: 'failed'; errors: string[] };
+  | { kind: 'failed'; errors: string[]; unansweredUntilMs: number | null };
 
-/** One attempt at one backend that did not settle: a failure to retry, or a content refusal proven uncommitted. */
-type AttemptFailure = { kind: 'delivery-failed'; detail: string } | { kind: 'refused'; slug: string; reason: string | null; detail: string };
+/**
+ * One attempt at one backend that did not settle: a failure to retry, or a content refusal proven
+ * uncommitted. `unansweredUntilMs`: the call ended without an answer; until then it may still commit.
+ */
+type AttemptFailure =
+  | { kind: 'delivery-failed'; detail: string; unansweredUntilMs?: number }
+  | { kind: 'refused'; slug: string; reason: string | null; detail: string };
 
 /**
  * The jurisdiction's backends in failover order. Throws MisconfiguredError (REGIONAL_BACKENDS) on
@@ -165,13 +190,20 @@ export interface DeliveryTrace {
   paymentTraceIds: string | null;
 }
 
-export async function deliverSettlementBatch(env: Env, jurisdiction: string, canonical: string, digest: string, trace?: DeliveryTrace): Promise<DeliveryOutcome> {
+/**
+ * `earlierUnansweredUntilMs`: what the window's earlier deliveries left unanswered (see the
+ * header's Unanswered calls); a refusal is not final before it.
+ */
+export async function deliverSettlementBatch(
+  env: Env, jurisdiction: string, canonical: string, digest: string, trace?: DeliveryTrace, earlierUnansweredUntilMs: number | null = null,
+): Promise<DeliveryOutcome> {
   const delivered = deliveredBatch(canonical, digest, jurisdiction);
   const errors: string[] = [];
   const backends = regionalBackends(env, jurisdiction);
   const startedMs = Date.now();
   const health = await jurisdictionHealth(env, jurisdiction, backends);
-  const refusals: Array<{ region: string; slug: string; reason: string | null; detail: string }> = [];
+  const refusals: Array<{ backend: RegionalBackend; slug: string; reason: string | null; detail: string }> = [];
+  let unansweredUntilMs = earlierUnansweredUntilMs;
   for (const backend of deliveryOrder(backends, health.breakers)) {
     const attempt = await deliverTo(env, backends, backend, canonical, digest, delivered, trace);
     const breakerClosed = health.breakers.get(breakerKey(backend))?.state === 'closed';
@@ -189,24 +221,54 @@ export async function deliverSettlementBatch(env: Env, jurisdiction: string, can
     errors.push(`${backend.region}: ${attempt.reason.detail}`);
     if (attempt.reason.kind === 'refused') {
       // On to the next backend all the same: it confirms the refusal, or commits the batch.
-      refusals.push({ region: backend.region, slug: attempt.reason.slug, reason: attempt.reason.reason, detail: attempt.reason.detail });
+      refusals.push({ backend, slug: attempt.reason.slug, reason: attempt.reason.reason, detail: attempt.reason.detail });
       if (!breakerClosed) await health.report(backend, { kind: 'refused', detail: attempt.reason.detail });
     } else {
+      if (attempt.reason.unansweredUntilMs !== undefined) unansweredUntilMs = Math.max(unansweredUntilMs ?? 0, attempt.reason.unansweredUntilMs);
       await health.report(backend, { kind: 'failed', detail: attempt.reason.detail });
     }
   }
   const [first] = refusals;
-  if (first !== undefined && refusals.length >= Math.min(refusalConfirmationsMin, backends.length)) {
-    return { kind: 'refused', refusal: { slug: first.slug, reason: first.reason, detail: first.detail, regions: refusals.map((refusal) => refusal.region) }, errors };
+  const regions = refusals.map((refusal) => refusal.backend.region);
+  if (first === undefined) return { kind: 'failed', errors, unansweredUntilMs };
+  if (refusals.length < Math.min(refusalConfirmationsMin, backends.length)) {
+    errors.push(`refusal by ${regions.join(', ')} not final: ${Math.min(refusalConfirmationsMin, backends.length)} backends must refuse, so it is retried`);
+    return { kind: 'failed', errors, unansweredUntilMs };
   }
-  if (first !== undefined) errors.push(`refusal by ${refusals.map((refusal) => refusal.region).join(', ')} not final: ${Math.min(refusalConfirmationsMin, backends.length)} backends must refuse, so it is retried`);
-  return { kind: 'failed', errors };
+  const settledMeanwhile = await outwaitUnansweredCalls(backends, first.backend, delivered, unansweredUntilMs);
+  if (settledMeanwhile.kind === 'committed') return { kind: 'settled', response: settledMeanwhile.response };
+  if (settledMeanwhile.kind !== 'absent') {
+    errors.push(`refusal by ${regions.join(', ')} not final: ${settledMeanwhile.detail}`);
+    return { kind: 'failed', errors, unansweredUntilMs };
+  }
+  return { kind: 'refused', refusal: { slug: first.slug, reason: first.reason, detail: first.detail, regions }, errors };
+}
+
+/**
+ * Before a refusal is final: waits until every unanswered call's last possible commit is visible,
+ * then reads the batch back once more at the refusing backend (see the header's Unanswered calls).
+ * Without an unanswered call, or once its instant has passed, the refusal's own read-back stands.
+ */
+async function outwaitUnansweredCalls(backends: RegionalBackend[], refusing: RegionalBackend, delivered: DeliveredBatch, unansweredUntilMs: number | null): Promise<ReadBack> {
+  if (unansweredUntilMs === null) return { kind: 'absent' };
+  const waitMs = unansweredUntilMs - Date.now();
+  if (waitMs > unansweredWaitMsMax) return { kind: 'unknown', detail: `an unanswered call may commit until ${new Date(unansweredUntilMs).toISOString()}, more than ${unansweredWaitMsMax} ms away` };
+  if (waitMs > 0) {
+    writeLog('info', 'refusal waits for unanswered calls', 'corridor-window', {}, { event: 'settlement-refusal-waits', batch_id: delivered.batch_id, wait_ms: waitMs });
+    await new Promise((resolve) => setTimeout(resolve, waitMs));
+  }
+  const stored = await readBack(backends, refusing, delivered);
+  if (stored.kind === 'committed') console.warn(JSON.stringify({ event: 'settlement-read-back-committed', batch_id: delivered.batch_id, region: refusing.region, answer: 'an unanswered call committed it' }));
+  if (stored.kind === 'absent' || stored.kind === 'committed') return stored;
+  return { kind: 'unknown', detail: `read-back after the unanswered calls: ${stored.detail}` };
 }
 
 /** One delivery attempt: POST, parse, verify the receipt (or judge the refusal). Every operating error is a value; a misconfiguration throws. */
 async function deliverTo(env: Env, backends: RegionalBackend[], backend: RegionalBackend, canonical: string, digest: string, delivered: DeliveredBatch, trace?: DeliveryTrace): Promise<Result<SettlementResponse, AttemptFailure>> {
+  let unansweredUntilMs: number | undefined;
   try {
-    const token = await mintSettlementToken(env, backend.region, digest);
+    const { token, expiresAtSeconds } = await mintSettlementToken(env, backend.region, digest);
+    unansweredUntilMs = (expiresAtSeconds + settlementTokenClockToleranceSeconds) * 1000;
     const response = await fetch(new URL('/v1/settlements', backend.url), {
       method: 'POST',
       headers: {
@@ -218,6 +280,8 @@ async function deliverTo(env: Env, backends: RegionalBackend[], backend: Regiona
       body: canonical,
       signal: AbortSignal.timeout(deliveryTimeoutMs),
     });
+    // The backend answers only once its transaction has ended: from here the call cannot commit later.
+    unansweredUntilMs = undefined;
     const text = await response.text();
     if (!response.ok) return await judgeRefusal(backends, backend, canonical, delivered, classifySettlementRefusal(response.status, text));
     const settled = settlementResponseSchema.parse(JSON.parse(text));
@@ -226,7 +290,7 @@ async function deliverTo(env: Env, backends: RegionalBackend[], backend: Regiona
     return ok(settled);
   } catch (cause) {
     if (isMisconfiguredError(cause)) throw cause;
-    return err({ kind: 'delivery-failed', detail: (cause as Error).message });
+    return err({ kind: 'delivery-failed', detail: (cause as Error).message, ...(unansweredUntilMs === undefined ? {} : { unansweredUntilMs }) });
   }
 }
 
@@ -358,17 +422,19 @@ async function jurisdictionHealth(env: Env, jurisdiction: string, backends: Regi
   }
 }
 
-async function mintSettlementToken(env: Env, region: string, digest: string): Promise<string> {
+async function mintSettlementToken(env: Env, region: string, digest: string): Promise<{ token: string; expiresAtSeconds: number }> {
   const { settlementToken: key } = await gatewaySigningKeys(env);
   const issuedAt = Math.floor(Date.now() / 1000);
-  return new SignJWT({ batch_digest: digest })
+  const expiresAtSeconds = issuedAt + settlementTokenTtlSeconds;
+  const token = await new SignJWT({ batch_digest: digest })
     .setProtectedHeader({ alg: 'EdDSA', kid: key.kid, typ: 'JWT' })
     .setIssuer(env.GATEWAY_ID)
     .setAudience(region)
     .setIssuedAt(issuedAt)
-    .setExpirationTime(issuedAt + settlementTokenTtlSeconds)
+    .setExpirationTime(expiresAtSeconds)
     .setJti(crypto.randomUUID())
     .sign(key.privateKey);
+  return { token, expiresAtSeconds };
 }
 
 // ---------------------------------------------------------------------------------------------

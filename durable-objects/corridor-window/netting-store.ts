@@ -7,7 +7,8 @@
  *                   batch_id, digest, leg_count, chunk_count, fx_provider, fx_residue_currency,
  *                   fx_residue_numerator, fx_residue_denominator, attempts, next_attempt_ms, last_error,
  *                   region, log_index, receipt, settled_at_ms, partners_notified,
- *                   refused_at_ms, refusal_slug, refusal_reason, refusal_detail, refused_by)
+ *                   refused_at_ms, refusal_slug, refusal_reason, refusal_detail, refused_by,
+ *                   unanswered_until_ms)
  *   netting_parts(start_ms, shard, part_digest, leg_count, fx_rate_scaled, fx_residue_numerator,
  *                 fx_residue_denominator, close_reason, received_at_ms)              PK (start_ms, shard)
  *   netting_window_part_legs(start_ms, shard, uetr, instructing_agent, payer, payee, currency, amount_minor,
@@ -83,9 +84,14 @@ export type NettingWindowRow = {
   refusal_detail: string | null;
   /** JSON array of the regions that refused the batch. */
   refused_by: string | null;
+  /**
+   * Until when (ms, edge clock) a delivery call of this batch that went unanswered may still
+   * commit at its backend (deliver-batch.ts, "Unanswered calls"); null when none did.
+   */
+  unanswered_until_ms: number | null;
 };
 
-export interface NettingWindowSummary extends Omit<NettingWindowRow, 'receipt' | 'fx_residue_numerator' | 'fx_residue_denominator' | 'fx_residue_currency' | 'refused_by'> {
+export interface NettingWindowSummary extends Omit<NettingWindowRow, 'receipt' | 'fx_residue_numerator' | 'fx_residue_denominator' | 'fx_residue_currency' | 'refused_by' | 'unanswered_until_ms'> {
   /** The regions that refused the batch (state refused), else null. */
   refused_by: string[] | null;
   parts_received: number;
@@ -124,7 +130,7 @@ export class NettingStore {
       start_ms INTEGER NOT NULL, shard INTEGER NOT NULL, uetr TEXT NOT NULL, instructing_agent TEXT NOT NULL, payer TEXT NOT NULL, payee TEXT NOT NULL,
       currency TEXT NOT NULL, amount_minor TEXT NOT NULL, debtor_country TEXT NOT NULL DEFAULT '', residency_exception TEXT)`);
     addPartLegResidencyColumns(this.sql);
-    addRefusalColumns(this.sql);
+    addLaterWindowColumns(this.sql);
     this.sql.exec(`CREATE INDEX IF NOT EXISTS netting_window_part_legs_by_window ON netting_window_part_legs (start_ms, shard)`);
     this.sql.exec(`CREATE TABLE IF NOT EXISTS netting_window_payments (
       start_ms INTEGER NOT NULL, partner_id TEXT NOT NULL, uetr TEXT NOT NULL, shard INTEGER NOT NULL, PRIMARY KEY (start_ms, partner_id, uetr))`);
@@ -277,10 +283,12 @@ export class NettingStore {
     );
   }
 
-  markDeliveryFailed(startMs: number, error: string, nextAttemptMs: number): number {
+  /** `unansweredUntilMs`: the delivery's deadline for its unanswered calls (null: none); the window keeps the latest. */
+  markDeliveryFailed(startMs: number, error: string, nextAttemptMs: number, unansweredUntilMs: number | null = null): number {
     this.sql.exec(
-      `UPDATE netting_windows SET attempts = attempts + 1, next_attempt_ms = ?, last_error = ? WHERE start_ms = ? AND state = 'sealed'`,
-      nextAttemptMs, error.slice(0, 2_000), startMs,
+      `UPDATE netting_windows SET attempts = attempts + 1, next_attempt_ms = ?, last_error = ?,
+         unanswered_until_ms = nullif(max(coalesce(unanswered_until_ms, 0), coalesce(?, 0)), 0) WHERE start_ms = ? AND state = 'sealed'`,
+      nextAttemptMs, error.slice(0, 2_000), unansweredUntilMs, startMs,
     );
     return this.window(startMs)?.attempts ?? 0;
   }
@@ -375,7 +383,7 @@ export class NettingStore {
       )
       .toArray();
     return rows.map((row) => {
-      const { receipt: _receipt, fx_residue_numerator, fx_residue_denominator, fx_residue_currency, refused_by, ...summary } = row;
+      const { receipt: _receipt, fx_residue_numerator, fx_residue_denominator, fx_residue_currency, refused_by, unanswered_until_ms: _unansweredUntilMs, ...summary } = row;
       const partsReceived = this.sql.exec<{ count: number }>(`SELECT count(*) AS count FROM netting_parts WHERE start_ms = ?`, row.start_ms).one().count;
       let fxResidue: NettingWindowSummary['fx_residue'] = null;
       if (fx_residue_numerator !== null && fx_residue_denominator !== null && fx_residue_currency !== null && row.fx_provider !== null) {
@@ -424,10 +432,10 @@ export class NettingStore {
   }
 }
 
-/** Storage from before windows could be refused gains the refusal columns once. */
-function addRefusalColumns(sql: SqlStorage): void {
+/** Storage from before windows could be refused (or tracked unanswered calls) gains those columns once. */
+function addLaterWindowColumns(sql: SqlStorage): void {
   const columns = new Set(sql.exec<{ name: string }>(`SELECT name FROM pragma_table_info('netting_windows')`).toArray().map((column) => column.name));
-  for (const column of ['refused_at_ms INTEGER', 'refusal_slug TEXT', 'refusal_reason TEXT', 'refusal_detail TEXT', 'refused_by TEXT']) {
+  for (const column of ['refused_at_ms INTEGER', 'refusal_slug TEXT', 'refusal_reason TEXT', 'refusal_detail TEXT', 'refused_by TEXT', 'unanswered_until_ms INTEGER']) {
     if (!columns.has(column.split(' ')[0]!)) sql.exec(`ALTER TABLE netting_windows ADD COLUMN ${column}`);
   }
 }

@@ -15,11 +15,11 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { createServer } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestHarness, type TestHarness } from 'wrangler';
 import { startRedisBridge, type RedisBridge } from '../../cli/dev/redis-bridge.ts';
 import { buildInstruction } from '../../packages/partner-sdk/src/instruction-builder.ts';
+import { freePortRange } from '../support/free-ports.ts';
 import { PartnerClient } from '../../packages/partner-sdk/src/partner-client.ts';
 import { devUpstashToken, gatewayDevBindings, loadDevPartners } from '../../dev/fixtures.ts';
 
@@ -29,23 +29,6 @@ const pollIntervalMs = 250;
 const fixtureBackends = 3;
 
 type LogRecord = Record<string, unknown>;
-
-/** A base port with `count` consecutive free ports above it (checked by binding each once). */
-async function freePortRange(count: number): Promise<number> {
-  const canBind = (port: number) =>
-    new Promise<boolean>((resolve) => {
-      const probe = createServer();
-      probe.once('error', () => resolve(false));
-      probe.listen(port, '127.0.0.1', () => probe.close(() => resolve(true)));
-    });
-  for (let attempt = 0; attempt < 50; attempt++) {
-    const base = 20_000 + Math.floor(Math.random() * 20_000);
-    let free = true;
-    for (let offset = 0; offset < count && free; offset++) free = await canBind(base + offset);
-    if (free) return base;
-  }
-  throw new Error(`no ${count} consecutive free ports found`);
-}
 
 /** Every JSON object among the lines of `text`; other output (wrangler's banners) is skipped. */
 function jsonLines(text: string): LogRecord[] {

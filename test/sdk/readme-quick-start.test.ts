@@ -16,6 +16,7 @@ import { startRedisBridge, type RedisBridge } from '../../cli/dev/redis-bridge.t
 import { devAccessToken } from '../../cli/ops-commands.ts';
 import { devUpstashToken, gatewayDevBindings, loadDevPartners } from '../../dev/fixtures.ts';
 import { buildInstruction, MeridianClient, SessionCache, verifySettlement, type PqSession } from '../../packages/partner-sdk/src/index.ts';
+import { freePortRange } from '../support/free-ports.ts';
 import { packAndInstallSdk, packTimeoutMs, type PackedSdk } from './packed-sdk.ts';
 
 const run = promisify(execFile);
@@ -33,10 +34,11 @@ let fixture: ChildProcess;
 let velocityStore: RedisBridge;
 let harness: TestHarness;
 let gateway: string;
-const firstRegionalPort = 30_000 + Math.floor(Math.random() * 20_000);
-const regionalBackends = { 'eu-1': `http://127.0.0.1:${firstRegionalPort}`, 'us-1': `http://127.0.0.1:${firstRegionalPort + 1}`, 'ap-1': `http://127.0.0.1:${firstRegionalPort + 2}` };
+let regionalBackends: Record<'eu-1' | 'us-1' | 'ap-1', string>;
 
-function startRegionalFixture(): Promise<ChildProcess> {
+async function startRegionalFixture(): Promise<ChildProcess> {
+  const firstRegionalPort = await freePortRange(3);
+  regionalBackends = { 'eu-1': `http://127.0.0.1:${firstRegionalPort}`, 'us-1': `http://127.0.0.1:${firstRegionalPort + 1}`, 'ap-1': `http://127.0.0.1:${firstRegionalPort + 2}` };
   const child = spawn(process.execPath, ['test/support/regional-fixture.ts', String(firstRegionalPort)], { stdio: ['ignore', 'pipe', 'pipe'] });
   return new Promise((resolve, reject) => {
     let output = '';

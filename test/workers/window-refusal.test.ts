@@ -20,6 +20,7 @@ import deltaSg from '../../dev/partners/delta-sg.json';
 import type { PartnerCredentials } from '../../packages/partner-sdk/src/partner-client.ts';
 import { buildInstruction } from '../../packages/partner-sdk/src/instruction-builder.ts';
 import { settlementRefusalsMetric, settlementRefusedReason } from '../../core/netting-window.ts';
+import { settlementTokenClockToleranceSeconds, settlementTokenTtlSeconds } from '../../core/settlement-batch.ts';
 import { finishedWindowRetentionMs, type NettingWindowSummary } from '../../durable-objects/corridor-window/netting-store.ts';
 import { partnerStateHome } from '../../durable-objects/partner-state/partner-shards.ts';
 import { ana, opsFetch, opsJson } from './ops-support.ts';
@@ -32,8 +33,13 @@ const configured = JSON.parse(env.REGIONAL_BACKENDS) as Record<string, Array<{ r
 const eu1 = configured.eu!.find((backend) => backend.region === 'eu-1')!;
 const euDown = configured.eu!.find((backend) => backend.region === 'eu-down')!;
 
-/** What a backend's POST /v1/settlements does for one batch: answer this, or `pass` to the real backend (then answer `after`, if set). */
-type Script = (call: number) => { pass: true; after?: Response } | { pass: false; answer: Response };
+/**
+ * What a backend's POST /v1/settlements does for one batch: answer this, or `pass` to the real
+ * backend (then answer `after`, if set), or leave the call unanswered (the edge sees a lost
+ * connection) — and, with `commitsLater`, let the real backend commit it once the batch's next
+ * read-back has answered, as a transaction the edge stopped waiting for would.
+ */
+type Script = (call: number) => { pass: true; after?: Response } | { pass: false; answer: Response } | { unanswered: true; commitsLater?: boolean };
 type ReadBackScript = () => Response | 'pass';
 
 const scripts = new Map<string, Script>();
@@ -41,6 +47,8 @@ const readBackScripts = new Map<string, ReadBackScript>();
 /** Origins a batch's POST is scripted at (default: every backend); others pass through. */
 const scriptedOrigins = new Map<string, Set<string>>();
 const posts = new Map<string, number>();
+/** Unanswered calls that commit after the batch's next read-back (Script `commitsLater`). */
+const lateCommits = new Map<string, Request>();
 const errorLines: Array<Record<string, unknown>> = [];
 
 function problem(status: number, slug: string, detail: string, extensions: Record<string, unknown> = {}): Response {
@@ -63,13 +71,26 @@ beforeAll(() => {
       const origins = scriptedOrigins.get(batchId);
       if (script === undefined || (origins !== undefined && !origins.has(url.origin))) return passThrough(request);
       const step = script(call);
+      if ('unanswered' in step) {
+        if (step.commitsLater === true) lateCommits.set(batchId, request.clone());
+        throw new TypeError('Network connection lost.');
+      }
       if (!step.pass) return step.answer;
       const real = await passThrough(request);
       return step.after ?? real;
     }
     const readBack = /^\/v1\/settlements\/([^/]+)$/.exec(url.pathname);
     if (readBack !== null && request.method === 'GET') {
-      const scripted = readBackScripts.get(decodeURIComponent(readBack[1]!))?.() ?? 'pass';
+      const batchId = decodeURIComponent(readBack[1]!);
+      const late = lateCommits.get(batchId);
+      if (late !== undefined) {
+        lateCommits.delete(batchId);
+        const answered = await passThrough(request);
+        const committed = await passThrough(late);
+        if (committed.status !== 201) throw new Error(`the late commit of ${batchId} answered ${committed.status}: ${await committed.text()}`);
+        return answered;
+      }
+      const scripted = readBackScripts.get(batchId)?.() ?? 'pass';
       if (scripted !== 'pass') return scripted;
       // eu-down stands in for a sibling sharing eu-1's database: its read-back is eu-1's.
       if (url.origin === new URL(euDown.url).origin) return passThrough(new URL(url.pathname, eu1.url), { headers: request.headers });
@@ -91,6 +112,7 @@ afterEach(() => {
   // A window a test left retrying settles for real from now on: nothing of this suite stays stuck.
   for (const batchId of scripts.keys()) scripts.set(batchId, () => ({ pass: true }));
   readBackScripts.clear();
+  lateCommits.clear();
 });
 
 function sgdPayment(amount: string) {
@@ -180,7 +202,7 @@ describe('a batch the backend refuses for its content', () => {
     expect(await coordinator.joinWindow(corridor, startMs, startMs + corridor.window_duration_ms)).toBe('sealed');
   });
 
-  it('waits for a sibling to agree: eu-1 refusing alone while eu-down is down retries; once both refuse it is final', async () => {
+  it('waits for a sibling to agree: eu-1 refusing alone while eu-down is down retries; once both refuse it is final', { timeout: 120_000 }, async () => {
     const corridor = directCorridor('CAD-CAD', { window_duration_ms: 500 });
     const batchId = await enqueuePlaced(windowStub(corridor.id, 'eu', 0), { ...directPayment(corridor, '3100', alpha.bic, bravo.bic), debtor_country: 'US' }, corridor);
     const { startMs } = parseWindowId(batchId);
@@ -190,9 +212,43 @@ describe('a batch the backend refuses for its content', () => {
     // eu-down comes back, with the rules eu-1 has: it refuses the same bytes.
     scriptedOrigins.set(batchId, new Set([new URL(euDown.url).origin]));
     scripts.set(batchId, () => ({ pass: false, answer: problem(403, 'residency-denied', 'debtor country US belongs to jurisdiction us, not eu', { reason: 'debtor-country-outside' }) }));
-    const refused = await waitForWindow(corridor.id, 'eu', startMs, 'refused');
+    // eu-down's calls while it was down went unanswered, so the refusal waits until they cannot commit (about 35 s).
+    const refused = await waitForWindow(corridor.id, 'eu', startMs, 'refused', 60_000);
     expect([...refused.refused_by!].sort()).toEqual(['eu-1', 'eu-down']);
     scripts.delete(batchId);
+  });
+});
+
+describe('a refusal after a call that went unanswered (deliver-batch.ts, Unanswered calls)', () => {
+  // Each case waits out a token's lifetime and the clock tolerance (about 35 s) on purpose.
+  const unansweredWaitMs = (settlementTokenTtlSeconds + settlementTokenClockToleranceSeconds) * 1000;
+
+  it('settles when that call commits after the refusal\'s read-back found the batch absent', { timeout: 120_000 }, async () => {
+    const unansweredAtMs = Date.now();
+    const payment = await submitScripted('58.00', (call) => (call === 1 ? { unanswered: true, commitsLater: true } : { pass: false, answer: residencyDenied(`call ${call}`) }));
+    const settled = await waitFor(`payment ${payment.uetr} to settle`, async () => {
+      const status = (await clientFor(delta).paymentStatus(payment.uetr)).body;
+      expect(status.status, 'told rejected while its batch is committed').not.toBe('rejected');
+      return status.status === 'settled' ? status : undefined;
+    }, 90_000);
+    expect(settled).toMatchObject({ batch_id: payment.batchId, region: 'ap-1' });
+    expect(lateCommits.has(payment.batchId), 'the late commit ran').toBe(false);
+    const window = (await windowOf(corridorId, 'ap', payment.startMs))!;
+    expect(window).toMatchObject({ state: 'settled', refusal_slug: null });
+    expect(window.settled_at_ms! - unansweredAtMs, 'settled only after the unanswered call could no longer commit').toBeGreaterThanOrEqual(unansweredWaitMs - 1_000);
+  });
+
+  it('is final only once that call can no longer commit, and the batch still reads back absent', { timeout: 120_000 }, async () => {
+    const payment = await submitScripted('59.00', (call) => (call === 1 ? { unanswered: true } : { pass: false, answer: residencyDenied(`call ${call}`) }));
+    const firstCallMs = Date.now();
+    const window = await waitFor(`window ${payment.batchId} to be refused`, async () => {
+      const found = await windowOf(corridorId, 'ap', payment.startMs);
+      expect(found?.state).not.toBe('settled');
+      return found?.state === 'refused' ? found : undefined;
+    }, 90_000);
+    expect(window).toMatchObject({ refusal_slug: 'residency-denied', refused_by: ['ap-1'] });
+    expect(window.refused_at_ms! - firstCallMs, 'not refused while the unanswered call could still commit').toBeGreaterThanOrEqual(unansweredWaitMs - 2_000);
+    expect((await waitForStatus(delta, payment.uetr, 'rejected')).reason).toBe(settlementRefusedReason('residency-denied'));
   });
 });
 

@@ -45,12 +45,12 @@ export async function waitForStatus(partner: PartnerCredentials, uetr: string, s
 }
 
 /** Waits until the coordinator's window starting at `startMs` is in `state`, and returns its summary. */
-export async function waitForWindow(corridorId: string, jurisdiction: string, startMs: number, state: NettingWindowSummary['state']): Promise<NettingWindowSummary> {
+export async function waitForWindow(corridorId: string, jurisdiction: string, startMs: number, state: NettingWindowSummary['state'], timeoutMs = settleTimeoutMs): Promise<NettingWindowSummary> {
   const coordinator = windowStub(corridorId, jurisdiction, 0);
   return waitFor(`window ${corridorId}.${jurisdiction}.${startMs} to be ${state}`, async () => {
     const window = (await coordinator.describeWindows()).find((candidate) => candidate.start_ms === startMs);
     return window?.state === state ? window : undefined;
-  });
+  }, timeoutMs);
 }
 
 /** A corridor snapshot for tests that talk to the window objects directly (each test its own corridor id). */

@@ -14,11 +14,11 @@
  */
 import { createMiddleware } from 'hono/factory';
 import { ProblemError } from '../../core/problem.ts';
-import { homeShard, nonceShardOf, partnerStateShard, partnerStateShardOf, type PartnerStateStub } from '../../durable-objects/partner-state/partner-shards.ts';
-import type { ClaimedPayment, ClaimedPrior, NonceClaim, PaymentRecord, PriorAnswer, RequestClaim, RequestClaimOutcome } from '../../durable-objects/partner-state/partner-state.ts';
+import { homeShard, partnerStateShard, partnerStateShardOf, type PartnerStateStub } from '../../durable-objects/partner-state/partner-shards.ts';
+import type { ClaimedPayment, ClaimedPrior, PaymentRecord, PriorAnswer, RequestClaim, RequestClaimOutcome } from '../../durable-objects/partner-state/partner-state.ts';
 import type { PartnerProfile } from '../config/partners.ts';
 import type { Env } from '../env.ts';
-import { profileAfterClaim, type SignedRequestVariables } from '../message-signature/verify-message-signature.ts';
+import { claimsByNonceShard, combinedClaimOutcome, profileAfterClaim, type SignedRequestVariables } from '../message-signature/verify-message-signature.ts';
 import { openInstruction, type OpenedInstruction } from './open-instruction.ts';
 import { refusalProblem } from './payment-refusal.ts';
 
@@ -100,8 +100,7 @@ async function claimBeside<T>(
   withClaim: (stub: PartnerStateStub, folded: RequestClaim) => Promise<ShardClaim<T>>,
   alone: (stub: PartnerStateStub) => Promise<T>,
 ): Promise<{ partner: PartnerProfile; answer: T }> {
-  const groups = new Map<number, NonceClaim[]>();
-  for (const pair of claim.claims) groups.set(nonceShardOf(pair), [...(groups.get(nonceShardOf(pair)) ?? []), pair]);
+  const groups = claimsByNonceShard(claim.claims);
   const stub = partnerStateShard(env, listed.jurisdiction, listed.partner_id, shard);
   const folded = groups.get(shard);
   groups.delete(shard);
@@ -109,7 +108,7 @@ async function claimBeside<T>(
     folded === undefined ? alone(stub).then((answer): ShardClaim<T> => ({ outcome: claimedNothing, answer })) : withClaim(stub, { ...claim, claims: folded }),
     ...[...groups].map(([other, pairs]) => partnerStateShard(env, listed.jurisdiction, listed.partner_id, other).claimRequest({ ...claim, claims: pairs })),
   ]);
-  const partner = profileAfterClaim(listed, claim.claims, combinedOutcome([first.outcome, ...others]));
+  const partner = profileAfterClaim(listed, claim.claims, combinedClaimOutcome([first.outcome, ...others]));
   return { partner, answer: first.answer as T };
 }
 
@@ -117,13 +116,6 @@ function claimedValue<C extends { kind: 'claimed'; revokedProfileKeyids: string[
   if (answer.kind === 'refused') return { outcome: (answer as { outcome: RequestClaimOutcome }).outcome };
   const claimed = answer as C;
   return { outcome: { kind: 'claimed', revokedProfileKeyids: claimed.revokedProfileKeyids }, answer: value(claimed) };
-}
-
-/** The request's outcome from its groups': a revoked key first, then a replay; otherwise every revoked profile key any shard named. */
-function combinedOutcome(outcomes: readonly RequestClaimOutcome[]): RequestClaimOutcome {
-  const refused = outcomes.find((outcome) => outcome.kind === 'revoked-key') ?? outcomes.find((outcome) => outcome.kind === 'replay');
-  if (refused !== undefined) return refused;
-  return { kind: 'claimed', revokedProfileKeyids: [...new Set(outcomes.flatMap((outcome) => (outcome.kind === 'claimed' ? outcome.revokedProfileKeyids : [])))] };
 }
 
 function deferredClaim(claim: RequestClaim | undefined): RequestClaim {
