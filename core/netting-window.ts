@@ -1,7 +1,7 @@
 import { addExactMinor, exactMinorAtScale, type ExactMinor } from './fx.ts';
 import { paymentSettlement, type CorridorFx, type PaymentForLegs, type PaymentLegsRejection } from './payment-legs.ts';
 import { problemSlugOf, problemStatus, type ProblemSlug } from './problem.ts';
-import { sealSettlementBatch, type SealedSettlementBatch } from './settlement-batch.ts';
+import { sealSettlementBatch, type SealedSettlementBatch, type Sha256HexSync } from './settlement-batch.ts';
 import type { SettlementLeg } from './settlement-leg.ts';
 
 /*
@@ -132,7 +132,7 @@ export function buildNettingWindowPart(shard: number, payments: readonly Payment
  * of them. Throws (a bug, never input) if a part is missing or repeated, or a payment appears in
  * two parts; the sealing itself re-verifies order, zero sum and positions.
  */
-export function sealNettingWindow(header: NettingWindowHeader, parts: readonly NettingWindowPart[]): SealedNettingWindow {
+export function sealNettingWindow(header: NettingWindowHeader, parts: readonly NettingWindowPart[], digestHex?: Sha256HexSync): SealedNettingWindow {
   assertWholeWindow(header, parts);
   assertPaymentsInOnePart(header, parts);
   const legs: SettlementLeg[] = [];
@@ -147,7 +147,7 @@ export function sealNettingWindow(header: NettingWindowHeader, parts: readonly N
     jurisdiction: header.jurisdiction,
     window: { starts_at: new Date(header.startMs).toISOString(), ends_at: new Date(header.endMs).toISOString() },
     legs,
-  });
+  }, digestHex);
   if (sealed.batch.legs.length !== legs.length) throw new Error(`sealNettingWindow: ${legs.length} legs in, ${sealed.batch.legs.length} sealed`);
   return { sealed, fxResidue };
 }

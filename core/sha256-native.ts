@@ -3,7 +3,7 @@
  * inputs on the settlement path: a 10,000-leg batch is ~2 MB of canonical JSON, which the portable
  * pure-JS `sha256` (./digest.ts) hashes in ~17 ms of CPU and WebCrypto in ~2-4 ms (Node: OpenSSL,
  * workerd: BoringSSL). The trade-off is that it is asynchronous: callers that must stay synchronous
- * keep ./digest.ts, whose output is the same function of the same bytes (test/core/sha256-native.test.ts).
+ * keep ./digest.ts, whose output is the same function of the same bytes (test/core/settlement-batch-shape.test.ts).
  * WebCrypto exists as the global `crypto` in both Node (≥ 19) and workerd, so this stays
  * runtime-neutral, as core/ must.
  */

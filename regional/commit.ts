@@ -59,8 +59,8 @@ export const commitBackoffPolicy: BackoffPolicy = { retriesMax: 8, backoffBaseMs
  * clockToleranceSeconds on the edge's clock for clocks within the skew the token check already
  * tolerates. So a read-back that starts after exp + clockToleranceSeconds of every token whose
  * call ended without an answer sees every commit that call can still make: "absent" is then
- * final. Starting the read-back that late is the edge's part; deliver-batch.ts does not wait for
- * it yet (see the H-commit report).
+ * final. Starting the read-back that late is the edge's part: deliver-batch.ts ("Unanswered
+ * calls") waits until then before it makes a refusal final, and reads the batch back once more.
  */
 export const commitDeadlineMarginMs = 2_000;
 

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { sealSettlementBatch, verifySettlementBatch, verifySettlementBatchNative, type SettlementLeg } from '../../core/settlement-batch.ts';
@@ -192,6 +193,17 @@ describe('settlementBatchShape (hand-written twin of settlementBatchSchema)', ()
         const expectedDigest = wrongDigest ? '0'.repeat(64) : verifySettlementBatch(batch).ok ? (verifySettlementBatch(batch) as { value: { digest: string } }).value.digest : undefined;
         if (mutation !== undefined) mutate(batch, mutation);
         expect(await verifySettlementBatchNative(batch, expectedDigest)).toStrictEqual(verifySettlementBatch(batch, expectedDigest));
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('property: verifySettlementBatch with node:crypto\'s synchronous SHA-256 (as the edge seals) gives the portable hash\'s verdict, digest included', () => {
+    const nodeSha256Hex = (text: string) => createHash('sha256').update(text, 'utf8').digest('hex');
+    fc.assert(
+      fc.property(receivedArbitrary, fc.option(mutationArbitrary, { nil: undefined }), (batch, mutation) => {
+        if (mutation !== undefined) mutate(batch, mutation);
+        expect(verifySettlementBatch(batch, undefined, nodeSha256Hex)).toStrictEqual(verifySettlementBatch(batch));
       }),
       { numRuns: 300 },
     );
