@@ -184,10 +184,15 @@ describe('residency exceptions under two-person control', () => {
     const sealed = JSON.parse((await windowStub(corridor, jurisdiction, 0).sealedBatch(startMs)) as string) as SettlementBatch;
     expect(sealed.legs.filter((leg) => leg.uetr === uetr)).toEqual([expect.objectContaining({ debtor_country: 'MX', residency_exception: applied.id })]);
 
-    // Every shard holds the exception (partner-shards.ts); it lapses in all of them.
+    // Every shard holds the exception (partner-shards.ts); it lapses in all of them. Moved back in
+    // storage, not in time, so each shard also drops its in-memory copy of the exceptions (as a
+    // restart would): the shard that admitted the payment above holds one, whose expiry it checks
+    // against the clock, and would otherwise still see the exception live whenever the next payment
+    // lands in that shard (1 UETR in 4).
     for (const { stub } of allPartnerStateShards(env, 'eu', 'alpha-bank')) {
-      await runInDurableObject(stub, (_instance, state) => {
+      await runInDurableObject(stub, (instance, state) => {
         state.storage.sql.exec(`UPDATE residency_exceptions SET expires_at_ms = ? WHERE change_id = ?`, Date.now() - 1, applied.id as string);
+        (instance as unknown as { residencyExceptions: unknown }).residencyExceptions = undefined;
       });
     }
     const after = await pay();
