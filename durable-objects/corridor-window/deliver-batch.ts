@@ -247,7 +247,8 @@ export async function deliverSettlementBatch(
 /**
  * Before a refusal is final: waits until every unanswered call's last possible commit is visible,
  * then reads the batch back once more at the refusing backend (see the header's Unanswered calls).
- * Without an unanswered call, or once its instant has passed, the refusal's own read-back stands.
+ * Without an unanswered call the refusal's own read-back stands; with one whose instant has
+ * passed, the read-back is still repeated (it may have passed after the first one began).
  */
 async function outwaitUnansweredCalls(backends: RegionalBackend[], refusing: RegionalBackend, delivered: DeliveredBatch, unansweredUntilMs: number | null): Promise<ReadBack> {
   if (unansweredUntilMs === null) return { kind: 'absent' };
