@@ -38,7 +38,7 @@
  * 2 MB, each twice per close) and the leg INSERT in PostgreSQL.
  */
 import { execFileSync } from 'node:child_process';
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
@@ -49,6 +49,7 @@ import { createLocalJWKSet, exportJWK, generateKeyPair, SignJWT, type CryptoKey 
 import postgres from 'postgres';
 import { startPgliteServer } from '../cli/dev/pglite-server.ts';
 import { sealSettlementBatch, type SealedSettlementBatch, type SettlementLeg, type SettlementResponse } from '../core/settlement-batch.ts';
+import { batchDigestHex } from '../durable-objects/corridor-window/batch-digest.ts';
 import { createRegionalApp } from '../regional/app.ts';
 import { commitSettlement } from '../regional/commit.ts';
 import { connectRegionalDatabase, type RegionalDatabase } from '../regional/db/client.ts';
@@ -119,12 +120,7 @@ function sealWindow({ jurisdiction, startsAtMs, legs }: WindowLegs): SealedSettl
     jurisdiction,
     window: { starts_at: new Date(startsAtMs).toISOString(), ends_at: new Date(startsAtMs + 60_000).toISOString() },
     legs,
-  }, nodeSha256Hex);
-}
-
-/** The seal's digest as the edge takes it (durable-objects/corridor-window/netting-store.ts: node:crypto, synchronous). */
-function nodeSha256Hex(text: string): string {
-  return createHash('sha256').update(text, 'utf8').digest('hex');
+  }, batchDigestHex);
 }
 
 interface BenchDatabase {

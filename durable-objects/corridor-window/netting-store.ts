@@ -35,11 +35,11 @@
  * and settled a second time. The batch bytes are kept in chunks because one SQLite value holds at
  * most 2 MB and a window may hold up to 200,000 legs.
  */
-import { createHash } from 'node:crypto';
 import type { ExactMinor } from '../../core/fx.ts';
 import { fxResidueBooking, refusalDetailCharsMax, sealNettingWindow, type FxResidueBooking, type NettingWindowPart, type NettingWindowState } from '../../core/netting-window.ts';
 import type { SettlementLeg, SettlementResponse } from '../../core/settlement-batch.ts';
 import type { WindowCorridor, WindowPart } from '../../core/corridor-window-contract.ts';
+import { batchDigestHex } from './batch-digest.ts';
 
 export type NettingState = NettingWindowState;
 
@@ -244,7 +244,7 @@ export class NettingStore {
       this.sql.exec(`DELETE FROM netting_window_part_legs WHERE start_ms = ?`, startMs);
       return this.window(startMs)!;
     }
-    const { sealed, fxResidue } = sealNettingWindow({ corridor: corridor.id, jurisdiction: corridor.jurisdiction, startMs, endMs: window.end_ms, shards: window.shards }, parts, nativeSha256Hex);
+    const { sealed, fxResidue } = sealNettingWindow({ corridor: corridor.id, jurisdiction: corridor.jurisdiction, startMs, endMs: window.end_ms, shards: window.shards }, parts, batchDigestHex);
     const [, targetCurrency] = corridor.id.split('-') as [string, string];
     this.storage.transactionSync(() => {
       const chunkCount = Math.ceil(sealed.canonical.length / batchChunkCharsMax);
@@ -431,16 +431,6 @@ export class NettingStore {
       return { shard: header.shard, legs, fxResidue };
     });
   }
-}
-
-/**
- * The batch digest through workerd's node:crypto (BoringSSL, nodejs_compat): synchronous, so the
- * seal stays one uninterrupted step of the object (an await between reading the parts and writing
- * the sealed window would let a part arrive in between), at a fraction of core's pure-JS hash's
- * CPU for a 10,000-leg batch's ~2 MB. Same bytes, same digest (test/core/settlement-batch-shape.test.ts).
- */
-function nativeSha256Hex(text: string): string {
-  return createHash('sha256').update(text, 'utf8').digest('hex');
 }
 
 /** Storage from before windows could be refused (or tracked unanswered calls) gains those columns once. */

@@ -1,8 +1,8 @@
-import { createHash } from 'node:crypto';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { sealSettlementBatch, verifySettlementBatch, verifySettlementBatchNative, type SettlementLeg } from '../../core/settlement-batch.ts';
 import { batchLegsMax, settlementBatchSchema } from '../../core/settlement-batch-schema.ts';
+import { batchDigestHex } from '../../durable-objects/corridor-window/batch-digest.ts';
 import { parseSettlementBatch, settlementBatchShape } from '../../core/settlement-batch-shape.ts';
 
 /*
@@ -199,11 +199,10 @@ describe('settlementBatchShape (hand-written twin of settlementBatchSchema)', ()
   });
 
   it('property: verifySettlementBatch with node:crypto\'s synchronous SHA-256 (as the edge seals) gives the portable hash\'s verdict, digest included', () => {
-    const nodeSha256Hex = (text: string) => createHash('sha256').update(text, 'utf8').digest('hex');
     fc.assert(
       fc.property(receivedArbitrary, fc.option(mutationArbitrary, { nil: undefined }), (batch, mutation) => {
         if (mutation !== undefined) mutate(batch, mutation);
-        expect(verifySettlementBatch(batch, undefined, nodeSha256Hex)).toStrictEqual(verifySettlementBatch(batch));
+        expect(verifySettlementBatch(batch, undefined, batchDigestHex)).toStrictEqual(verifySettlementBatch(batch));
       }),
       { numRuns: 300 },
     );
